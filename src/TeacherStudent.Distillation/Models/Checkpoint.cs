@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Models;
+
+/// <summary>
+/// A model checkpoint file: a magic line, the <see cref="ModelSpec"/> as JSON, then the
+/// TorchSharp state dict. The spec travels with the weights, so a teacher service can load
+/// any checkpoint by its path alone. Written to a temporary file and renamed, so a reader
+/// never sees half a checkpoint.
+/// </summary>
+public static class Checkpoint
+{
+    private const string Magic = "TeacherStudent checkpoint v1\n";
+
+    /// <summary>Writes <paramref name="model"/> with its spec to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, ModelSpec spec, nn.Module model)
+    {
+        WriteAtomically(path, writer => Write(writer, spec, model));
+    }
+
+    /// <summary>Writes the spec and the weights of a model into an open writer.</summary>
+    public static void Write(BinaryWriter writer, ModelSpec spec, nn.Module model)
+    {
+        writer.Write(Encoding.ASCII.GetBytes(Magic));
+        writer.Write(JsonSerializer.Serialize(spec));
+        model.save(writer);
+    }
+
+    /// <summary>Reads a checkpoint and rebuilds its model on <paramref name="device"/>, in eval mode.</summary>
+    public static (ModelSpec Spec, nn.Module<Tensor, Tensor> Model) Load(string path, Device device)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        try
+        {
+            var (spec, model) = Read(reader);
+            model.to(device).eval();
+            return (spec, model);
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path} is not a readable TeacherStudent checkpoint: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads a spec and weights written by <see cref="Write"/>.</summary>
+    public static (ModelSpec Spec, nn.Module<Tensor, Tensor> Model) Read(BinaryReader reader)
+    {
+        var magic = Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length));
+        if (magic != Magic) throw new InvalidDataException("it does not start with the TeacherStudent checkpoint header.");
+        var spec = JsonSerializer.Deserialize<ModelSpec>(reader.ReadString())
+                   ?? throw new InvalidDataException("its model spec is empty.");
+        var model = spec.Create();
+        model.load(reader);
+        return (spec, model);
+    }
+
+    /// <summary>
+    /// The version of a checkpoint: the first 16 hex digits of the SHA-256 of its bytes.
+    /// Any change to the weights changes it.
+    /// </summary>
+    public static string Digest(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream))[..16];
+    }
+
+    /// <summary>Writes through <paramref name="write"/> into a temporary file, then renames it over <paramref name="path"/>.</summary>
+    public static void WriteAtomically(string path, Action<BinaryWriter> write)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        using (var writer = new BinaryWriter(stream))
+        {
+            write(writer);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+}
