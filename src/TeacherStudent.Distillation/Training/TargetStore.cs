@@ -52,6 +52,24 @@ public sealed class TargetStore
     public static string PathFor(string directory, TargetStoreKey key) =>
         Path.Combine(directory, $"{key.Dataset}.{key.Teacher}.{key.TeacherVersion}.T{key.Temperature:0.###}.targets");
 
+    /// <summary>
+    /// The most recently written store in <paramref name="directory"/> for these inputs and temperature,
+    /// whichever teacher version computed it; null when there is none.
+    /// </summary>
+    public static TargetStore? FindNewest(string directory, string dataset, double temperature)
+    {
+        if (!Directory.Exists(directory)) return null;
+        foreach (var file in new DirectoryInfo(directory).GetFiles($"{dataset}.*.targets").OrderByDescending(f => f.LastWriteTimeUtc))
+        {
+            using var reader = new BinaryReader(file.OpenRead());
+            var header = JsonSerializer.Deserialize<Header>(reader.ReadString());
+            if (header is null || header.Key.Dataset != dataset || header.Key.Temperature != temperature) continue;
+            reader.Close();
+            return TryLoad(file.FullName, header.Key);
+        }
+        return null;
+    }
+
     /// <summary>Writes the store atomically.</summary>
     public void Save(string path) => Checkpoint.WriteAtomically(path, writer =>
     {

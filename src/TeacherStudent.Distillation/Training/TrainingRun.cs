@@ -33,6 +33,9 @@ public sealed class TrainingRun(
     /// <summary>Reported while an offline or pseudo student fetches its targets.</summary>
     public IProgress<(int Done, int Total)>? FetchProgress { get; init; }
 
+    /// <summary>Called before training when the run resumes, with the number of epochs already done.</summary>
+    public Action<int>? Resuming { get; init; }
+
     /// <summary>Called after every epoch, once its checkpoint is on disk.</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
 
@@ -53,6 +56,7 @@ public sealed class TrainingRun(
         if (state is not null && state.Settings != settings)
             throw new ArgumentException($"{runDirectory} holds a run with other settings ({state.Settings}); use another run directory or the same settings.");
         state ??= new TrainingState(settings, 0, [], null);
+        if (state.EpochsDone > 0) Resuming?.Invoke(state.EpochsDone);
 
         var labels = KeptLabels();
         TargetStore? stored = null;
@@ -191,7 +195,16 @@ public sealed class TrainingRun(
         // A resumed run keeps learning from the targets it started with, teacher or no teacher.
         if (resumed is not null && TargetStore.TryLoad(TargetStore.PathFor(targetsDirectory, resumed), resumed) is { } kept)
             return kept;
-        var identity = await teacher!.DescribeAsync(cancellationToken);
+        TeacherIdentity identity;
+        try
+        {
+            identity = await teacher!.DescribeAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && TargetStore.FindNewest(targetsDirectory, DatasetName(), settings.Temperature) is { } newest)
+        {
+            // No teacher to ask: a re-run learns from what an earlier run fetched for the same inputs and T.
+            return newest;
+        }
         var key = new TargetStoreKey(DatasetName(), identity.Name, identity.Version, settings.Temperature, identity.Classes);
         var path = TargetStore.PathFor(targetsDirectory, key);
         if (TargetStore.TryLoad(path, key) is { } existing) return existing;

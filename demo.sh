@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST distillation demo, end to end:
+#   trains the ConvNet teacher (once; a second run reuses it), starts the teacher service on a
+#   loopback port, runs the students against it (several at a time), stops the service and
+#   prints a table; writes artifacts/demo/report.json.
+# The teacher caches soft targets in process; REDIS=host:port ./demo.sh uses that Redis instead.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/ensure-packages.sh
+ensure_packages dataset-fashion-mnist
+
+start=$(date +%s)
+out=artifacts/demo
+mkdir -p "$out"
+dotnet build TeacherStudent.sln -c Release -nologo -v quiet
+trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
+teacher_dll=services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll
+
+# Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
+teacher_args=(--mode supervised --architecture convnet --width 32 --epochs 8 --batch-size 128 --learning-rate 0.002)
+student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4 --alpha 0.9)
+few_labels=3000
+
+# 1. The teacher: trained once, reused while its checkpoint and report are there.
+if [ ! -f "$out/teacher/report.json" ]; then
+  "${trainer[@]}" "${teacher_args[@]}" --name teacher --run-directory "$out/teacher"
+fi
+
+# 2. The teacher service on a free loopback port (Kestrel picks it; we read it from the log).
+log="$out/teacher-service.log"
+cache_args=()
+[ -n "${REDIS:-}" ] && cache_args=(--Cache:Redis="$REDIS")
+dotnet "$teacher_dll" --urls http://127.0.0.1:0 --Teacher:Name=fashion --Teacher:Checkpoint="$out/teacher/model.ckpt" \
+  "${cache_args[@]}" > "$log" 2>&1 &
+service=$!
+trap 'kill $service 2>/dev/null || true' EXIT
+address=""
+for _ in $(seq 1 300); do
+  address=$(grep -o 'Now listening on: http://127.0.0.1:[0-9]*' "$log" | head -n 1 | sed 's/Now listening on: //' || true)
+  [ -n "$address" ] && break
+  kill -0 $service 2>/dev/null || { echo "error: the teacher service did not start:"; cat "$log"; exit 1; }
+  sleep 0.2
+done
+[ -n "$address" ] || { echo "error: the teacher service did not say where it listens"; exit 1; }
+echo "teacher service at $address (cache: ${REDIS:-in-process})"
+
+# 3. The students, two at a time (this machine has two cores), each its own process.
+runs=()
+pids=()
+student() { # student NAME SCENARIO MODE SEED [extra args...]
+  local name=$1 scenario=$2 mode=$3 seed=$4; shift 4
+  local dir="$out/runs/$scenario/$name-s$seed"
+  runs+=("$dir")
+  while [ "$(jobs -rp | grep -v "^$service\$" | wc -l)" -ge 2 ]; do wait -n || true; done
+  "${trainer[@]}" "${student_args[@]}" --mode "$mode" --seed "$seed" --name "$name" --scenario "$scenario" \
+    --run-directory "$dir" --targets-directory "$out/targets" --teacher-address "$address" --threads 1 "$@" \
+    > "$dir.log" 2>&1 &
+  pids+=($!)
+}
+mkdir -p "$out/runs/few_labels" "$out/runs/all_labels"
+student online few_labels online 1 --labels $few_labels
+student offline few_labels offline 1 --labels $few_labels
+student pseudo few_labels pseudo 1 --labels $few_labels
+student supervised few_labels supervised 1 --labels $few_labels
+for seed in 1 2 3; do
+  student supervised all_labels supervised $seed
+  student offline all_labels offline $seed
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+kill $service 2>/dev/null || true
+wait $service 2>/dev/null || true
+trap - EXIT
+if [ $failed -ne 0 ]; then
+  echo "error: a student failed; see the logs:"; grep -l "error" "$out"/runs/*/*.log || true
+  exit 1
+fi
+
+# 4. The report and the table.
+dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll summarize \
+  --teacher-run "$out/teacher" --runs "${runs[@]}" --out "$out/report.json" --seconds $(( $(date +%s) - start ))

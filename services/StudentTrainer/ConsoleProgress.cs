@@ -1,0 +1,51 @@
+using TeacherStudent.Distillation.Training;
+
+namespace TeacherStudent.StudentTrainer;
+
+/// <summary>
+/// A progress bar on a terminal; plain lines (one per epoch) when output is redirected, so logs
+/// stay readable.
+/// </summary>
+public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IProgress<(int Done, int Total)>
+{
+    private const int BarWidth = 30;
+    private readonly bool interactive = !Console.IsOutputRedirected;
+    private DateTime lastDraw;
+
+    public void Report(BatchProgress value)
+    {
+        if (!interactive) return;
+        if (value.Batch != value.Batches && DateTime.UtcNow - lastDraw < TimeSpan.FromMilliseconds(100)) return;
+        lastDraw = DateTime.UtcNow;
+        Draw($"epoch {value.Epoch}/{value.Epochs}", value.Batch, value.Batches, $"loss {value.MeanLoss:0.0000}");
+    }
+
+    public void Report((int Done, int Total) value)
+    {
+        if (interactive)
+        {
+            Draw("soft targets", value.Done, value.Total, "");
+            if (value.Done == value.Total) Console.WriteLine();
+        }
+        else if (value.Done == value.Total)
+        {
+            Console.WriteLine($"[{name}] fetched soft targets for {value.Total} examples");
+        }
+    }
+
+    /// <summary>Ends the bar's line and prints the epoch's summary.</summary>
+    public void EpochDone(EpochMetrics m, string evaluatedOn)
+    {
+        if (interactive) Console.WriteLine();
+        var versions = m.TeacherVersions.Count == 0 ? "" : $" teacher {string.Join(",", m.TeacherVersions)}";
+        Console.WriteLine(
+            $"[{name}] epoch {m.Epoch}: train loss {m.TrainLoss:0.0000}, {evaluatedOn} loss {m.EvalLoss:0.0000}, " +
+            $"{evaluatedOn} accuracy {m.EvalAccuracy:0.0000} ({m.Seconds:0.0}s){versions}");
+    }
+
+    private void Draw(string label, int done, int total, string suffix)
+    {
+        int filled = total == 0 ? BarWidth : (int)((long)BarWidth * done / total);
+        Console.Write($"\r[{name}] {label} [{new string('#', filled)}{new string('.', BarWidth - filled)}] {done}/{total} {suffix}   ");
+    }
+}

@@ -1,0 +1,23 @@
+using System.CommandLine;
+using TeacherStudent.StudentTrainer;
+
+var root = new RootCommand("TeacherStudent student trainer: trains one student against a teacher service.");
+
+var train = new Command("train", "Train one student (or a teacher, with --mode supervised --architecture convnet).");
+var switches = new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
+train.SetAction((result, cancellation) => TrainerHost.TrainAsync(switches.Given(result), cancellation));
+root.Subcommands.Add(train);
+
+var summarize = new Command("summarize", "Gather finished runs into one report and print a table.");
+var teacherRun = new Option<string?>("--teacher-run") { Description = "run directory of the teacher" };
+var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };
+var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+summarize.Options.Add(teacherRun);
+summarize.Options.Add(runs);
+summarize.Options.Add(output);
+summarize.Options.Add(seconds);
+summarize.SetAction(result => Summary.Write(result.GetValue(teacherRun), result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
+root.Subcommands.Add(summarize);
+
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,23 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace TeacherStudent.StudentTrainer;
+
+/// <summary>Which teacher service to learn from (configuration section "Teacher").</summary>
+public sealed class TeacherClientOptions
+{
+    [Description("address of the teacher service, e.g. http://127.0.0.1:5005")]
+    public string Address { get; set; } = "http://127.0.0.1:5005";
+
+    [Description("name of the teacher to ask (see Describe)")]
+    [Required]
+    public string Teacher { get; set; } = "fashion";
+
+    [Description("element type of the soft targets on the wire: float32 or float16")]
+    [RegularExpression("^(float32|float16)$", ErrorMessage = "TargetsDtype must be float32 or float16.")]
+    public string TargetsDtype { get; set; } = "float32";
+
+    [Description("seconds to wait for one batch of soft targets")]
+    [Range(1, 3600)]
+    public int TimeoutSeconds { get; set; } = 120;
+}

@@ -1,0 +1,70 @@
+using Grpc.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Training;
+
+namespace TeacherStudent.StudentTrainer;
+
+/// <summary>
+/// The generic host around one training job: configuration (appsettings.json, then environment
+/// variables such as <c>Training__Epochs</c>, then command-line switches), validated options,
+/// and a user's mistake turned into one clear line and a non-zero exit code.
+/// </summary>
+public static class TrainerHost
+{
+    public const int ExitUsage = 2;
+    public const int ExitFailure = 1;
+
+    public static async Task<int> TrainAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(switches);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddOptions<TrainerOptions>().BindConfiguration("Training").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TrainJob>();
+        try
+        {
+            using var host = builder.Build();
+            await host.StartAsync(cancellationToken);
+            await host.Services.GetRequiredService<TrainJob>().RunAsync(cancellationToken);
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            return Fail(ExitUsage, string.Join(" ", e.Failures));
+        }
+        catch (InvalidOperationException e) when (e.InnerException is FormatException or InvalidCastException or ArgumentException)
+        {
+            // The configuration binder could not convert a value (e.g. --epochs ten).
+            return Fail(ExitUsage, $"{e.Message} {e.InnerException.Message}");
+        }
+        catch (Exception e) when (e is DatasetNotFoundException or ArgumentException)
+        {
+            return Fail(ExitUsage, e.Message);
+        }
+        catch (RpcException e)
+        {
+            return Fail(ExitFailure, $"the teacher service answered {e.StatusCode}: {e.Status.Detail}");
+        }
+        catch (Exception e) when (e is TeacherBatchException or TeacherUnavailableException or TeacherChangedException or TimeoutException)
+        {
+            return Fail(ExitFailure, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Fail(ExitFailure, "cancelled; the run resumes from its last completed epoch when started again.");
+        }
+    }
+
+    private static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return code;
+    }
+}

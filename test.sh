@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test project and ends with one line: "N passed, N failed" summed over them all.
+# Installs what the tests need (redis-server, the Fashion-MNIST dataset) when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/ensure-packages.sh
+ensure_packages redis-server dataset-fashion-mnist
+
+dotnet build TeacherStudent.sln -c Debug -nologo -v quiet
+
+results=artifacts/test-results
+rm -rf "$results"
+status=0
+dotnet test TeacherStudent.sln -c Debug --no-build -nologo --results-directory "$results" --logger "trx" || status=$?
+
+# Sum the counters of every test run (one .trx per test project).
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test failed (exit $status) before reporting a failed test: a test host crashed or a build broke."
+  failed=1
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
