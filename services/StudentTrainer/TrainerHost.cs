@@ -24,6 +24,8 @@ public static class TrainerHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(switches);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A start-up failure is reported below as one line; the host's own log of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Services.AddOptions<TrainerOptions>().BindConfiguration("Training").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TrainJob>();

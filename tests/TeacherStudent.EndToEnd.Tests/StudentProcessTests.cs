@@ -1,0 +1,74 @@
+using System.Text.Json;
+
+namespace TeacherStudent.EndToEnd.Tests;
+
+/// <summary>Students as real processes, on a small subset of Fashion-MNIST.</summary>
+public sealed class StudentProcessTests : IDisposable
+{
+    private readonly string workDirectory = Directory.CreateTempSubdirectory("ts-e2e-").FullName;
+
+    [Fact]
+    public async Task AStudentKilledMidRunResumesFromItsLastCheckpointAndEndsWithAllEpochs()
+    {
+        var run = Path.Combine(workDirectory, "killed");
+        string[] args =
+        [
+            "train", "--mode", "supervised", "--architecture", "mlp", "--width", "64", "--epochs", "4",
+            "--train-examples", "12000", "--eval-examples", "1000", "--threads", "1", "--run-directory", run,
+        ];
+
+        using (var first = RunningProcess.Start(Builds.StudentTrainer, args))
+        {
+            await first.WaitForAsync(@"epoch 1: train loss", TimeSpan.FromMinutes(3));
+            first.Kill();
+            Assert.False(File.Exists(Path.Combine(run, "report.json")), "the first process finished before it was killed; the test proves nothing.");
+        }
+
+        using var second = RunningProcess.Start(Builds.StudentTrainer, args);
+        Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromMinutes(3)));
+
+        var resumedAfter = int.Parse(await second.WaitForAsync(@"resuming after epoch (\d+)", TimeSpan.Zero + TimeSpan.FromSeconds(1)));
+        Assert.InRange(resumedAfter, 1, 3);
+        Assert.DoesNotContain("epoch 1: train loss", second.Output);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "report.json")));
+        var epochs = report.RootElement.GetProperty("history").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()).ToArray();
+        Assert.Equal([1, 2, 3, 4], epochs);
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
+        Assert.True(report.RootElement.GetProperty("accuracy").GetDouble() > 0.7, second.Output);
+    }
+
+    [Theory]
+    [InlineData("--epochs", "ten", "Epochs")]
+    [InlineData("--mode", "sideways", "Mode must be supervised, offline, online or pseudo")]
+    [InlineData("--alpha", "1.5", "Alpha")]
+    [InlineData("--data-directory", "/nonexistent/fashion", "dataset-fashion-mnist")]
+    public async Task ABadOptionIsOneClearLineAndExitCodeTwo(string option, string value, string expected)
+    {
+        using var trainer = RunningProcess.Start(Builds.StudentTrainer,
+            "train", option, value, "--run-directory", Path.Combine(workDirectory, "bad"));
+
+        var code = await trainer.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, code);
+        var lines = trainer.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var error = Assert.Single(lines, l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain("   at ", trainer.Output); // no stack trace for a user's mistake
+    }
+
+    [Fact]
+    public async Task AStudentThatCannotReachItsTeacherSaysSoAndExitsNonZero()
+    {
+        using var trainer = RunningProcess.Start(Builds.StudentTrainer,
+            "train", "--mode", "online", "--teacher-address", "http://127.0.0.1:9", "--train-examples", "256",
+            "--epochs", "1", "--run-directory", Path.Combine(workDirectory, "unreachable"), "--teacher-timeout-seconds", "5");
+
+        var code = await trainer.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, code);
+        Assert.Contains("error: the teacher service answered Unavailable", trainer.Output);
+        Assert.DoesNotContain("   at ", trainer.Output);
+    }
+
+    public void Dispose() => Directory.Delete(workDirectory, recursive: true);
+}
