@@ -6,8 +6,8 @@ namespace TeacherStudent.Distillation.Wire;
 /// </summary>
 public sealed record WireTensor(long[] Shape, WireDType DType, ReadOnlyMemory<byte> Data)
 {
-    /// <summary>Number of elements the shape describes.</summary>
-    public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
+    /// <summary>Number of elements the shape describes; <see cref="OverflowException"/> when that exceeds a long.</summary>
+    public long ElementCount => Shape.Aggregate(1L, (n, d) => checked(n * d));
 
     /// <summary>
     /// Checks that dtype, shape and byte length agree. Returns a plain sentence saying what is
