@@ -41,7 +41,7 @@ public static class Checkpoint
             model.to(device).eval();
             return (spec, model);
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path} is not a readable TeacherStudent checkpoint: {e.Message}", e);
         }
