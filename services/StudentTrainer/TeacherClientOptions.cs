@@ -9,6 +9,9 @@ public sealed class TeacherClientOptions
     [Description("address of the teacher service, e.g. http://127.0.0.1:5005")]
     public string Address { get; set; } = "http://127.0.0.1:5005";
 
+    [Description("load the teacher from this checkpoint in this process instead of calling a service (tuning, debugging)")]
+    public string Checkpoint { get; set; } = "";
+
     [Description("name of the teacher to ask (see Describe)")]
     [Required]
     public string Teacher { get; set; } = "fashion";

@@ -34,10 +34,15 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         if (o.TrainExamples > 0) train = train.Take(o.TrainExamples);
         if (o.EvalExamples > 0) evaluation = evaluation.Take(o.EvalExamples);
 
-        using var channel = settings.Mode.NeedsTeacher() ? GrpcChannel.ForAddress(teacherOptions.Value.Address, ChannelOptions()) : null;
-        await using var teacher = channel is null
+        var t = teacherOptions.Value;
+        bool local = t.Checkpoint.Length > 0;
+        using var channel = settings.Mode.NeedsTeacher() && !local ? GrpcChannel.ForAddress(t.Address, ChannelOptions()) : null;
+        await using var served = channel is null
             ? null
-            : new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), teacherOptions.Value, settings.Temperature, [1, train.Height, train.Width]);
+            : new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), t, settings.Temperature, [1, train.Height, train.Width]);
+        ISoftTargetSource? teacher = settings.Mode.NeedsTeacher() && local
+            ? ModelSoftTargetSource.FromCheckpoint(t.Teacher, t.Checkpoint, settings.Temperature, device)
+            : served;
 
         var progress = new ConsoleProgress(name);
         var history = new List<EpochMetrics>();
@@ -60,7 +65,7 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         var last = all[^1];
         var report = new RunReport(name, o.Scenario, settings.Mode.Name(), o.Architecture, o.Width, o.Epochs, o.Seed,
             settings.LabelledExamples, o.Temperature, o.Alpha, evaluatedOn, last.EvalAccuracy, last.EvalLoss,
-            teacher is null ? null : teacherOptions.Value.Teacher,
+            teacher is null ? null : t.Teacher,
             all.SelectMany(m => m.TeacherVersions).Distinct().Order(StringComparer.Ordinal).ToArray(),
             all.Sum(m => m.Seconds), all);
         RunOutputs.WriteReport(o.RunDirectory, report);
