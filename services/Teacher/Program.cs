@@ -1,0 +1,14 @@
+using TeacherStudent.Teacher;
+
+// The host lives in TeacherApp so that tests can run the very same service in-process.
+WebApplication app;
+try
+{
+    app = TeacherApp.Build(args);
+}
+catch (TeacherStartupException)
+{
+    return 1; // the reason is already logged, as one line
+}
+app.Run();
+return 0;

@@ -1,0 +1,99 @@
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Wire;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Teacher.Registry;
+
+/// <summary>
+/// One teacher model ready to answer: its name, version (the checkpoint digest), spec, device and
+/// the model in eval mode. Forwards are serialised, because a TorchSharp module is not safe for
+/// concurrent forward passes.
+/// </summary>
+public sealed class LoadedTeacher : IDisposable
+{
+    private readonly nn.Module<Tensor, Tensor> model;
+    private readonly SemaphoreSlim forwardGate = new(1, 1);
+
+    public LoadedTeacher(string name, string version, ModelSpec spec, Device device, nn.Module<Tensor, Tensor> model, int maxBatch)
+    {
+        Name = name;
+        Version = version;
+        Spec = spec;
+        Device = device;
+        MaxBatch = maxBatch;
+        this.model = model;
+    }
+
+    /// <summary>The name callers ask for.</summary>
+    public string Name { get; }
+
+    /// <summary>Digest of the checkpoint: changes whenever the weights do.</summary>
+    public string Version { get; }
+
+    /// <summary>Architecture, width and input/output shape of the model.</summary>
+    public ModelSpec Spec { get; }
+
+    /// <summary>Where the model runs.</summary>
+    public Device Device { get; }
+
+    /// <summary>Largest number of examples one request may carry.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>"cpu" or "cuda", as Describe reports it.</summary>
+    public string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
+
+    /// <summary>Shape of one example, without the batch dimension.</summary>
+    public long[] ExampleShape => Spec.ExampleShape;
+
+    /// <summary>Number of outputs (classes) per example.</summary>
+    public int NumOutputs => Spec.Classes;
+
+    /// <summary>Loads a checkpoint onto a device; the version is the digest of the file.</summary>
+    public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch)
+    {
+        var resolved = DeviceChoice.Resolve(device);
+        var version = Checkpoint.Digest(checkpointPath);
+        var (spec, model) = Checkpoint.Load(checkpointPath, resolved);
+        return new LoadedTeacher(name, version, spec, resolved, model, maxBatch);
+    }
+
+    /// <summary>
+    /// log_softmax(logits / T) of a well-formed batch of inputs, as little-endian bytes of
+    /// <paramref name="outputDType"/>, row-major [B, NumOutputs].
+    /// </summary>
+    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, CancellationToken cancellationToken)
+    {
+        await forwardGate.WaitAsync(cancellationToken);
+        try
+        {
+            return Forward(inputs, temperature, outputDType);
+        }
+        finally
+        {
+            forwardGate.Release();
+        }
+    }
+
+    // Synchronous on purpose: dispose scopes belong to a thread, so nothing is awaited in here and
+    // only plain bytes leave the scope.
+    private byte[] Forward(WireTensor inputs, float temperature, WireDType outputDType)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = TensorCodec.Decode(inputs).to(Device);
+        var logProbs = nn.functional.log_softmax(model.forward(x).div(temperature), 1);
+        var cpu = logProbs.to(TensorCodec.ToScalarType(outputDType), CPU).contiguous();
+        var bytes = new byte[cpu.NumberOfElements * outputDType.ElementSize()];
+        TensorCodec.CopyBytes(cpu, bytes);
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+        // Waits for a forward in flight, so the model is never freed under it.
+        forwardGate.Wait();
+        model.Dispose();
+        forwardGate.Dispose();
+    }
+}

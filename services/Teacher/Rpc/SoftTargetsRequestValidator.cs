@@ -1,0 +1,80 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using Grpc.Core;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Wire;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher.Rpc;
+
+/// <summary>
+/// Checks one SoftTargets request against the teacher it names. A bad request becomes a
+/// <see cref="BatchError"/> with a google.rpc code and one plain sentence: what was wrong and
+/// what is allowed.
+/// </summary>
+public static class SoftTargetsRequestValidator
+{
+    /// <summary>Input element types a classifier teacher accepts.</summary>
+    public static readonly IReadOnlyList<WireDType> InputDTypes = [WireDType.Float32, WireDType.UInt8];
+
+    /// <summary>Validates <paramref name="request"/>; exactly one of the two outs is set.</summary>
+    public static bool TryValidate(SoftTargetsRequest request, TeacherRegistry registry,
+        [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
+    {
+        batch = null;
+        error = Check(request, registry, out batch);
+        return error is null;
+    }
+
+    private static BatchError? Check(SoftTargetsRequest request, TeacherRegistry registry, out ValidatedBatch? batch)
+    {
+        batch = null;
+        if (string.IsNullOrEmpty(request.Teacher))
+            return Invalid($"the teacher name is empty; name one of the teachers this service holds: {registry.KnownNames}.");
+        if (!registry.TryGet(request.Teacher, out var teacher))
+            return Error(StatusCode.NotFound, $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}.");
+
+        var expected = $"[B, {string.Join(", ", teacher.ExampleShape)}]";
+        var inputs = request.Inputs;
+        if (inputs is null)
+            return Invalid($"the inputs are missing; send a tensor of shape {expected} with dtype float32 or uint8.");
+        var inputDType = (WireDType)inputs.Dtype;
+        if (!InputDTypes.Contains(inputDType))
+            return Invalid($"input dtype {inputDType.DisplayName()} is not accepted; send float32 (pixels in 0..1) or uint8 (pixels 0..255).");
+        var shape = inputs.Shape.ToArray();
+        if (shape.Length != teacher.ExampleShape.Length + 1 || !shape.AsSpan(1).SequenceEqual(teacher.ExampleShape) || shape[0] < 0)
+            return Invalid($"input shape [{string.Join(", ", shape)}] does not match {expected}: send B examples of shape [{string.Join(", ", teacher.ExampleShape)}].");
+        if (shape[0] == 0)
+            return Invalid($"the batch is empty; send between 1 and {teacher.MaxBatch} examples.");
+        if (shape[0] > teacher.MaxBatch)
+            return Error(StatusCode.ResourceExhausted, $"the batch has {shape[0]} examples but teacher '{teacher.Name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
+
+        var wire = new WireTensor(shape, inputDType, inputs.Data.Memory);
+        if (wire.Validate() is { } malformed)
+            return Invalid($"the inputs are malformed: {malformed}");
+        var temperature = request.Temperature;
+        if (!float.IsFinite(temperature) || temperature <= 0)
+            return Invalid($"temperature {temperature} is not allowed; use a finite temperature greater than 0 (1 gives the plain softmax).");
+        var outputDType = request.OutputDtype == DType.Unspecified ? WireDType.Float32 : (WireDType)request.OutputDtype;
+        if (outputDType is not (WireDType.Float32 or WireDType.Float16))
+            return Invalid($"output dtype {outputDType.DisplayName()} is not offered; ask for float32 (the default) or float16.");
+        if (inputDType == WireDType.Float32 && FirstNonFinite(wire) is { } example)
+            return Invalid($"input example {example} holds a NaN or infinite value; float32 inputs must be finite pixels in 0..1.");
+
+        batch = new ValidatedBatch(teacher, wire, (int)shape[0], temperature, outputDType);
+        return null;
+    }
+
+    private static int? FirstNonFinite(WireTensor inputs)
+    {
+        var values = MemoryMarshal.Cast<byte, float>(inputs.Data.Span);
+        var perExample = values.Length / (int)inputs.Shape[0];
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i / perExample;
+        return null;
+    }
+
+    private static BatchError Invalid(string message) => Error(StatusCode.InvalidArgument, message);
+
+    private static BatchError Error(StatusCode code, string message) => new() { Code = (int)code, Message = message };
+}

@@ -1,0 +1,29 @@
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Data;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher.Rpc;
+
+/// <summary>What Describe says about one loaded teacher.</summary>
+public static class TeacherDescription
+{
+    /// <summary>The <see cref="TeacherInfo"/> of <paramref name="teacher"/>.</summary>
+    public static TeacherInfo For(LoadedTeacher teacher)
+    {
+        var input = new InputSpec { ExampleShape = { teacher.ExampleShape } };
+        input.Dtypes.AddRange(SoftTargetsRequestValidator.InputDTypes.Select(d => (DType)d));
+        // Only a ten-class teacher is taken to be a Fashion-MNIST one; others get no names.
+        if (teacher.NumOutputs == FashionMnist.ClassNames.Count) input.ClassNames.AddRange(FashionMnist.ClassNames);
+        return new TeacherInfo
+        {
+            Name = teacher.Name,
+            Version = teacher.Version,
+            Task = TeacherTask.Classifier,
+            Input = input,
+            Limits = new Limits { MaxBatch = teacher.MaxBatch },
+            NumOutputs = teacher.NumOutputs,
+            Device = teacher.DeviceName,
+            Architecture = teacher.Spec.Architecture,
+        };
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher.Rpc;
+
+/// <summary>
+/// The distill.v1.Teacher service: Describe, and the SoftTargets stream that answers every
+/// request with exactly one response, in order. A bad or failing batch gets a BatchError and the
+/// stream goes on.
+/// </summary>
+public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, ILogger<TeacherGrpcService> logger)
+    : Contracts.V1.Teacher.TeacherBase
+{
+    public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
+    {
+        var response = new DescribeResponse();
+        if (string.IsNullOrEmpty(request.Teacher))
+            response.Teachers.AddRange(registry.All.Select(TeacherDescription.For));
+        else if (registry.TryGet(request.Teacher, out var teacher))
+            response.Teachers.Add(TeacherDescription.For(teacher));
+        else
+            throw new RpcException(new Status(StatusCode.NotFound,
+                $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}."));
+        return Task.FromResult(response);
+    }
+
+    public override async Task SoftTargets(IAsyncStreamReader<SoftTargetsRequest> requestStream,
+        IServerStreamWriter<SoftTargetsResponse> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
+        {
+            var response = await AnswerAsync(request, cancellationToken);
+            await responseStream.WriteAsync(response, cancellationToken);
+        }
+    }
+
+    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, CancellationToken cancellationToken)
+    {
+        var response = new SoftTargetsResponse { RequestId = request.RequestId, Teacher = request.Teacher };
+        if (registry.TryGet(request.Teacher, out var named)) response.TeacherVersion = named.Version;
+        try
+        {
+            if (!SoftTargetsRequestValidator.TryValidate(request, registry, out var batch, out var error))
+            {
+                logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
+                response.Error = error;
+                return response;
+            }
+            var started = Stopwatch.GetTimestamp();
+            var result = await softTargets.ComputeAsync(batch, cancellationToken);
+            response.LogProbs = new Contracts.V1.Tensor
+            {
+                Shape = { batch.Count, batch.Teacher.NumOutputs },
+                Dtype = (DType)batch.OutputDType,
+                // The buffer is new for this response and never written again: no copy needed.
+                Data = UnsafeByteOperations.UnsafeWrap(result.LogProbs),
+            };
+            response.CacheHits = result.CacheHits;
+            logger.BatchAnswered(request.RequestId, request.Teacher, batch.Count, result.CacheHits,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.BatchFailed(e, request.RequestId, request.Teacher);
+            response.Error = new BatchError
+            {
+                Code = (int)StatusCode.Internal,
+                Message = $"the teacher failed on request '{request.RequestId}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
+            };
+        }
+        return response;
+    }
+}

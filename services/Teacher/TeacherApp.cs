@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Options;
+using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Rpc;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher;
+
+/// <summary>
+/// Builds the teacher host, for Program and for tests that run it in-process on a real port.
+/// The teacher is loaded here rather than on the first call, so that a bad option or checkpoint
+/// stops the service before it listens, with one clear log line.
+/// </summary>
+public static class TeacherApp
+{
+    /// <summary>
+    /// The configured application, teacher loaded, not yet started. Arguments are the usual
+    /// ASP.NET Core ones (--urls, --Teacher:Checkpoint=..., --Cache:Redis=...).
+    /// </summary>
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="configureServices">Registrations applied after the service's own, so that they win (tests swap the cache this way).</param>
+    /// <exception cref="TeacherStartupException">options are invalid or the teacher cannot be loaded (already logged).</exception>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        // appsettings.json sits beside the assembly, wherever the process is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddTeacherServices();
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        Load(app);
+        app.MapGrpcService<TeacherGrpcService>();
+        return app;
+    }
+
+    private static void Load(WebApplication app)
+    {
+        try
+        {
+            app.Services.GetRequiredService<TeacherRegistry>();
+            app.Services.GetRequiredService<ISoftTargetCache>();
+        }
+        catch (OptionsValidationException e)
+        {
+            throw Failed(app, string.Join(" ", e.Failures), e);
+        }
+        catch (TeacherStartupException e)
+        {
+            throw Failed(app, e.Message, e);
+        }
+    }
+
+    private static TeacherStartupException Failed(WebApplication app, string reason, Exception cause)
+    {
+        app.Logger.StartupFailed(reason);
+        return new TeacherStartupException(reason, cause);
+    }
+}

@@ -1,0 +1,37 @@
+using Grpc.Core;
+
+namespace TeacherStudent.Teacher;
+
+/// <summary>The service's structured log messages, in one place.</summary>
+internal static partial class TeacherLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded teacher {Teacher} version {Version} ({Architecture}, {Classes} classes) on {Device} from {Checkpoint}")]
+    public static partial void TeacherLoaded(this ILogger logger, string teacher, string version, string architecture, int classes, string device, string checkpoint);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Teacher service cannot start: {Reason}")]
+    public static partial void StartupFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Soft-target cache: {Cache}")]
+    public static partial void CacheChosen(this ILogger logger, string cache);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Answered {RequestId} for {Teacher}: {Count} examples, {CacheHits} cache hits, {ElapsedMs:0.0} ms")]
+    public static partial void BatchAnswered(this ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected {RequestId} for {Teacher} with {Code}: {Reason}")]
+    public static partial void BatchRejected(this ILogger logger, string requestId, string teacher, StatusCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Failed on {RequestId} for {Teacher}; answered INTERNAL, the stream goes on")]
+    public static partial void BatchFailed(this ILogger logger, Exception exception, string requestId, string teacher);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is not connected: the soft-target cache is skipped (all misses, no writes) until it is back")]
+    public static partial void RedisNotConnected(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis failed ({ErrorType}: {Error}): the soft-target cache is skipped until it answers again")]
+    public static partial void RedisFailed(this ILogger logger, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers again: the soft-target cache is back in use")]
+    public static partial void RedisBack(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing soft targets to the cache failed ({ErrorType}: {Error}); they will be computed again when asked")]
+    public static partial void CacheWriteFailed(this ILogger logger, string errorType, string error);
+}

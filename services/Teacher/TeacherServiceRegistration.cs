@@ -1,0 +1,86 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Rpc;
+using TeacherStudent.Teacher.Options;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher;
+
+/// <summary>Everything the teacher host needs, added to a builder in one call.</summary>
+public static class TeacherServiceRegistration
+{
+    /// <summary>Options, the teacher registry, the soft-target cache, gRPC and Kestrel limits.</summary>
+    public static WebApplicationBuilder AddTeacherServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TeacherOptions>().BindConfiguration(TeacherOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton(LoadRegistry);
+        services.AddSingleton(sp => new SoftTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
+        services.AddSingleton(ConnectRedis);
+        services.AddSingleton<ISoftTargetCache>(ChooseCache);
+        services.AddSingleton<CachedSoftTargets>();
+
+        services.AddGrpc();
+        services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, GrpcMessageLimits>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Large batches stream faster when HTTP/2 flow control does not stall every 64 KB.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 16 << 20;
+        });
+        return builder;
+    }
+
+    private static TeacherRegistry LoadRegistry(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<TeacherOptions>>().Value;
+        var logger = services.GetRequiredService<ILogger<TeacherRegistry>>();
+        LoadedTeacher teacher;
+        try
+        {
+            teacher = LoadedTeacher.Load(options.Name, options.Checkpoint, options.Device, options.MaxBatch);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever went wrong (no file, no permission, not a checkpoint, no such device), start-up
+            // stops with one line that says so.
+            throw new TeacherStartupException($"teacher '{options.Name}' could not be loaded from '{options.Checkpoint}': {e.Message}", e);
+        }
+        logger.TeacherLoaded(teacher.Name, teacher.Version, teacher.Spec.Architecture, teacher.NumOutputs, teacher.DeviceName, options.Checkpoint);
+        return new TeacherRegistry([teacher]);
+    }
+
+    private static IConnectionMultiplexer ConnectRedis(IServiceProvider services)
+    {
+        var redis = services.GetRequiredService<IOptions<CacheOptions>>().Value.Redis;
+        try
+        {
+            // Connecting does not need Redis to be up: only a connection string that makes no sense fails here.
+            return RedisConnection.Open(redis);
+        }
+        catch (Exception e) when (e is ArgumentException or RedisException)
+        {
+            throw new TeacherStartupException($"Cache:Redis is not a usable StackExchange.Redis connection string: {e.Message}", e);
+        }
+    }
+
+    private static ISoftTargetCache ChooseCache(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CacheOptions>>();
+        var logger = services.GetRequiredService<ILogger<ISoftTargetCache>>();
+        if (!options.Value.UsesRedis)
+        {
+            logger.CacheChosen($"in-process, up to {options.Value.InProcessCapacity} examples");
+            return new InProcessSoftTargetCache(options);
+        }
+        var redis = services.GetRequiredService<IConnectionMultiplexer>();
+        // Endpoints only: the connection string may carry a password.
+        var endpoints = string.Join(", ", redis.GetEndPoints().Select(e => e.ToString()));
+        logger.CacheChosen($"Redis at {endpoints} ({(redis.IsConnected ? "connected" : "not connected yet; retrying in the background")})");
+        return new RedisSoftTargetCache(redis, options, services.GetRequiredService<ILogger<RedisSoftTargetCache>>());
+    }
+}
