@@ -1,0 +1,18 @@
+using TeacherStudent.Distillation.Models;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Teacher.Tests.Fixtures;
+
+/// <summary>Small untrained teacher checkpoints, the same bytes for the same seed.</summary>
+public static class TeacherCheckpoints
+{
+    /// <summary>Saves a width-8 ConvNet for Fashion-MNIST, initialised from <paramref name="seed"/>, to <paramref name="path"/>.</summary>
+    public static string Create(string path, int seed)
+    {
+        manual_seed(seed);
+        var spec = ModelSpec.ForFashionMnist("convnet", 8);
+        using var model = spec.Create();
+        Checkpoint.Save(path, spec, model);
+        return path;
+    }
+}
