@@ -15,10 +15,10 @@ public sealed class ForwardKl : IDistillationLoss
 
     public Tensor Divergence(Tensor teacherLogProbs, Tensor studentLogProbs)
     {
-        // p * (log p - log q); where p is 0 the term is 0 (exp(-inf) * finite), so no NaN leaks in
-        // as long as the teacher's log-probs are finite or -inf and the student's are finite.
+        // p * (log p - log q), with the term taken as 0 where the teacher gives probability 0
+        // (log p = -inf; p log p -> 0 in the limit). Any other NaN or infinity shows in the loss.
         var p = teacherLogProbs.exp();
-        var terms = p * (teacherLogProbs - studentLogProbs);
-        return terms.nan_to_num(0.0).sum(1).mean();
+        var terms = where(p.gt(0), p * (teacherLogProbs - studentLogProbs), zeros_like(p));
+        return terms.sum(1).mean();
     }
 }

@@ -7,7 +7,7 @@ namespace TeacherStudent.Distillation.Training;
 /// </summary>
 public sealed class Augmentation(int seed)
 {
-    public const int MaxShift = 2;
+    public const int MaxShift = 1;
 
     private readonly Random random = new(seed);
 

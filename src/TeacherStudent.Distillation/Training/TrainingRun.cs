@@ -52,9 +52,7 @@ public sealed class TrainingRun(
         model.to(device);
         using var optimizer = optim.AdamW(model.parameters(), settings.LearningRate, weight_decay: settings.WeightDecay);
         var statePath = Path.Combine(runDirectory, TrainingState.FileName);
-        var state = TrainingState.Load(statePath, model, optimizer);
-        if (state is not null && state.Settings != settings)
-            throw new ArgumentException($"{runDirectory} holds a run with other settings ({state.Settings}); use another run directory or the same settings.");
+        var state = TrainingState.Load(statePath, settings, model, optimizer);
         state ??= new TrainingState(settings, 0, [], null);
         if (state.EpochsDone > 0) Resuming?.Invoke(state.EpochsDone);
 

@@ -24,14 +24,17 @@ public sealed record TrainingState(TrainingSettings Settings, int EpochsDone, IR
 
     /// <summary>
     /// Loads a saved state into <paramref name="model"/> and <paramref name="optimizer"/>; null when
-    /// there is no state file yet.
+    /// there is no state file yet. A state saved with other settings is refused before anything is loaded.
     /// </summary>
-    public static TrainingState? Load(string path, nn.Module model, optim.Optimizer optimizer)
+    public static TrainingState? Load(string path, TrainingSettings settings, nn.Module model, optim.Optimizer optimizer)
     {
         if (!File.Exists(path)) return null;
         using var reader = new BinaryReader(File.OpenRead(path));
         var state = JsonSerializer.Deserialize<TrainingState>(reader.ReadString())
                     ?? throw new InvalidDataException($"{path} holds no training state.");
+        if (state.Settings != settings)
+            throw new ArgumentException(
+                $"{Path.GetDirectoryName(path)} holds a run with other settings ({state.Settings}); use another run directory or the same settings.");
         var (_, saved) = Checkpoint.Read(reader);
         using (no_grad())
         {
