@@ -18,7 +18,9 @@ teacher_dll=services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll
 
 # Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
 teacher_args=(--mode supervised --architecture convnet --width 32 --epochs 8 --batch-size 128 --learning-rate 0.002)
-student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4 --alpha 0.9)
+student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4)
+few_alpha=0.9   # with few labels the teacher term carries the 57,000 unlabelled examples
+all_alpha=0.5   # with every label kept, labels and teacher share the weight
 few_labels=3000
 
 # 1. The teacher: trained once, reused while its checkpoint and report are there.
@@ -58,13 +60,13 @@ student() { # student NAME SCENARIO MODE SEED [extra args...]
   pids+=($!)
 }
 mkdir -p "$out/runs/few_labels" "$out/runs/all_labels"
-student online few_labels online 1 --labels $few_labels
-student offline few_labels offline 1 --labels $few_labels
+student online few_labels online 1 --labels $few_labels --alpha $few_alpha
+student offline few_labels offline 1 --labels $few_labels --alpha $few_alpha
 student pseudo few_labels pseudo 1 --labels $few_labels
 student supervised few_labels supervised 1 --labels $few_labels
 for seed in 1 2 3; do
   student supervised all_labels supervised $seed
-  student offline all_labels offline $seed
+  student offline all_labels offline $seed --alpha $all_alpha
 done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done

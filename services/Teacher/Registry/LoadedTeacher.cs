@@ -53,8 +53,7 @@ public sealed class LoadedTeacher : IDisposable
     public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch)
     {
         var resolved = DeviceChoice.Resolve(device);
-        var version = Checkpoint.Digest(checkpointPath);
-        var (spec, model) = Checkpoint.Load(checkpointPath, resolved);
+        var (spec, model, version) = Checkpoint.LoadVersioned(checkpointPath, resolved);
         return new LoadedTeacher(name, version, spec, resolved, model, maxBatch);
     }
 

@@ -33,13 +33,23 @@ public static class Checkpoint
     /// <summary>Reads a checkpoint and rebuilds its model on <paramref name="device"/>, in eval mode.</summary>
     public static (ModelSpec Spec, nn.Module<Tensor, Tensor> Model) Load(string path, Device device)
     {
-        using var stream = File.OpenRead(path);
-        using var reader = new BinaryReader(stream);
+        var (spec, model, _) = LoadVersioned(path, device);
+        return (spec, model);
+    }
+
+    /// <summary>
+    /// Reads a checkpoint once and returns its model (on <paramref name="device"/>, in eval mode)
+    /// with the version of exactly those bytes, even if the file is replaced meanwhile.
+    /// </summary>
+    public static (ModelSpec Spec, nn.Module<Tensor, Tensor> Model, string Version) LoadVersioned(string path, Device device)
+    {
+        var bytes = File.ReadAllBytes(path);
+        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
         try
         {
             var (spec, model) = Read(reader);
             model.to(device).eval();
-            return (spec, model);
+            return (spec, model, Digest(bytes));
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
         {
@@ -55,7 +65,15 @@ public static class Checkpoint
         var spec = JsonSerializer.Deserialize<ModelSpec>(reader.ReadString())
                    ?? throw new InvalidDataException("its model spec is empty.");
         var model = spec.Create();
-        model.load(reader);
+        try
+        {
+            model.load(reader);
+        }
+        catch
+        {
+            model.Dispose(); // its native memory would otherwise wait for the finalizer
+            throw;
+        }
         return (spec, model);
     }
 
@@ -63,11 +81,9 @@ public static class Checkpoint
     /// The version of a checkpoint: the first 16 hex digits of the SHA-256 of its bytes.
     /// Any change to the weights changes it.
     /// </summary>
-    public static string Digest(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream))[..16];
-    }
+    public static string Digest(string path) => Digest(File.ReadAllBytes(path));
+
+    private static string Digest(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
 
     /// <summary>Writes through <paramref name="write"/> into a temporary file, then renames it over <paramref name="path"/>.</summary>
     public static void WriteAtomically(string path, Action<BinaryWriter> write)

@@ -15,8 +15,8 @@ public sealed class ModelSoftTargetSource(string name, string version, ModelSpec
     /// <summary>Loads a checkpoint; its digest is the version.</summary>
     public static ModelSoftTargetSource FromCheckpoint(string name, string path, double temperature, Device device)
     {
-        var (spec, model) = Checkpoint.Load(path, device);
-        return new ModelSoftTargetSource(name, Checkpoint.Digest(path), spec, model, temperature);
+        var (spec, model, version) = Checkpoint.LoadVersioned(path, device);
+        return new ModelSoftTargetSource(name, version, spec, model, temperature);
     }
 
     /// <summary>How many batches were asked for.</summary>
