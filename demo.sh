@@ -17,7 +17,7 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 teacher_dll=services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll
 
 # Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
-teacher_args=(--mode supervised --architecture convnet --width 32 --epochs 8 --batch-size 128 --learning-rate 0.002)
+teacher_args=(--mode supervised --architecture convnet --width 32 --epochs 12 --batch-size 128 --learning-rate 0.002)
 student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4)
 few_alpha=0.9   # with few labels the teacher term carries the 57,000 unlabelled examples
 all_alpha=0.5   # with every label kept, labels and teacher share the weight
