@@ -6,7 +6,7 @@ namespace TeacherStudent.Distillation.Training;
 /// <param name="EvalLoss">Mean cross-entropy on the evaluation set.</param>
 /// <param name="EvalAccuracy">Accuracy on the evaluation set, 0..1.</param>
 /// <param name="Seconds">Wall time of the epoch, training and evaluation.</param>
-/// <param name="TeacherVersions">Teacher versions that answered during the epoch (empty without a teacher).</param>
+/// <param name="TeacherVersions">Teacher versions that answered during the epoch, in the order they first answered (empty without a teacher).</param>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double EvalLoss, double EvalAccuracy, double Seconds, IReadOnlyList<string> TeacherVersions);
 
 /// <summary>Progress inside an epoch, for a progress bar.</summary>

@@ -36,8 +36,11 @@ public sealed class TrainingRun(
     /// <summary>Called before training when the run resumes, with the number of epochs already done.</summary>
     public Action<int>? Resuming { get; init; }
 
-    /// <summary>Called after every epoch, once its checkpoint is on disk.</summary>
+    /// <summary>Called after every epoch, once its checkpoint is on disk (and published).</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
+
+    /// <summary>When set, the model checkpoint is published there after every epoch (a teacher that keeps learning).</summary>
+    public CheckpointPublisher? Publisher { get; init; }
 
     /// <summary>Trains until <see cref="TrainingSettings.Epochs"/> epochs are done; returns every epoch's metrics.</summary>
     public async Task<IReadOnlyList<EpochMetrics>> RunAsync(CancellationToken cancellationToken)
@@ -54,7 +57,12 @@ public sealed class TrainingRun(
         var statePath = Path.Combine(runDirectory, TrainingState.FileName);
         var state = TrainingState.Load(statePath, settings, model, optimizer);
         state ??= new TrainingState(settings, 0, [], null);
-        if (state.EpochsDone > 0) Resuming?.Invoke(state.EpochsDone);
+        if (state.EpochsDone > 0)
+        {
+            Resuming?.Invoke(state.EpochsDone);
+            // The last run may have stopped between saving its checkpoint and publishing it.
+            if (File.Exists(ModelPath)) Publisher?.Publish(ModelPath);
+        }
 
         var labels = KeptLabels();
         TargetStore? stored = null;
@@ -82,7 +90,7 @@ public sealed class TrainingRun(
             var order = (int[])examples.Clone();
             new Random(epochSeed).Shuffle(order);
             var augmentation = settings.Augment ? new Augmentation(epochSeed) : null;
-            var versions = new SortedSet<string>(StringComparer.Ordinal);
+            var versions = new List<string>(); // in the order they first answered
             if (stored is not null) versions.Add(stored.Key.TeacherVersion);
 
             model.train();
@@ -99,7 +107,7 @@ public sealed class TrainingRun(
                     next = Prepare(order, (b + 1) * settings.BatchSize, labels, augmentation);
                     pending = RequestTargets(next, cancellationToken);
                 }
-                if (targets is not null) versions.Add(targets.TeacherVersion);
+                if (targets is not null && !versions.Contains(targets.TeacherVersion)) versions.Add(targets.TeacherVersion);
                 var teacherLogProbs = targets?.LogProbs ?? StoredRows(stored, batch);
                 double lr = settings.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * ((epoch - 1) * batches + b) / (settings.Epochs * batches)));
                 lossSum += Step(model, optimizer, objective, batch, teacherLogProbs, spec, lr);
@@ -112,6 +120,7 @@ public sealed class TrainingRun(
             state = state with { EpochsDone = epoch, History = history.ToArray() };
             Checkpoint.Save(ModelPath, spec, model);
             state.Save(statePath, spec, model, optimizer);
+            Publisher?.Publish(ModelPath);
             EpochCompleted?.Invoke(metrics);
             cancellationToken.ThrowIfCancellationRequested();
         }
