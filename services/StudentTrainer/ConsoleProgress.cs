@@ -10,6 +10,7 @@ public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IPr
 {
     private const int BarWidth = 30;
     private readonly bool interactive = !Console.IsOutputRedirected;
+    private readonly Lock console = new();
     private DateTime lastDraw;
 
     public void Report(BatchProgress value)
@@ -33,14 +34,25 @@ public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IPr
         }
     }
 
-    /// <summary>Ends the bar's line and prints the epoch's summary.</summary>
-    public void EpochDone(EpochMetrics m, string evaluatedOn)
+    /// <summary>Ends the bar's line and prints the epoch's summary, after <paramref name="stage"/> (e.g. "generation 2") when given.</summary>
+    public void EpochDone(EpochMetrics m, string evaluatedOn, string? stage = null)
     {
         if (interactive) Console.WriteLine();
         var versions = m.TeacherVersions.Count == 0 ? "" : $" teacher {string.Join(",", m.TeacherVersions)}";
+        var prefix = stage is null ? "" : stage + " ";
         Console.WriteLine(
-            $"[{name}] epoch {m.Epoch}: train loss {m.TrainLoss:0.0000}, {evaluatedOn} loss {m.EvalLoss:0.0000}, " +
+            $"[{name}] {prefix}epoch {m.Epoch}: train loss {m.TrainLoss:0.0000}, {evaluatedOn} loss {m.EvalLoss:0.0000}, " +
             $"{evaluatedOn} accuracy {m.EvalAccuracy:0.0000} ({m.Seconds:0.0}s){versions}");
+    }
+
+    /// <summary>Prints one line about the run (on a line of its own, even while a bar is drawn).</summary>
+    public void Note(string message)
+    {
+        lock (console)
+        {
+            if (interactive) Console.WriteLine();
+            Console.WriteLine($"[{name}] {message}");
+        }
     }
 
     private void Draw(string label, int done, int total, string suffix)

@@ -70,7 +70,9 @@ public static class RunOutputs
     }
 }
 
-/// <summary>The final report of one run.</summary>
+/// <summary>The final report of one run; a self-distillation run adds its <paramref name="Generations"/>.</summary>
+/// <param name="Epochs">Epochs trained in all (every generation's, for a self run).</param>
+/// <param name="TeacherVersions">Every teacher version the run learned from, in the order they first answered.</param>
 public sealed record RunReport(
     string Name,
     string Scenario,
@@ -88,4 +90,10 @@ public sealed record RunReport(
     string? Teacher,
     IReadOnlyList<string> TeacherVersions,
     double Seconds,
-    IReadOnlyList<EpochMetrics> History);
+    IReadOnlyList<EpochMetrics> History,
+    IReadOnlyList<GenerationReport>? Generations = null);
+
+/// <summary>One generation of a self-distillation run, in its report.</summary>
+/// <param name="Version">Digest of this generation's checkpoint.</param>
+/// <param name="TeacherVersion">Digest of the checkpoint of the generation that taught it (null for generation 1).</param>
+public sealed record GenerationReport(int Generation, string Mode, double Accuracy, double Loss, int Epochs, string Version, string? TeacherVersion);

@@ -12,6 +12,9 @@ public sealed class TeacherClientOptions
     [Description("load the teacher from this checkpoint in this process instead of calling a service (tuning, debugging)")]
     public string Checkpoint { get; set; } = "";
 
+    [Description("API key for a teacher service that needs one, sent in the x-api-key metadata header (empty = none); prefer the environment variable Teacher__ApiKey")]
+    public string ApiKey { get; set; } = "";
+
     [Description("name of the teacher to ask (see Describe)")]
     [Required]
     public string Teacher { get; set; } = "fashion";
@@ -23,4 +26,8 @@ public sealed class TeacherClientOptions
     [Description("seconds to wait for one batch of soft targets")]
     [Range(1, 3600)]
     public int TimeoutSeconds { get; set; } = 120;
+
+    [Description("seconds to keep retrying, with backoff, while the teacher service is unavailable (restarting); 0 = fail at once")]
+    [Range(0, 86400)]
+    public int RetrySeconds { get; set; } = 120;
 }

@@ -9,9 +9,13 @@ namespace TeacherStudent.StudentTrainer;
 /// </summary>
 public sealed class TrainerOptions
 {
-    [Description("supervised, offline, online or pseudo")]
-    [Required, RegularExpression("^(supervised|offline|online|pseudo)$", ErrorMessage = "Mode must be supervised, offline, online or pseudo.")]
+    [Description("supervised, offline, online, pseudo or self (born-again: generations, each taught by the one before)")]
+    [Required, RegularExpression("^(supervised|offline|online|pseudo|self)$", ErrorMessage = "Mode must be supervised, offline, online, pseudo or self.")]
     public string Mode { get; set; } = "supervised";
+
+    [Description("generations of a self run: 1 is supervised, each next one learns from the one before (mode self only)")]
+    [Range(1, 100)]
+    public int Generations { get; set; } = 3;
 
     [Description("model to train: mlp (student) or convnet (teacher)")]
     [Required, RegularExpression("^(mlp|convnet)$", ErrorMessage = "Architecture must be mlp or convnet.")]
@@ -85,6 +89,13 @@ public sealed class TrainerOptions
     [Description("where offline students keep fetched soft targets")]
     [Required]
     public string TargetsDirectory { get; set; } = "artifacts/targets";
+
+    [Description("after every epoch, copy the model checkpoint atomically to DIR/NAME.ckpt, for a teacher service watching DIR (empty = off)")]
+    public string PublishDirectory { get; set; } = "";
+
+    [Description("NAME of the published checkpoint (the teacher's name in a watching teacher service)")]
+    [Required, RegularExpression("^[A-Za-z0-9][A-Za-z0-9_.-]*$", ErrorMessage = "PublishName must be letters, digits, '_', '.' or '-', without a path.")]
+    public string PublishName { get; set; } = "fashion";
 
     [Description("auto (cuda when available, else cpu), cpu or cuda[:n]")]
     [Required]

@@ -39,7 +39,7 @@ public sealed class StudentProcessTests : IDisposable
 
     [Theory]
     [InlineData("--epochs", "ten", "Epochs")]
-    [InlineData("--mode", "sideways", "Mode must be supervised, offline, online or pseudo")]
+    [InlineData("--mode", "sideways", "Mode must be supervised, offline, online, pseudo or self")]
     [InlineData("--alpha", "1.5", "Alpha")]
     [InlineData("--data-directory", "/nonexistent/fashion", "dataset-fashion-mnist")]
     public async Task ABadOptionIsOneClearLineAndExitCodeTwo(string option, string value, string expected)
@@ -57,15 +57,17 @@ public sealed class StudentProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task AStudentThatCannotReachItsTeacherSaysSoAndExitsNonZero()
+    public async Task AStudentThatCannotReachItsTeacherRetriesForItsBudgetThenSaysSoAndExitsNonZero()
     {
         using var trainer = RunningProcess.Start(Builds.StudentTrainer,
             "train", "--mode", "online", "--teacher-address", "http://127.0.0.1:9", "--train-examples", "256",
-            "--epochs", "1", "--run-directory", Path.Combine(workDirectory, "unreachable"), "--teacher-timeout-seconds", "5");
+            "--epochs", "1", "--run-directory", Path.Combine(workDirectory, "unreachable"), "--teacher-timeout-seconds", "5",
+            "--teacher-retry-seconds", "2");
 
         var code = await trainer.WaitForExitAsync(TimeSpan.FromMinutes(1));
 
         Assert.Equal(1, code);
+        Assert.Matches(@"teacher unavailable \(Unavailable\), retrying in \d+\.\ds \(attempt 2\)", trainer.Output);
         Assert.Contains("error: the teacher service answered Unavailable", trainer.Output);
         Assert.DoesNotContain("   at ", trainer.Output);
     }

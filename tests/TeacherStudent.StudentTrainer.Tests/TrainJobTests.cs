@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using TeacherStudent.Distillation.Training;
 
 namespace TeacherStudent.StudentTrainer.Tests;
@@ -31,5 +32,44 @@ public sealed class TrainJobTests
 
         Assert.Equal(TrainingMode.Pseudo, s.Mode);
         Assert.Equal(("convnet", 16, 3, 64, 0.01, 2.5, 0.25, 7, 9), (s.Architecture, s.Width, s.Epochs, s.BatchSize, s.LearningRate, s.Temperature, s.Alpha, s.Seed, s.LabelSeed));
+    }
+
+    [Theory]
+    [InlineData("self", true)]
+    [InlineData("online", true)]
+    [InlineData("sideways", false)]
+    [InlineData("Self", false)]
+    public void SelfIsAModeTheOptionsAccept(string mode, bool valid)
+    {
+        var options = new TrainerOptions { Mode = mode };
+        var errors = new List<ValidationResult>();
+
+        bool ok = Validator.TryValidateObject(options, new ValidationContext(options), errors, validateAllProperties: true);
+
+        Assert.Equal(valid, ok);
+        if (!valid) Assert.Contains("supervised, offline, online, pseudo or self", errors.Single().ErrorMessage);
+    }
+
+    [Theory]
+    [InlineData("fashion", true)]
+    [InlineData("teacher-2.b", true)]
+    [InlineData("../escape", false)]
+    [InlineData("a/b", false)]
+    [InlineData("", false)]
+    public void APublishNameIsAFileNameNotAPath(string name, bool valid)
+    {
+        var options = new TrainerOptions { PublishName = name };
+
+        bool ok = Validator.TryValidateObject(options, new ValidationContext(options), [], validateAllProperties: true);
+
+        Assert.Equal(valid, ok);
+    }
+
+    [Fact]
+    public void ASelfRunStartsFromSupervisedSettingsWithoutAugmentation()
+    {
+        var s = TrainJob.ToSettings(new TrainerOptions { Mode = "self", Epochs = 4 });
+
+        Assert.Equal((TrainingMode.Supervised, 4, false), (s.Mode, s.Epochs, s.Augment));
     }
 }
