@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace TeacherStudent.EndToEnd.Tests;
+namespace TeacherStudent.Testing;
 
 /// <summary>
 /// A service or trainer started as its own process (<c>dotnet some.dll args</c>), its output
