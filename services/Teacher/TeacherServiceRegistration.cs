@@ -15,10 +15,9 @@ public static class TeacherServiceRegistration
     public static WebApplicationBuilder AddTeacherServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<TeacherOptions>().BindConfiguration(TeacherOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        services.AddSingleton(LoadRegistry);
+        services.AddTeacherRegistry();
         services.AddSingleton(sp => new SoftTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton(ConnectRedis);
         services.AddSingleton<ISoftTargetCache>(ChooseCache);
@@ -33,25 +32,6 @@ public static class TeacherServiceRegistration
             kestrel.Limits.Http2.InitialStreamWindowSize = 16 << 20;
         });
         return builder;
-    }
-
-    private static TeacherRegistry LoadRegistry(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<TeacherOptions>>().Value;
-        var logger = services.GetRequiredService<ILogger<TeacherRegistry>>();
-        LoadedTeacher teacher;
-        try
-        {
-            teacher = LoadedTeacher.Load(options.Name, options.Checkpoint, options.Device, options.MaxBatch);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Whatever went wrong (no file, no permission, not a checkpoint, no such device), start-up
-            // stops with one line that says so.
-            throw new TeacherStartupException($"teacher '{options.Name}' could not be loaded from '{options.Checkpoint}': {e.Message}", e);
-        }
-        logger.TeacherLoaded(teacher.Name, teacher.Version, teacher.Spec.Architecture, teacher.NumOutputs, teacher.DeviceName, options.Checkpoint);
-        return new TeacherRegistry([teacher]);
     }
 
     private static IConnectionMultiplexer ConnectRedis(IServiceProvider services)

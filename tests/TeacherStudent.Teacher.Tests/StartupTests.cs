@@ -75,4 +75,51 @@ public sealed class StartupTests
         Assert.Contains("Cache:Redis", error.Message);
         Assert.DoesNotContain("secret", error.Message);
     }
+
+    [Fact]
+    public async Task AListOfTeachersAloneIsEnoughToStart()
+    {
+        // Arrange
+        using var directory = new TemporaryDirectory();
+        var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 3);
+
+        // Act
+        await using var server = await TeacherServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Teachers:0:Name"] = "only",
+            ["Teachers:0:Checkpoint"] = checkpoint,
+            ["Teachers:0:Device"] = "cpu",
+        });
+        var response = await server.Client.DescribeAsync(new Contracts.V1.DescribeRequest());
+
+        // Assert
+        Assert.Equal(["only"], response.Teachers.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void TwoTeachersWithOneNameStopStartUpNamingBoth()
+    {
+        // Arrange
+        using var directory = new TemporaryDirectory();
+        var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 3);
+
+        // Act
+        var error = Assert.Throws<TeacherStartupException>(() => TeacherApp.Build(
+            [$"--Teacher:Checkpoint={checkpoint}", "--Teachers:0:Name=fashion", $"--Teachers:0:Checkpoint={checkpoint}"]));
+
+        // Assert
+        Assert.Contains("'fashion'", error.Message);
+        Assert.Contains("Teachers:0", error.Message);
+        Assert.Contains("more than once", error.Message);
+    }
+
+    [Fact]
+    public void AListedTeacherWithoutACheckpointStopsStartUpNamingItsPlaceInTheList()
+    {
+        // Act
+        var error = Assert.Throws<TeacherStartupException>(() => TeacherApp.Build(["--Teachers:0:Name=lonely"]));
+
+        // Assert
+        Assert.Contains("Teachers:0:Checkpoint", error.Message);
+    }
 }

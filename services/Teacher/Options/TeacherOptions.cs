@@ -2,17 +2,21 @@ using System.ComponentModel.DataAnnotations;
 
 namespace TeacherStudent.Teacher.Options;
 
-/// <summary>The teacher this service holds (configuration section "Teacher").</summary>
+/// <summary>
+/// One teacher to load at start: the single "Teacher" section (the shorthand,
+/// --Teacher:Name=fashion --Teacher:Checkpoint=...) or one item of the "Teachers" list
+/// (Teachers:0:Name, Teachers:0:Checkpoint, ...). See <see cref="TeachersOptions"/>.
+/// </summary>
 public sealed class TeacherOptions
 {
     public const string Section = "Teacher";
 
     /// <summary>Name callers use to ask for this teacher.</summary>
     [Required(AllowEmptyStrings = false)]
+    [RegularExpression(TeacherNames.Pattern, ErrorMessage = TeacherNames.Rule)]
     public string Name { get; set; } = "fashion";
 
-    /// <summary>Path of the checkpoint file to load (required); its digest is the teacher's version.</summary>
-    [Required(AllowEmptyStrings = false, ErrorMessage = "Teacher:Checkpoint is required: give the path of a teacher checkpoint (--Teacher:Checkpoint=/path/model.ckpt).")]
+    /// <summary>Path of the checkpoint file to load; its digest is the teacher's version. An empty one turns the "Teacher" shorthand off.</summary>
     public string Checkpoint { get; set; } = "";
 
     /// <summary>Where the model runs: auto (cuda when available, else cpu), cpu or cuda[:n].</summary>

@@ -52,9 +52,14 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Loads a checkpoint onto a device; the version is the digest of the file.</summary>
     public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch)
     {
-        var resolved = DeviceChoice.Resolve(device);
-        var (spec, model, version) = Checkpoint.LoadVersioned(checkpointPath, resolved);
-        return new LoadedTeacher(name, version, spec, resolved, model, maxBatch);
+        return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch);
+    }
+
+    /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs).</summary>
+    public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch)
+    {
+        var (spec, model, version) = Checkpoint.LoadVersioned(checkpointPath, device);
+        return new LoadedTeacher(name, version, spec, device, model, maxBatch);
     }
 
     /// <summary>

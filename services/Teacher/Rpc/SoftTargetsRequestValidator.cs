@@ -21,17 +21,29 @@ public static class SoftTargetsRequestValidator
     public static bool TryValidate(SoftTargetsRequest request, TeacherRegistry registry,
         [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
     {
+        registry.TryGet(request.Teacher, out var teacher);
+        return TryValidate(request, teacher, registry, out batch, out error);
+    }
+
+    /// <summary>
+    /// Validates <paramref name="request"/> against <paramref name="teacher"/>, the version the
+    /// caller already holds (null when the registry has no teacher of that name); exactly one of
+    /// the two outs is set.
+    /// </summary>
+    public static bool TryValidate(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+        [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
+    {
         batch = null;
-        error = Check(request, registry, out batch);
+        error = Check(request, teacher, registry, out batch);
         return error is null;
     }
 
-    private static BatchError? Check(SoftTargetsRequest request, TeacherRegistry registry, out ValidatedBatch? batch)
+    private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry, out ValidatedBatch? batch)
     {
         batch = null;
         if (string.IsNullOrEmpty(request.Teacher))
             return Invalid($"the teacher name is empty; name one of the teachers this service holds: {registry.KnownNames}.");
-        if (!registry.TryGet(request.Teacher, out var teacher))
+        if (teacher is null)
             return Error(StatusCode.NotFound, $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}.");
 
         var expected = $"[B, {string.Join(", ", teacher.ExampleShape)}]";

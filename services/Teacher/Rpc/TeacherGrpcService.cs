@@ -42,10 +42,13 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, CancellationToken cancellationToken)
     {
         var response = new SoftTargetsResponse { RequestId = request.RequestId, Teacher = request.Teacher };
-        if (registry.TryGet(request.Teacher, out var named)) response.TeacherVersion = named.Version;
+        // The version current now answers this whole batch, even if another is swapped in meanwhile,
+        // and stays loaded until the lease is released; the reply names exactly that version.
+        using var lease = registry.Acquire(request.Teacher);
+        if (lease is not null) response.TeacherVersion = lease.Teacher.Version;
         try
         {
-            if (!SoftTargetsRequestValidator.TryValidate(request, registry, out var batch, out var error))
+            if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, registry, out var batch, out var error))
             {
                 logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
                 response.Error = error;

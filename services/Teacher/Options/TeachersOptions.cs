@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TeacherStudent.Teacher.Options;
+
+/// <summary>
+/// The teachers loaded at start, bound from the configuration root: the "Teachers" list
+/// (Teachers:0:Name, Teachers:0:Checkpoint, Teachers:0:Device, Teachers:0:MaxBatch, ...) and the
+/// "Teacher" shorthand for one more (used when its Checkpoint is set). At least one is needed,
+/// and names are unique.
+/// </summary>
+public sealed class TeachersOptions : IValidatableObject
+{
+    public const string ListSection = "Teachers";
+
+    /// <summary>One teacher, the shorthand (--Teacher:Name=fashion --Teacher:Checkpoint=...); ignored while its Checkpoint is empty.</summary>
+    public TeacherOptions Teacher { get; set; } = new();
+
+    /// <summary>Any number of named teachers (Teachers:0:Name=fashion, Teachers:0:Checkpoint=..., Teachers:1:Name=...).</summary>
+    public List<TeacherOptions> Teachers { get; set; } = [];
+
+    /// <summary>Every teacher to load, each with the configuration path it came from ("Teacher", "Teachers:0", ...).</summary>
+    public IReadOnlyList<(string Path, TeacherOptions Options)> All
+    {
+        get
+        {
+            var all = Teachers.Select((t, i) => ($"{ListSection}:{i}", t)).ToList();
+            if (!string.IsNullOrWhiteSpace(Teacher.Checkpoint)) all.Add((TeacherOptions.Section, Teacher));
+            return all;
+        }
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var all = All;
+        if (all.Count == 0)
+        {
+            yield return new ValidationResult(
+                "no teacher is configured: Teacher:Checkpoint is required (--Teacher:Checkpoint=/path/model.ckpt), "
+                + "or list several as Teachers:0:Name=..., Teachers:0:Checkpoint=...");
+            yield break;
+        }
+        foreach (var (path, teacher) in all)
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(teacher, new ValidationContext(teacher), results, validateAllProperties: true);
+            foreach (var result in results)
+                yield return new ValidationResult($"{path}: {result.ErrorMessage}", result.MemberNames.Select(m => $"{path}:{m}"));
+            if (string.IsNullOrWhiteSpace(teacher.Checkpoint))
+                yield return new ValidationResult($"{path}:Checkpoint is required: give the path of the checkpoint of teacher '{teacher.Name}'.");
+        }
+        foreach (var duplicate in all.GroupBy(t => t.Options.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            yield return new ValidationResult(
+                $"teacher name '{duplicate.Key}' is configured more than once ({string.Join(", ", duplicate.Select(t => t.Path))}); names must be unique.");
+    }
+}

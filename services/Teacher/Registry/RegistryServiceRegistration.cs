@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Options;
+using TeacherStudent.Teacher.Options;
+
+namespace TeacherStudent.Teacher.Registry;
+
+/// <summary>The teacher registry, added to a service collection in one call.</summary>
+public static class RegistryServiceRegistration
+{
+    /// <summary>
+    /// Options "Teacher" and "Teachers"; the registry, loaded with every configured teacher when
+    /// first resolved (a teacher that cannot be loaded stops start-up).
+    /// </summary>
+    public static IServiceCollection AddTeacherRegistry(this IServiceCollection services)
+    {
+        // Bound from the root: "Teacher" and "Teachers" are two sections of one list of teachers.
+        services.AddOptions<TeachersOptions>().Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(LoadRegistry);
+        return services;
+    }
+
+    private static TeacherRegistry LoadRegistry(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<TeachersOptions>>().Value;
+        var logger = services.GetRequiredService<ILogger<TeacherRegistry>>();
+        var loaded = new List<LoadedTeacher>();
+        try
+        {
+            foreach (var (_, teacher) in options.All)
+            {
+                loaded.Add(Load(teacher));
+                var last = loaded[^1];
+                logger.TeacherLoaded(last.Name, last.Version, last.Spec.Architecture, last.NumOutputs, last.DeviceName, teacher.Checkpoint);
+            }
+            return new TeacherRegistry(loaded);
+        }
+        catch
+        {
+            foreach (var teacher in loaded) teacher.Dispose();
+            throw;
+        }
+    }
+
+    private static LoadedTeacher Load(TeacherOptions options)
+    {
+        try
+        {
+            return LoadedTeacher.Load(options.Name, options.Checkpoint, options.Device, options.MaxBatch);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever went wrong (no file, no permission, not a checkpoint, no such device), start-up
+            // stops with one line that says so.
+            throw new TeacherStartupException($"teacher '{options.Name}' could not be loaded from '{options.Checkpoint}': {e.Message}", e);
+        }
+    }
+}
