@@ -16,23 +16,23 @@ dotnet build TeacherStudent.sln -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
 teacher_dll=services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll
 
+source scripts/teacher-settings.sh
 # Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
-teacher_args=(--mode supervised --architecture convnet --width 32 --epochs 12 --batch-size 128 --learning-rate 0.002)
 student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4)
 few_alpha=0.9   # with few labels the teacher term carries the 57,000 unlabelled examples
 all_alpha=0.5   # with every label kept, labels and teacher share the weight
 few_labels=3000
 
 # 1. The teacher: trained once, reused while its checkpoint and report are there.
-if [ ! -f "$out/teacher/report.json" ]; then
-  "${trainer[@]}" "${teacher_args[@]}" --name teacher --run-directory "$out/teacher"
+if [ ! -f "$teacher_dir/report.json" ]; then
+  "${trainer[@]}" "${teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
 fi
 
 # 2. The teacher service on a free loopback port (Kestrel picks it; we read it from the log).
 log="$out/teacher-service.log"
 cache_args=()
 [ -n "${REDIS:-}" ] && cache_args=(--Cache:Redis="$REDIS")
-dotnet "$teacher_dll" --urls http://127.0.0.1:0 --Teacher:Name=fashion --Teacher:Checkpoint="$out/teacher/model.ckpt" \
+dotnet "$teacher_dll" --urls http://127.0.0.1:0 --Teacher:Name=fashion --Teacher:Checkpoint="$teacher_dir/model.ckpt" \
   "${cache_args[@]}" > "$log" 2>&1 &
 service=$!
 trap 'kill $service 2>/dev/null || true' EXIT
@@ -80,4 +80,4 @@ fi
 
 # 4. The report and the table.
 dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll summarize \
-  --teacher-run "$out/teacher" --runs "${runs[@]}" --out "$out/report.json" --seconds $(( $(date +%s) - start ))
+  --teacher-run "$teacher_dir" --runs "${runs[@]}" --out "$out/report.json" --seconds $(( $(date +%s) - start ))

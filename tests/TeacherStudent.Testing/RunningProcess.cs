@@ -29,9 +29,16 @@ public sealed class RunningProcess : IDisposable
 
     public int ExitCode => process.ExitCode;
 
-    /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c>.</summary>
-    public static RunningProcess Start(string dll, params string[] arguments)
+    /// <summary>
+    /// Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> with one torch thread:
+    /// tests run several processes on two cores.
+    /// </summary>
+    public static RunningProcess Start(string dll, params string[] arguments) => Start(dll, arguments, torchThreads: 1);
+
+    /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> with the given number of torch threads.</summary>
+    public static RunningProcess Start(string dll, string[] arguments, int torchThreads)
     {
+        dll = Path.GetFullPath(dll); // the process starts in the dll's folder
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -41,8 +48,7 @@ public sealed class RunningProcess : IDisposable
         };
         info.ArgumentList.Add(dll);
         foreach (var a in arguments) info.ArgumentList.Add(a);
-        // Two processes share two cores here: keep each to one torch thread.
-        info.Environment["OMP_NUM_THREADS"] = "1";
+        info.Environment["OMP_NUM_THREADS"] = torchThreads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return new RunningProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {dll}"));
     }
 

@@ -8,7 +8,7 @@ namespace TeacherStudent.Distillation.Training;
 /// measured against, and a teacher for tests and benchmarks that need no service.
 /// </summary>
 public sealed class ModelSoftTargetSource(string name, string version, ModelSpec spec, nn.Module<Tensor, Tensor> model, double temperature)
-    : ISoftTargetSource
+    : ISoftTargetSource, IDisposable
 {
     private readonly Lock forward = new();
 
@@ -45,4 +45,7 @@ public sealed class ModelSoftTargetSource(string name, string version, ModelSpec
         var logProbs = nn.functional.log_softmax(model.forward(x) / temperature, 1);
         return logProbs.cpu().data<float>().ToArray();
     }
+
+    /// <summary>Frees the model's native memory.</summary>
+    public void Dispose() => model.Dispose();
 }

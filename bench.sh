@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Serving benchmarks: the teacher service side by side with the same model's in-process forward
+# and a bare Redis multi-get. Writes artifacts/bench/serving.json and docs/benchmarks.md.
+# Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher.
+# Extra arguments go to the benchmark (e.g. --repeats 3, or --quick for a smoke run).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/ensure-packages.sh
+ensure_packages redis-server dataset-fashion-mnist
+source scripts/teacher-settings.sh
+dotnet build TeacherStudent.sln -c Release -nologo -v quiet
+trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
+
+[ -f "$teacher_dir/report.json" ] || "${trainer[@]}" "${teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
+mlp_dir=artifacts/bench/mlp-teacher
+[ -f "$mlp_dir/report.json" ] || "${trainer[@]}" --mode supervised --architecture mlp --width 1024 --epochs 3 --name mlp-teacher --run-directory "$mlp_dir"
+
+dotnet bench/TeacherStudent.Benchmarks/bin/Release/net10.0/TeacherStudent.Benchmarks.dll \
+  --convnet "$teacher_dir/model.ckpt" --mlp "$mlp_dir/model.ckpt" \
+  --teacher-dll services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll "$@"

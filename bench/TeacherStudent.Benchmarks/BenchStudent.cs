@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using TeacherStudent.Contracts.V1;
+
+namespace TeacherStudent.Benchmarks;
+
+/// <summary>
+/// One simulated student: its own connection and one open SoftTargets stream, as a trainer
+/// process has. Requests are plain uint8 Fashion-MNIST images.
+/// </summary>
+public sealed class BenchStudent : IAsyncDisposable
+{
+    private readonly GrpcChannel channel;
+    private readonly AsyncDuplexStreamingCall<SoftTargetsRequest, SoftTargetsResponse> stream;
+    private long nextId;
+
+    public BenchStudent(string address)
+    {
+        channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20, MaxSendMessageSize = 64 << 20 });
+        stream = new Teacher.TeacherClient(channel).SoftTargets();
+    }
+
+    public static SoftTargetsRequest Request(ReadOnlyMemory<byte> pixels, int count, float temperature, long id) => new()
+    {
+        RequestId = id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Teacher = "fashion",
+        Temperature = temperature,
+        OutputDtype = DType.Float32,
+        Inputs = new Contracts.V1.Tensor { Shape = { count, 1, 28, 28 }, Dtype = DType.Uint8, Data = UnsafeByteOperations.UnsafeWrap(pixels) },
+    };
+
+    /// <summary>Sends one batch and waits for its reply; returns the reply and the round-trip time.</summary>
+    public async Task<(SoftTargetsResponse Reply, TimeSpan Latency)> AskAsync(ReadOnlyMemory<byte> pixels, int count, float temperature, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await stream.RequestStream.WriteAsync(Request(pixels, count, temperature, ++nextId), cancellationToken);
+        var reply = await ReadAsync(cancellationToken);
+        return (reply, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>
+    /// Sends batches back to back with up to two in flight (as a trainer asks for the next batch
+    /// while it trains on this one); returns every reply.
+    /// </summary>
+    public async Task<List<SoftTargetsResponse>> StreamAsync(IReadOnlyList<ReadOnlyMemory<byte>> batches, int countPerBatch, float temperature, CancellationToken cancellationToken)
+    {
+        var replies = new List<SoftTargetsResponse>(batches.Count);
+        if (batches.Count == 0) return replies;
+        await stream.RequestStream.WriteAsync(Request(batches[0], countPerBatch, temperature, ++nextId), cancellationToken);
+        for (int i = 0; i < batches.Count; i++)
+        {
+            if (i + 1 < batches.Count)
+                await stream.RequestStream.WriteAsync(Request(batches[i + 1], countPerBatch, temperature, ++nextId), cancellationToken);
+            replies.Add(await ReadAsync(cancellationToken));
+        }
+        return replies;
+    }
+
+    private async Task<SoftTargetsResponse> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (!await stream.ResponseStream.MoveNext(cancellationToken))
+            throw new InvalidOperationException("the teacher closed the stream.");
+        var reply = stream.ResponseStream.Current;
+        if (reply.ResultCase == SoftTargetsResponse.ResultOneofCase.Error)
+            throw new InvalidOperationException($"the teacher answered {reply.Error.Code}: {reply.Error.Message}");
+        return reply;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stream.RequestStream.CompleteAsync();
+        stream.Dispose();
+        channel.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Training;
+
+namespace TeacherStudent.Benchmarks;
+
+/// <summary>
+/// The measurements themselves. Every pass uses a temperature no other pass uses, so the
+/// teacher's cache never answers where a forward is meant to be measured.
+/// </summary>
+public sealed class Measurements(ImageDataset images)
+{
+    private float temperature = 1f;
+
+    /// <summary>A temperature not used before in this run (the cache key includes T).</summary>
+    public float FreshTemperature() => temperature += 1e-3f;
+
+    /// <summary>The pixels of <paramref name="count"/> consecutive images starting at <paramref name="start"/> (wrapping).</summary>
+    public ReadOnlyMemory<byte> Pixels(int start, int count)
+    {
+        start %= images.Count - count;
+        return images.Pixels.AsMemory(start * images.ExampleSize, count * images.ExampleSize);
+    }
+
+    /// <summary>Examples per second of the in-process forward (log-probs copied out) at one batch size.</summary>
+    public double InProcess(ModelSoftTargetSource model, int batchSize, int batches)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int b = 0; b < batches; b++) model.LogProbs(Pixels(b * batchSize, batchSize).Span, batchSize);
+        return batchSize * batches / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Examples per second through one SoftTargets stream, two batches in flight.</summary>
+    public async Task<double> OneStreamAsync(string address, int batchSize, int batches, CancellationToken cancellationToken)
+    {
+        await using var student = new BenchStudent(address);
+        var inputs = Enumerable.Range(0, batches).Select(b => Pixels(b * batchSize, batchSize)).ToArray();
+        float t = FreshTemperature();
+        var clock = Stopwatch.StartNew();
+        var replies = await student.StreamAsync(inputs, batchSize, t, cancellationToken);
+        var seconds = clock.Elapsed.TotalSeconds;
+        if (replies.Sum(r => r.CacheHits) != 0) throw new InvalidOperationException("a pass meant to compute was answered from the cache.");
+        return batchSize * batches / seconds;
+    }
+
+    /// <summary>
+    /// Several students at once, each its own connection and stream, each sending one batch and
+    /// waiting for its answer before the next; returns examples per second over all of them and
+    /// every round-trip time in milliseconds.
+    /// </summary>
+    public async Task<(double ExamplesPerSecond, List<double> LatenciesMs)> ConcurrentAsync(
+        string address, int students, int batchSize, int batchesEach, CancellationToken cancellationToken)
+    {
+        var clients = new List<BenchStudent>();
+        for (int s = 0; s < students; s++) clients.Add(new BenchStudent(address));
+        try
+        {
+            float t = FreshTemperature();
+            // One warm-up round opens every connection before the clock starts.
+            await Task.WhenAll(clients.Select((c, s) => c.AskAsync(Pixels(s * batchSize, batchSize), batchSize, FreshTemperature(), cancellationToken)));
+            var latencies = new List<double>();
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(clients.Select(async (client, s) =>
+            {
+                var mine = new List<double>(batchesEach);
+                for (int b = 0; b < batchesEach; b++)
+                {
+                    var (reply, latency) = await client.AskAsync(Pixels((s * batchesEach + b) * batchSize, batchSize), batchSize, t, cancellationToken);
+                    if (reply.CacheHits != 0) throw new InvalidOperationException("a pass meant to compute was answered from the cache.");
+                    mine.Add(latency.TotalMilliseconds);
+                }
+                lock (latencies) latencies.AddRange(mine);
+            }));
+            return (students * batchesEach * batchSize / clock.Elapsed.TotalSeconds, latencies);
+        }
+        finally
+        {
+            foreach (var c in clients) await c.DisposeAsync();
+        }
+    }
+}

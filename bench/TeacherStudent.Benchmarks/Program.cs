@@ -1,0 +1,36 @@
+using System.CommandLine;
+using TeacherStudent.Benchmarks;
+
+var convnet = new Option<string>("--convnet") { Description = "ConvNet teacher checkpoint", Required = true };
+var mlp = new Option<string>("--mlp") { Description = "MLP teacher checkpoint", Required = true };
+var teacherDll = new Option<string>("--teacher-dll") { Description = "the built teacher service", Required = true };
+var data = new Option<string>("--data-directory") { Description = "Fashion-MNIST IDX files", DefaultValueFactory = _ => TeacherStudent.Distillation.Data.FashionMnist.DefaultDirectory };
+var repeats = new Option<int>("--repeats") { Description = "repeats per figure (the median is reported)", DefaultValueFactory = _ => 5 };
+var quick = new Option<bool>("--quick") { Description = "fewer batches per pass (a smoke run, not for the record)" };
+var json = new Option<string>("--json") { Description = "where the figures go as JSON", DefaultValueFactory = _ => "artifacts/bench/serving.json" };
+var markdown = new Option<string>("--markdown") { Description = "where the table goes", DefaultValueFactory = _ => "docs/benchmarks.md" };
+
+var root = new RootCommand("Measures the teacher service against the in-process forward and a bare Redis multi-get.")
+{
+    convnet, mlp, teacherDll, data, repeats, quick, json, markdown,
+};
+root.SetAction(async (result, cancellationToken) =>
+{
+    var settings = new BenchSettings(result.GetValue(convnet)!, result.GetValue(mlp)!, result.GetValue(data)!,
+        result.GetValue(teacherDll)!, result.GetValue(repeats), result.GetValue(quick));
+    var started = DateTime.UtcNow;
+    var figures = await new ServingBenchmark(settings).RunAsync(cancellationToken);
+    var preamble = $"""
+        # Serving benchmarks
+
+        Measured by `./bench.sh` on {started:yyyy-MM-dd} ({Environment.ProcessorCount} cores, CPU only, {(settings.Quick ? "quick run" : $"{settings.Repeats} repeats")}),
+        every figure a median over repeats that alternate the served side and its reference in
+        one run. Raw figures: `artifacts/bench/serving.json`.
+
+        """;
+    FigureReport.Write(figures, result.GetValue(json)!, result.GetValue(markdown)!, preamble);
+    var missed = figures.Where(f => !f.Met).Select(f => f.Name).ToArray();
+    Console.WriteLine(missed.Length == 0 ? "every goal met" : $"goals not met: {string.Join(", ", missed)}");
+    return 0;
+});
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,129 @@
+using System.Globalization;
+using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Training;
+using TeacherStudent.Testing;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Benchmarks;
+
+/// <summary>What to measure with.</summary>
+public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoint, string DataDirectory, string TeacherDll, int Repeats, bool Quick);
+
+/// <summary>
+/// The serving figures of issue 3, each measured side by side in one run against its reference,
+/// each a median over repeats that alternate the two sides.
+/// </summary>
+public sealed class ServingBenchmark(BenchSettings settings)
+{
+    private const int MaxBatch = 256;      // the batcher's MaxBatch, and the in-process limit it is held against
+    private const int StudentBatch = 8;    // what each of the concurrent students sends
+    private const int Students = 8;
+
+    private readonly List<Figure> figures = [];
+
+    public async Task<IReadOnlyList<Figure>> RunAsync(CancellationToken cancellationToken)
+    {
+        var images = FashionMnist.LoadTrain(settings.DataDirectory);
+        var m = new Measurements(images);
+        int scale = settings.Quick ? 1 : 4;
+
+        using (var convnet = ModelSoftTargetSource.FromCheckpoint("fashion", settings.ConvNetCheckpoint, 1, CPU))
+        {
+            await ServingOverheadAsync(m, convnet, batches: 10 * scale, cancellationToken);
+            await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 12 * scale, cancellationToken);
+            await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
+            await CacheAsync(m, batches: 10 * scale, cancellationToken);
+        }
+        using (var mlp = ModelSoftTargetSource.FromCheckpoint("fashion", settings.MlpCheckpoint, 1, CPU))
+        {
+            await BatchingAsync(m, mlp, "mlp", settings.MlpCheckpoint, batchesEach: 25 * scale, cancellationToken);
+        }
+        return figures;
+    }
+
+    private Task<TeacherUnderTest> StartAsync(string checkpoint, params string[] extra) =>
+        TeacherUnderTest.StartAsync(settings.TeacherDll, checkpoint,
+            [$"--Batching:MaxBatch={MaxBatch}", "--Batching:MaxDelayMs=2", .. extra]);
+
+    private async Task ServingOverheadAsync(Measurements m, ModelSoftTargetSource model, int batches, CancellationToken ct)
+    {
+        using var service = await StartAsync(settings.ConvNetCheckpoint);
+        var served = new List<double>();
+        var local = new List<double>();
+        await m.OneStreamAsync(service.Address, MaxBatch, 2, ct); // warm-up
+        m.InProcess(model, MaxBatch, 2);
+        for (int r = 0; r < settings.Repeats; r++)
+        {
+            local.Add(m.InProcess(model, MaxBatch, batches));
+            served.Add(await m.OneStreamAsync(service.Address, MaxBatch, batches, ct));
+        }
+        double s = Statistics.Median(served), l = Statistics.Median(local);
+        Add("served_examples_per_second_b256", s, "examples/s", "reported", $"convnet, one stream, batches of {MaxBatch}, two in flight");
+        Add("in_process_examples_per_second_b256", l, "examples/s", "reported", $"convnet, same batches, forward + log_softmax copied out");
+        Add("serving_overhead_ratio", s / l, "ratio", ">= 0.9", "served / in-process at batch 256");
+    }
+
+    private async Task BatchingAsync(Measurements m, ModelSoftTargetSource model, string name, string checkpoint, int batchesEach, CancellationToken ct)
+    {
+        using var on = await StartAsync(checkpoint, "--Batching:Enabled=true");
+        using var off = await StartAsync(checkpoint, "--Batching:Enabled=false");
+        var onRates = new List<double>();
+        var offRates = new List<double>();
+        var limit = new List<double>();
+        var small = new List<double>();
+        m.InProcess(model, MaxBatch, 2);
+        for (int r = 0; r < settings.Repeats; r++)
+        {
+            limit.Add(m.InProcess(model, MaxBatch, Math.Max(2, Students * batchesEach * StudentBatch / MaxBatch)));
+            small.Add(m.InProcess(model, StudentBatch, Students * batchesEach));
+            onRates.Add((await m.ConcurrentAsync(on.Address, Students, StudentBatch, batchesEach, ct)).ExamplesPerSecond);
+            offRates.Add((await m.ConcurrentAsync(off.Address, Students, StudentBatch, batchesEach, ct)).ExamplesPerSecond);
+        }
+        double onRate = Statistics.Median(onRates), offRate = Statistics.Median(offRates), limitRate = Statistics.Median(limit), smallRate = Statistics.Median(small);
+        var how = $"{name}: {Students} students, batches of {StudentBatch}, MaxBatch {MaxBatch}";
+        Add($"batching_on_examples_per_second_{name}", onRate, "examples/s", "reported", how);
+        Add($"batching_off_examples_per_second_{name}", offRate, "examples/s", "reported", how);
+        Add($"in_process_examples_per_second_b{MaxBatch}_{name}", limitRate, "examples/s", "reported", $"{name}: in-process forward at MaxBatch");
+        Add(Suffixed("batching_efficiency", name), onRate / limitRate, "ratio", ">= 0.9", $"{how}; batcher on / in-process at MaxBatch");
+        Add(Suffixed("batching_speedup", name), onRate / offRate, "ratio", "reported", $"{how}; batcher on / off");
+        Add(Suffixed("batching_limit_ratio", name), limitRate / smallRate, "ratio", "reported", $"{name}: in-process per example at MaxBatch / at batch {StudentBatch}");
+    }
+
+    private async Task LatencyAsync(Measurements m, int batchesEach, CancellationToken ct)
+    {
+        using var service = await StartAsync(settings.ConvNetCheckpoint);
+        foreach (var students in new[] { 1, 4, 8 })
+        {
+            var all = new List<double>();
+            for (int r = 0; r < settings.Repeats; r++)
+                all.AddRange((await m.ConcurrentAsync(service.Address, students, StudentBatch, batchesEach, ct)).LatenciesMs);
+            var how = $"convnet, batches of {StudentBatch}, {students} concurrent students, {all.Count} batches";
+            Add($"latency_p50_ms_{students}_students", Statistics.Percentile(all, 0.5), "ms", "reported", how);
+            Add($"latency_p99_ms_{students}_students", Statistics.Percentile(all, 0.99), "ms", "reported", how);
+        }
+    }
+
+    private async Task CacheAsync(Measurements m, int batches, CancellationToken ct)
+    {
+        using var redis = RedisServer.StartNew();
+        using var service = await StartAsync(settings.ConvNetCheckpoint, $"--Cache:Redis={redis.ConnectionString}");
+        var cache = new CacheMeasurements(m, redis.ConnectionString, "ts:v1:");
+        var (miss, hit, bare) = await cache.RunAsync(service.Address, MaxBatch, batches, settings.Repeats, ct);
+        double h = Statistics.Median(hit), b = Statistics.Median(bare);
+        var how = $"convnet, Redis, one stream, batches of {MaxBatch}, {MaxBatch * batches} distinct examples";
+        Add("cache_miss_examples_per_second", miss, "examples/s", "reported", how + ", all misses");
+        Add("cache_hit_examples_per_second", h, "examples/s", "reported", how + ", all hits");
+        Add("cache_hit_speedup", h / miss, "ratio", "reported", "all hits / all misses");
+        Add("bare_redis_mget_examples_per_second", b, "examples/s", "reported", $"StackExchange.Redis MGET of the same keys, {MaxBatch} per call");
+        Add("cache_hit_vs_bare_redis", h / b, "ratio", ">= 0.5", "hit path through the service / bare multi-get");
+    }
+
+    private static string Suffixed(string name, string model) => model == "convnet" ? name : $"{name}_{model}";
+
+    private void Add(string name, double value, string unit, string goal, string detail)
+    {
+        var figure = new Figure(name, value, unit, goal, detail);
+        figures.Add(figure);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-44} {FigureReport.Format(value),12} {unit,-11} {goal}"));
+    }
+}

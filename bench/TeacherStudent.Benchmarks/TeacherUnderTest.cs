@@ -1,0 +1,38 @@
+using TeacherStudent.Testing;
+
+namespace TeacherStudent.Benchmarks;
+
+/// <summary>A teacher service process started for one measurement, on a free loopback port.</summary>
+public sealed class TeacherUnderTest : IDisposable
+{
+    private readonly RunningProcess process;
+
+    private TeacherUnderTest(RunningProcess process, string address)
+    {
+        this.process = process;
+        Address = address;
+    }
+
+    public string Address { get; }
+
+    /// <summary>Starts the service with the checkpoint and extra configuration switches; waits until it listens.</summary>
+    public static async Task<TeacherUnderTest> StartAsync(string serviceDll, string checkpoint, params string[] settings)
+    {
+        var process = RunningProcess.Start(serviceDll,
+            ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={Path.GetFullPath(checkpoint)}", "--Logging:LogLevel:Default=Warning",
+             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information", .. settings],
+            torchThreads: Environment.ProcessorCount);
+        try
+        {
+            var address = await process.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(2));
+            return new TeacherUnderTest(process, address);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => process.Dispose();
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The validation runs behind the demo's settings (README, "How the settings were chosen").
+# Every run holds out the same 5,000 training images (--validation 5000) and is scored on them;
+# the test set is never looked at. The teacher of the sweep is trained on the other 55,000 and
+# used in process (--teacher-checkpoint), so no service is needed. About 40 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-packages.sh
+ensure_packages dataset-fashion-mnist
+dotnet build services/StudentTrainer -c Release -nologo -v quiet
+out=artifacts/tune
+mkdir -p "$out"
+train() { local name=$1; shift
+  [ -f "$out/$name/report.json" ] || dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train \
+    --validation 5000 --threads 2 --name "$name" --run-directory "$out/$name" --targets-directory "$out/targets" "$@" > "$out/$name.log"
+  grep -o '"accuracy": [0-9.]*' "$out/$name/report.json" | head -n 1 | sed "s/\"accuracy\"/$name/"
+}
+teacher=(--mode supervised --architecture convnet --width 32)
+train teacher-e8 "${teacher[@]}" --epochs 8
+train teacher-e12 "${teacher[@]}" --epochs 12
+t=(--teacher-checkpoint "$out/teacher-e8/model.ckpt")
+mlp=(--architecture mlp --epochs 12)
+train few-supervised-w256 "${mlp[@]}" --width 256 --mode supervised --labels 3000
+train few-supervised-w512 "${mlp[@]}" --width 512 --mode supervised --labels 3000
+train few-supervised-w512-e16 --architecture mlp --epochs 16 --width 512 --mode supervised --labels 3000
+for T in 2 4 8; do train few-offline-T$T "${mlp[@]}" --width 512 --mode offline --labels 3000 --temperature $T --alpha 0.9 "${t[@]}"; done
+train few-pseudo "${mlp[@]}" --width 512 --mode pseudo --labels 3000 --temperature 4 "${t[@]}"
+train few-online "${mlp[@]}" --width 512 --mode online --labels 3000 --temperature 4 --alpha 0.9 "${t[@]}"
+train all-supervised "${mlp[@]}" --width 512 --mode supervised
+for a in 0.9 0.5; do train all-offline-a$a "${mlp[@]}" --width 512 --mode offline --temperature 4 --alpha $a "${t[@]}"; done
