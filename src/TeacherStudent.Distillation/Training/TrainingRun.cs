@@ -39,6 +39,12 @@ public sealed class TrainingRun(
     /// <summary>Called after every epoch, once its checkpoint is on disk (and published).</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
 
+    /// <summary>
+    /// How long an offline or pseudo run waits for its teacher to describe itself when targets an
+    /// earlier run fetched for the same inputs could stand in; after it, those are used.
+    /// </summary>
+    public TimeSpan StandInWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>When set, the model checkpoint is published there after every epoch (a teacher that keeps learning).</summary>
     public CheckpointPublisher? Publisher { get; init; }
 
@@ -202,15 +208,21 @@ public sealed class TrainingRun(
         // A resumed run keeps learning from the targets it started with, teacher or no teacher.
         if (resumed is not null && TargetStore.TryLoad(TargetStore.PathFor(targetsDirectory, resumed), resumed) is { } kept)
             return kept;
+        // A re-run learns from what an earlier run fetched for the same inputs and T when there is
+        // no teacher to ask; with such a stand-in, the teacher (and a source that retries) gets only a short wait.
+        var standIn = TargetStore.FindNewest(targetsDirectory, DatasetName(), settings.Temperature);
         TeacherIdentity identity;
-        try
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            identity = await teacher!.DescribeAsync(cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException && TargetStore.FindNewest(targetsDirectory, DatasetName(), settings.Temperature) is { } newest)
-        {
-            // No teacher to ask: a re-run learns from what an earlier run fetched for the same inputs and T.
-            return newest;
+            if (standIn is not null) wait.CancelAfter(StandInWait);
+            try
+            {
+                identity = await teacher!.DescribeAsync(wait.Token);
+            }
+            catch (Exception) when (standIn is not null && !cancellationToken.IsCancellationRequested)
+            {
+                return standIn;
+            }
         }
         var key = new TargetStoreKey(DatasetName(), identity.Name, identity.Version, settings.Temperature, identity.Classes);
         var path = TargetStore.PathFor(targetsDirectory, key);

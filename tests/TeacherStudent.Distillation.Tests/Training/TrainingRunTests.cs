@@ -61,6 +61,22 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public async Task AReRunOfAnOfflineStudentWaitsOnlyBrieflyForATeacherThatDoesNotAnswerWhenItsTargetsAreStored()
+    {
+        await Run(Student(TrainingMode.Offline, epochs: 1), "first", Teacher(4)).RunAsync(CancellationToken.None);
+        var silent = new SilentTeacher();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var history = await new TrainingRun(Student(TrainingMode.Offline, epochs: 1), Data.Value.Train, Data.Value.Test, CPU,
+                Path.Combine(directory, "second"), silent, Path.Combine(directory, "targets")) { StandInWait = TimeSpan.FromMilliseconds(300) }
+            .RunAsync(CancellationToken.None);
+
+        Assert.Equal(["v-test"], history[^1].TeacherVersions);
+        Assert.True(silent.WasCancelled);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task AnOnlineStudentAsksTheTeacherForEveryBatchOfEveryEpoch()
     {
         var teacher = Teacher(4);
@@ -131,6 +147,29 @@ public sealed class TrainingRunTests : IDisposable
 
         public Task<SoftTargetBatch> GetAsync(ReadOnlyMemory<byte> pixels, int count, CancellationToken cancellationToken) =>
             Task.FromException<SoftTargetBatch>(new HttpRequestException("connection refused"));
+    }
+
+    /// <summary>A teacher service that is there but never answers (or one a retrying client keeps waiting for).</summary>
+    private sealed class SilentTeacher : ISoftTargetSource
+    {
+        public bool WasCancelled { get; private set; }
+
+        public async Task<TeacherIdentity> DescribeAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                WasCancelled = true;
+                throw;
+            }
+            throw new InvalidOperationException("unreachable");
+        }
+
+        public Task<SoftTargetBatch> GetAsync(ReadOnlyMemory<byte> pixels, int count, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a run with stored targets should not ask for more.");
     }
 
     /// <summary>Progress reported on the caller's thread (Progress&lt;T&gt; would post it elsewhere).</summary>
