@@ -27,6 +27,9 @@ public sealed class RunningProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The operating system's id of the process (for /proc readings).</summary>
+    public int Id => process.Id;
+
     public int ExitCode => process.ExitCode;
 
     /// <summary>
