@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Registry;
 
@@ -28,6 +29,7 @@ public static class TeacherApp
         var app = builder.Build();
         Load(app);
         app.MapGrpcService<TeacherGrpcService>();
+        app.MapGrpcService<TeacherAdminGrpcService>();
         return app;
     }
 
@@ -37,6 +39,9 @@ public static class TeacherApp
         {
             app.Services.GetRequiredService<TeacherRegistry>();
             app.Services.GetRequiredService<ISoftTargetCache>();
+            // Read here rather than on start, so that a bad value is one log line, not a stack trace.
+            _ = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value;
+            _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         }
         catch (OptionsValidationException e)
         {

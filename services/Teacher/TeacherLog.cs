@@ -34,4 +34,25 @@ internal static partial class TeacherLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing soft targets to the cache failed ({ErrorType}: {Error}); they will be computed again when asked")]
     public static partial void CacheWriteFailed(this ILogger logger, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teacher {Teacher} swapped from version {PreviousVersion} to {Version}; requests already running finish on the version they started with")]
+    public static partial void TeacherSwapped(this ILogger logger, string teacher, string previousVersion, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Teacher {Teacher} already serves version {Version}, the version of {Checkpoint}; nothing to swap")]
+    public static partial void TeacherUnchanged(this ILogger logger, string teacher, string version, string checkpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Checkpoint} for teacher {Teacher} was not loaded: {Reason}")]
+    public static partial void CheckpointNotLoaded(this ILogger logger, string teacher, string checkpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Directory} for new teacher checkpoints (<teacher-name>.ckpt), {DebounceMs} ms after the last file event")]
+    public static partial void WatchingFolder(this ILogger logger, string directory, int debounceMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored {Checkpoint} in the watched folder: there is no teacher named {Teacher}; a new teacher is added with the TeacherAdmin.LoadCheckpoint rpc or in configuration")]
+    public static partial void UnknownTeacherFile(this ILogger logger, string teacher, string checkpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The watched folder lost file events ({Error}); every checkpoint in it is looked at again")]
+    public static partial void WatcherOverflowed(this ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} with {Code}: {Reason}")]
+    public static partial void CallRefused(this ILogger logger, string method, StatusCode code, string reason);
 }

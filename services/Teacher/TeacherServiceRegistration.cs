@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using TeacherStudent.Teacher.Auth;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Options;
@@ -11,13 +12,14 @@ namespace TeacherStudent.Teacher;
 /// <summary>Everything the teacher host needs, added to a builder in one call.</summary>
 public static class TeacherServiceRegistration
 {
-    /// <summary>Options, the teacher registry, the soft-target cache, gRPC and Kestrel limits.</summary>
+    /// <summary>Options, the teacher registry, the soft-target cache, API keys, gRPC and Kestrel limits.</summary>
     public static WebApplicationBuilder AddTeacherServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddTeacherRegistry();
+        services.AddApiKeyAuthentication();
         services.AddSingleton(sp => new SoftTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton(ConnectRedis);
         services.AddSingleton<ISoftTargetCache>(ChooseCache);

@@ -46,6 +46,7 @@ public sealed class MultipleTeachersTests : IAsyncLifetime
         Assert.Equal(
             [("fashion", versions.Digests[2], 1024), ("large", versions.Digests[0], 32), ("small", versions.Digests[1], 1024)],
             response.Teachers.Select(t => (t.Name, t.Version, t.Limits.MaxBatch)));
+        Assert.All(response.Teachers, t => Assert.Equal("", t.LastLoadError));
     }
 
     [Fact]

@@ -122,4 +122,19 @@ public sealed class StartupTests
         // Assert
         Assert.Contains("Teachers:0:Checkpoint", error.Message);
     }
+
+    [Fact]
+    public void AnEmptyApiKeyStopsStartUpNamingIt()
+    {
+        // Arrange
+        using var directory = new TemporaryDirectory();
+        var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 3);
+
+        // Act
+        var error = Assert.Throws<TeacherStartupException>(
+            () => TeacherApp.Build([$"--Teacher:Checkpoint={checkpoint}", "--Auth:ApiKeys:0= "]));
+
+        // Assert
+        Assert.Contains("Auth:ApiKeys:0", error.Message);
+    }
 }

@@ -3,19 +3,24 @@ using TeacherStudent.Teacher.Options;
 
 namespace TeacherStudent.Teacher.Registry;
 
-/// <summary>The teacher registry, added to a service collection in one call.</summary>
+/// <summary>The teacher registry, its loader and the watched folder, added to a service collection in one call.</summary>
 public static class RegistryServiceRegistration
 {
     /// <summary>
-    /// Options "Teacher" and "Teachers"; the registry, loaded with every configured teacher when
-    /// first resolved (a teacher that cannot be loaded stops start-up).
+    /// Options "Teacher", "Teachers" and "Registry"; the registry, loaded with every configured
+    /// teacher when first resolved (a teacher that cannot be loaded stops start-up); the loader of
+    /// new versions; the watcher of <see cref="RegistryOptions.WatchDirectory"/>.
     /// </summary>
     public static IServiceCollection AddTeacherRegistry(this IServiceCollection services)
     {
         // Bound from the root: "Teacher" and "Teachers" are two sections of one list of teachers.
         services.AddOptions<TeachersOptions>().Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(LoadRegistry);
+        services.AddSingleton<TeacherLoader>();
+        services.AddSingleton<CheckpointFolderWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<CheckpointFolderWatcher>());
         return services;
     }
 

@@ -7,8 +7,8 @@ namespace TeacherStudent.Teacher.Rpc;
 /// <summary>What Describe says about one loaded teacher.</summary>
 public static class TeacherDescription
 {
-    /// <summary>The <see cref="TeacherInfo"/> of <paramref name="teacher"/>.</summary>
-    public static TeacherInfo For(LoadedTeacher teacher)
+    /// <summary>The <see cref="TeacherInfo"/> of <paramref name="teacher"/>, with why its last load failed, if it did.</summary>
+    public static TeacherInfo For(LoadedTeacher teacher, string? lastLoadError = null)
     {
         var input = new InputSpec { ExampleShape = { teacher.ExampleShape } };
         input.Dtypes.AddRange(SoftTargetsRequestValidator.InputDTypes.Select(d => (DType)d));
@@ -24,6 +24,7 @@ public static class TeacherDescription
             NumOutputs = teacher.NumOutputs,
             Device = teacher.DeviceName,
             Architecture = teacher.Spec.Architecture,
+            LastLoadError = lastLoadError ?? "",
         };
     }
 }

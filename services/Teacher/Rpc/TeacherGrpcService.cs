@@ -19,9 +19,9 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     {
         var response = new DescribeResponse();
         if (string.IsNullOrEmpty(request.Teacher))
-            response.Teachers.AddRange(registry.All.Select(TeacherDescription.For));
+            response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name))));
         else if (registry.TryGet(request.Teacher, out var teacher))
-            response.Teachers.Add(TeacherDescription.For(teacher));
+            response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name)));
         else
             throw new RpcException(new Status(StatusCode.NotFound,
                 $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}."));

@@ -20,6 +20,7 @@ public sealed class TeacherServer : IAsyncDisposable
         Address = address;
         channel = GrpcChannel.ForAddress(address);
         Client = new Contracts.V1.Teacher.TeacherClient(channel);
+        Admin = new TeacherAdmin.TeacherAdminClient(channel);
     }
 
     /// <summary>http://127.0.0.1:PORT</summary>
@@ -27,6 +28,9 @@ public sealed class TeacherServer : IAsyncDisposable
 
     /// <summary>A client on this server.</summary>
     public Contracts.V1.Teacher.TeacherClient Client { get; }
+
+    /// <summary>A client of the admin service on this server.</summary>
+    public TeacherAdmin.TeacherAdminClient Admin { get; }
 
     /// <summary>The service's own services, for looking inside.</summary>
     public IServiceProvider Services => app.Services;
@@ -45,8 +49,8 @@ public sealed class TeacherServer : IAsyncDisposable
         return new TeacherServer(app, app.Urls.Single());
     }
 
-    /// <summary>A new SoftTargets stream.</summary>
-    public SoftTargetStream OpenStream() => new(Client.SoftTargets());
+    /// <summary>A new SoftTargets stream, sending <paramref name="headers"/> (an API key, say) when given.</summary>
+    public SoftTargetStream OpenStream(Grpc.Core.Metadata? headers = null) => new(Client.SoftTargets(headers));
 
     public async ValueTask DisposeAsync()
     {

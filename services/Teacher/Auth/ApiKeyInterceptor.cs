@@ -1,0 +1,96 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace TeacherStudent.Teacher.Auth;
+
+/// <summary>
+/// Checks the caller's key before any rpc runs. The key travels in the metadata header
+/// <see cref="ApiKeyHeader"/> (<c>x-api-key: &lt;key&gt;</c>) or as <c>authorization: Bearer &lt;key&gt;</c>.
+/// The Teacher service needs one of Auth:ApiKeys (or the admin key) when any is configured, and
+/// is open otherwise; the TeacherAdmin service always needs Auth:AdminKey. No key, or a key
+/// that is not configured, is UNAUTHENTICATED; a caller key on an admin rpc is PERMISSION_DENIED.
+/// The gRPC health service stays open, for probes that cannot send headers.
+/// </summary>
+public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor> logger) : Interceptor
+{
+    /// <summary>The metadata header that carries the key.</summary>
+    public const string ApiKeyHeader = "x-api-key";
+
+    private const string AuthorizationHeader = "authorization";
+    private const string BearerPrefix = "Bearer ";
+    private const string AdminServicePrefix = "/distill.v1.TeacherAdmin/";
+    private const string HealthServicePrefix = "/grpc.health.v1.Health/";
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(request, context);
+    }
+
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(requestStream, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(request, responseStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(requestStream, responseStream, context);
+    }
+
+    private void Check(ServerCallContext context)
+    {
+        var method = context.Method;
+        if (method.StartsWith(HealthServicePrefix, StringComparison.Ordinal)) return;
+        var role = keys.Identify(PresentedKey(context.RequestHeaders));
+        var refusal = method.StartsWith(AdminServicePrefix, StringComparison.Ordinal) ? RefuseAdmin(role) : RefuseCaller(role);
+        if (refusal is null) return;
+        logger.CallRefused(method, refusal.Value.StatusCode, refusal.Value.Detail);
+        throw new RpcException(refusal.Value);
+    }
+
+    private Status? RefuseCaller(CallerRole role) => role switch
+    {
+        CallerRole.Caller or CallerRole.Admin => null,
+        _ when !keys.CallerKeyRequired => null,
+        CallerRole.None => new Status(StatusCode.Unauthenticated,
+            $"this teacher service needs an API key; send it in the '{ApiKeyHeader}' metadata header (or as 'authorization: Bearer <key>')."),
+        _ => new Status(StatusCode.Unauthenticated,
+            $"the API key sent is not one this teacher service accepts; check the key sent in '{ApiKeyHeader}'."),
+    };
+
+    private Status? RefuseAdmin(CallerRole role) => role switch
+    {
+        _ when !keys.AdminKeyConfigured => new Status(StatusCode.PermissionDenied,
+            "the admin service is off because this teacher service has no admin key; start it with Auth:AdminKey set to use it."),
+        CallerRole.Admin => null,
+        CallerRole.None => new Status(StatusCode.Unauthenticated,
+            $"admin rpcs need the admin key; send it in the '{ApiKeyHeader}' metadata header (or as 'authorization: Bearer <key>')."),
+        CallerRole.Caller => new Status(StatusCode.PermissionDenied,
+            "the key sent is a caller key, which may ask for soft targets but not load checkpoints; admin rpcs need the admin key."),
+        _ => new Status(StatusCode.Unauthenticated,
+            $"the key sent is not one this teacher service accepts; admin rpcs need the admin key in '{ApiKeyHeader}'."),
+    };
+
+    private static string? PresentedKey(Metadata headers)
+    {
+        var apiKey = headers.GetValue(ApiKeyHeader);
+        if (!string.IsNullOrEmpty(apiKey)) return apiKey;
+        var authorization = headers.GetValue(AuthorizationHeader);
+        return authorization is not null && authorization.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
+            ? authorization[BearerPrefix.Length..].Trim()
+            : null;
+    }
+}

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TeacherStudent.Teacher.Options;
+
+/// <summary>How teachers get new versions while the service runs (configuration section "Registry").</summary>
+public sealed class RegistryOptions
+{
+    public const string Section = "Registry";
+
+    /// <summary>Folder watched for new checkpoints: a file &lt;teacher-name&gt;.ckpt created or replaced there becomes that teacher's new version; empty = no folder is watched.</summary>
+    public string WatchDirectory { get; set; } = "";
+
+    /// <summary>Quiet time after the last file event for a checkpoint before it is loaded, in milliseconds (a writer's events come in bursts).</summary>
+    [Range(0, 60_000)]
+    public int WatchDebounceMilliseconds { get; set; } = 500;
+
+    /// <summary>True when a folder is watched.</summary>
+    public bool Watches => !string.IsNullOrWhiteSpace(WatchDirectory);
+}

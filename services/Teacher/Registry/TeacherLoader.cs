@@ -1,0 +1,90 @@
+using TeacherStudent.Distillation.Models;
+
+namespace TeacherStudent.Teacher.Registry;
+
+/// <summary>
+/// Loads a checkpoint as the new version of a teacher, beside the version serving, and swaps it
+/// in. Loads run one at a time. A checkpoint that cannot be read, or whose input shape or number
+/// of outputs differ from the teacher it is meant for, leaves the serving version alone: the
+/// reason is logged, kept as the teacher's last load error (shown by Describe) and thrown as a
+/// <see cref="CheckpointLoadException"/>.
+/// </summary>
+public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoader> logger) : IDisposable
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>
+    /// Loads <paramref name="checkpointPath"/> as teacher <paramref name="name"/>. A known teacher
+    /// keeps its device and batch limit; a new name is registered with <paramref name="newTeacher"/>,
+    /// or refused when that is null. Loading the version already serving changes nothing.
+    /// </summary>
+    /// <exception cref="CheckpointLoadException">the checkpoint was not loaded; the message says why.</exception>
+    public async Task<LoadOutcome> LoadAsync(string name, string checkpointPath, NewTeacherSettings? newTeacher, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var known = registry.TryGet(name, out var current);
+            if (!known && newTeacher is null)
+                throw Failed(name, checkpointPath, $"there is no teacher named '{name}' (this service holds: {registry.KnownNames}); a new teacher is added through the TeacherAdmin.LoadCheckpoint rpc.", known);
+            var next = await LoadBesideAsync(name, checkpointPath, current, newTeacher!, known);
+            if (current is not null && Mismatch(current, next) is { } mismatch)
+            {
+                next.Dispose();
+                throw Failed(name, checkpointPath, mismatch, known);
+            }
+            if (current is not null && current.Version == next.Version)
+            {
+                next.Dispose();
+                registry.RecordLoadError(name, null);
+                logger.TeacherUnchanged(name, current.Version, checkpointPath);
+                return new LoadOutcome(name, current.Version, current.Version);
+            }
+            var previous = registry.Swap(next);
+            logger.TeacherLoaded(next.Name, next.Version, next.Spec.Architecture, next.NumOutputs, next.DeviceName, checkpointPath);
+            logger.TeacherSwapped(name, previous ?? "(none: a new teacher)", next.Version);
+            return new LoadOutcome(name, next.Version, previous);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<LoadedTeacher> LoadBesideAsync(string name, string path, LoadedTeacher? current, NewTeacherSettings newTeacher, bool known)
+    {
+        try
+        {
+            // Reading and building a model is slow and synchronous: keep it off the caller's thread.
+            // Not cancellable once begun, so that a model is never left half-owned.
+            return await Task.Run(() => current is null
+                ? LoadedTeacher.Load(name, path, newTeacher.Device, newTeacher.MaxBatch)
+                : LoadedTeacher.Load(name, path, current.Device, current.MaxBatch));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // No file, no permission, not a checkpoint, weights that do not fit the architecture, no such device.
+            throw Failed(name, path, e.Message, known);
+        }
+    }
+
+    // Students of a teacher rely on its input shape and outputs; a teacher that changes them is a new teacher.
+    private static string? Mismatch(LoadedTeacher current, LoadedTeacher next)
+    {
+        if (current.ExampleShape.SequenceEqual(next.ExampleShape) && current.NumOutputs == next.NumOutputs) return null;
+        return $"the checkpoint takes examples of shape [{string.Join(", ", next.ExampleShape)}] and gives {next.NumOutputs} outputs, "
+               + $"but teacher '{current.Name}' takes [{string.Join(", ", current.ExampleShape)}] and gives {current.NumOutputs}; "
+               + "load it under a new name instead.";
+    }
+
+    private CheckpointLoadException Failed(string name, string path, string reason, bool known)
+    {
+        var message = $"checkpoint '{path}' was not loaded as teacher '{name}': {reason}"
+                      + (known ? " The version serving before goes on serving." : "");
+        if (known) registry.RecordLoadError(name, message);
+        logger.CheckpointNotLoaded(name, path, message);
+        return new CheckpointLoadException(message);
+    }
+
+    public void Dispose() => gate.Dispose();
+}

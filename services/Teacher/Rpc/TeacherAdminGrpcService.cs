@@ -1,0 +1,51 @@
+using Grpc.Core;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Options;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher.Rpc;
+
+/// <summary>
+/// The distill.v1.TeacherAdmin service: LoadCheckpoint loads a new version of a teacher (or a
+/// new teacher) beside the one serving and swaps it in. Only the admin key gets this far
+/// (see <see cref="Auth.ApiKeyInterceptor"/>).
+/// </summary>
+public sealed class TeacherAdminGrpcService(TeacherLoader loader) : TeacherAdmin.TeacherAdminBase
+{
+    /// <summary>Device of a new teacher when the request names none.</summary>
+    public const string DefaultDevice = "auto";
+
+    /// <summary>Batch limit of a new teacher when the request gives none.</summary>
+    public const int DefaultMaxBatch = 1024;
+
+    private const int MaxBatchLimit = 65536;
+
+    public override async Task<LoadCheckpointResponse> LoadCheckpoint(LoadCheckpointRequest request, ServerCallContext context)
+    {
+        if (!TeacherNames.IsValid(request.Teacher))
+            throw Invalid($"teacher name '{request.Teacher}' is not allowed. {TeacherNames.Rule}");
+        if (string.IsNullOrWhiteSpace(request.CheckpointPath))
+            throw Invalid("the checkpoint path is empty; give the path of a checkpoint file on the teacher service's machine.");
+        if (request.MaxBatch is < 0 or > MaxBatchLimit)
+            throw Invalid($"max_batch {request.MaxBatch} is not allowed; give 1 to {MaxBatchLimit}, or 0 for {DefaultMaxBatch}.");
+        var newTeacher = new NewTeacherSettings(
+            string.IsNullOrWhiteSpace(request.Device) ? DefaultDevice : request.Device,
+            request.MaxBatch == 0 ? DefaultMaxBatch : request.MaxBatch);
+        try
+        {
+            var outcome = await loader.LoadAsync(request.Teacher, request.CheckpointPath, newTeacher, context.CancellationToken);
+            return new LoadCheckpointResponse
+            {
+                Teacher = outcome.Name,
+                Version = outcome.Version,
+                PreviousVersion = outcome.PreviousVersion ?? "",
+            };
+        }
+        catch (CheckpointLoadException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}

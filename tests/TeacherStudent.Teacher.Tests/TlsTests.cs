@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Tests.Fixtures;
+using TeacherStudent.Testing;
+
+namespace TeacherStudent.Teacher.Tests;
+
+/// <summary>TLS comes from Kestrel's own configuration keys; the service needs no code for it.</summary>
+public sealed class TlsTests
+{
+    [Fact]
+    public async Task ACertificateInKestrelConfigurationServesGrpcOverTlsWithAnApiKey()
+    {
+        // Arrange: a self-signed certificate for 127.0.0.1 as PEM files.
+        using var directory = new TemporaryDirectory();
+        var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 61);
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        await File.WriteAllTextAsync(directory.File("tls.crt"), certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(directory.File("tls.key"), key.ExportPkcs8PrivateKeyPem());
+        var app = TeacherApp.Build([
+            "--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+            $"--Kestrel:Certificates:Default:Path={directory.File("tls.crt")}",
+            $"--Kestrel:Certificates:Default:KeyPath={directory.File("tls.key")}",
+            $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu", $"--Auth:ApiKeys:0={ApiKeys.Caller}",
+        ]);
+        await app.StartAsync();
+        try
+        {
+            var address = app.Urls.Single();
+            using var handler = new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Thumbprint == certificate.Thumbprint,
+            };
+            using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
+
+            // Act
+            var response = await new Contracts.V1.Teacher.TeacherClient(channel)
+                .DescribeAsync(new DescribeRequest(), ApiKeys.Header(ApiKeys.Caller));
+
+            // Assert
+            Assert.StartsWith("https://", address);
+            Assert.Single(response.Teachers);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
