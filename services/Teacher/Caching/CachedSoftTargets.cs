@@ -1,18 +1,32 @@
+using System.Diagnostics;
 using TeacherStudent.Distillation.Wire;
+using TeacherStudent.Teacher.Batching;
+using TeacherStudent.Teacher.Telemetry;
 
 namespace TeacherStudent.Teacher.Caching;
 
 /// <summary>
 /// Answers a validated batch through the per-example cache: looks every example up at once,
-/// runs the teacher once over only the examples it misses, puts the answer together in request
-/// order and writes the new examples back.
+/// runs the teacher (through its batcher) over only the examples it misses, puts the answer
+/// together in request order and writes the new examples back.
 /// </summary>
-public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, ILogger<CachedSoftTargets> logger)
+public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, TeacherForward forward, TeacherMetrics metrics,
+    ILogger<CachedSoftTargets> logger)
 {
     /// <summary>Log-probabilities [B, C] in the output dtype, and how many examples came from the cache.</summary>
-    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, CancellationToken cancellationToken)
+    public Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, CancellationToken cancellationToken) =>
+        ComputeAsync(batch, DateTime.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Log-probabilities [B, C] in the output dtype, and how many examples came from the cache;
+    /// <paramref name="deadline"/> is the call's (UTC; <see cref="DateTime.MaxValue"/> for none).
+    /// </summary>
+    /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
+    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, DateTime deadline, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
+        metrics.RequestReceived(teacher.Name, batch.Count);
         var rowBytes = teacher.NumOutputs * batch.OutputDType.ElementSize();
         var exampleKeys = keys.Compute(teacher.Name, teacher.Version, batch.Temperature, batch.OutputDType, batch.Inputs);
         var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
@@ -26,10 +40,11 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             else misses.Add(i);
         }
         var hits = batch.Count - misses.Count;
-        if (misses.Count == 0) return new SoftTargetResult(output, hits);
+        metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
+        if (misses.Count == 0) return Answered(batch, output, hits, started);
 
         var missInputs = misses.Count == batch.Count ? batch.Inputs : Gather(batch.Inputs, misses);
-        var computed = await teacher.LogProbsAsync(missInputs, batch.Temperature, batch.OutputDType, cancellationToken);
+        var computed = await forward.LogProbsAsync(teacher, missInputs, batch.Temperature, batch.OutputDType, deadline, cancellationToken);
 
         var missKeys = new byte[misses.Count][];
         var missValues = new byte[misses.Count][];
@@ -41,6 +56,12 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             missValues[j] = row.ToArray();
         }
         await WriteBackAsync(missKeys, missValues, cancellationToken);
+        return Answered(batch, output, hits, started);
+    }
+
+    private SoftTargetResult Answered(ValidatedBatch batch, byte[] output, int hits, long started)
+    {
+        metrics.RequestAnswered(batch.Teacher.Name, Stopwatch.GetElapsedTime(started));
         return new SoftTargetResult(output, hits);
     }
 

@@ -14,6 +14,8 @@ public sealed class LoadedTeacher : IDisposable
 {
     private readonly nn.Module<Tensor, Tensor> model;
     private readonly SemaphoreSlim forwardGate = new(1, 1);
+    // Never disposed, so that Retired stays readable after the teacher is gone.
+    private readonly CancellationTokenSource retired = new();
 
     public LoadedTeacher(string name, string version, ModelSpec spec, Device device, nn.Module<Tensor, Tensor> model, int maxBatch)
     {
@@ -93,8 +95,30 @@ public sealed class LoadedTeacher : IDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// The model's raw outputs [B, NumOutputs], on this teacher's device, for a batch already
+    /// built on the CPU; serialised with every other forward of this teacher. Synchronous: call it
+    /// inside the caller's dispose scope and no_grad, on one thread.
+    /// </summary>
+    public Tensor Logits(Tensor inputs)
+    {
+        forwardGate.Wait();
+        try
+        {
+            return model.forward(inputs.to(Device));
+        }
+        finally
+        {
+            forwardGate.Release();
+        }
+    }
+
+    /// <summary>Cancelled when this version is disposed, so that what was built around it (its batcher) stops too.</summary>
+    public CancellationToken Retired => retired.Token;
+
     public void Dispose()
     {
+        retired.Cancel();
         // Waits for a forward in flight, so the model is never freed under it.
         forwardGate.Wait();
         model.Dispose();

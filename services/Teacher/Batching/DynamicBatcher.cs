@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using TeacherStudent.Distillation.Wire;
+using TeacherStudent.Teacher.Options;
+using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Telemetry;
+
+namespace TeacherStudent.Teacher.Batching;
+
+/// <summary>
+/// The dynamic batcher of one teacher version. Examples of every request, from every stream and
+/// client, go into one bounded queue; a single thread runs the model on up to MaxBatch of them,
+/// or on what is there once the oldest has waited MaxDelay, whichever comes first, and writes
+/// every row back into its own request's answer, in request order.
+/// <para>
+/// Fairness: each forward's room is split between the queued requests in max-min fair shares
+/// (<see cref="FairShare"/>), so a small request always rides in the next forward, however large
+/// the requests queued before it. Sharing per request is sharing per stream, because a
+/// SoftTargets stream is answered one request at a time: a greedy student has one request in
+/// the queue however fast it sends, and a request over MaxBatch is spread over several forwards.
+/// </para>
+/// <para>
+/// Requests with different temperatures and output dtypes share a forward: the logits are
+/// computed once and each row gets its own request's temperature (<see cref="BatchForward"/>).
+/// </para>
+/// <para>
+/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> examples. A request that does not
+/// fit waits for room, first come first served, until its call's deadline; one larger than the
+/// whole queue is let in alone when the queue is empty. A caller that goes away takes its queued
+/// examples with it: they are dropped, not computed.
+/// </para>
+/// </summary>
+public sealed class DynamicBatcher : IDisposable
+{
+    // A refusal must still reach the caller before its call expires, over a network, on a busy
+    // machine: it is sent when a tenth of the time the caller had left on arrival remains, and
+    // never later than 100 ms (nor earlier than 1 s) before the deadline.
+    private static readonly TimeSpan MinDeadlineReserve = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxDeadlineReserve = TimeSpan.FromSeconds(1);
+    // At shutdown, what is queued gets this long to finish before the thread is left behind.
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly LoadedTeacher teacher;
+    private readonly TeacherMetrics metrics;
+    private readonly int maxBatch, capacity;
+    private readonly long maxDelayTicks;
+    private readonly object gate = new();
+    private readonly List<QueuedRequest> queue = [];
+    private readonly LinkedList<QueuedRequest> waiting = new();
+    private readonly Thread thread;
+    private int queued;
+    private bool stopping, stopped;
+
+    public DynamicBatcher(LoadedTeacher teacher, BatchingOptions options, TeacherMetrics metrics)
+    {
+        this.teacher = teacher;
+        this.metrics = metrics;
+        maxBatch = options.MaxBatch;
+        capacity = options.QueueCapacity;
+        maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
+        // A thread of its own: forwards are long, synchronous and use thread-bound dispose scopes.
+        thread = new Thread(Run) { IsBackground = true, Name = $"batcher {teacher.Name}@{teacher.Version}" };
+        thread.Start();
+    }
+
+    /// <summary>The teacher version this batcher runs.</summary>
+    public LoadedTeacher Teacher => teacher;
+
+    /// <summary>
+    /// log_softmax(logits / T) of <paramref name="inputs"/> as bytes of <paramref name="outputDType"/>,
+    /// row-major [B, NumOutputs], computed in shared forwards.
+    /// </summary>
+    /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): waiting for room in the queue ends a little before it.</param>
+    /// <exception cref="TeacherBusyException">the queue stayed full until the deadline.</exception>
+    /// <exception cref="OperationCanceledException">the caller went away; its queued examples were dropped.</exception>
+    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, DateTime deadline, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = new QueuedRequest(inputs, temperature, outputDType, teacher.NumOutputs);
+        bool alone;
+        lock (gate)
+        {
+            alone = stopped;
+            if (!alone && !TryEnqueue(request))
+            {
+                request.State = QueuedRequestState.Waiting;
+                waiting.AddLast(request);
+            }
+        }
+        // Retired or shutting down: this request runs on its own, as with batching off.
+        if (alone) return await teacher.LogProbsAsync(inputs, temperature, outputDType, cancellationToken);
+
+        using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
+        using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;
+        return await request.Answer.Task;
+    }
+
+    /// <summary>Stops taking requests once the queue is empty; later ones run on their own.</summary>
+    public void Stop()
+    {
+        lock (gate)
+        {
+            stopping = true;
+            Monitor.PulseAll(gate);
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        thread.Join(DrainTimeout);
+    }
+
+    // Under the lock. First come first served: nobody jumps the callers already waiting for room.
+    private bool TryEnqueue(QueuedRequest request)
+    {
+        if (waiting.Count > 0 || !Fits(request)) return false;
+        Enqueue(request);
+        return true;
+    }
+
+    // A request larger than the whole queue is let in alone, so that it is not refused forever.
+    private bool Fits(QueuedRequest request) => queued == 0 || queued + request.Count <= capacity;
+
+    private void Enqueue(QueuedRequest request)
+    {
+        request.State = QueuedRequestState.Queued;
+        request.QueuedAt = Stopwatch.GetTimestamp();
+        queue.Add(request);
+        queued += request.Count;
+        metrics.QueueChanged(teacher.Name, request.Count);
+        Monitor.PulseAll(gate);
+    }
+
+    // Under the lock, whenever the queue shrinks.
+    private void AdmitWaiting()
+    {
+        while (waiting.First is { } first && Fits(first.Value))
+        {
+            waiting.RemoveFirst();
+            Enqueue(first.Value);
+        }
+    }
+
+    // Only a request still waiting for room is refused; one already queued is computed.
+    private Timer? RefuseAt(QueuedRequest request, DateTime deadline)
+    {
+        if (deadline == DateTime.MaxValue) return null;
+        var left = deadline - DateTime.UtcNow;
+        left -= TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, MinDeadlineReserve.Ticks, MaxDeadlineReserve.Ticks));
+        if (left <= TimeSpan.Zero)
+        {
+            Refuse(request);
+            return null;
+        }
+        return new Timer(_ => Refuse(request), null, left, Timeout.InfiniteTimeSpan);
+    }
+
+    // The deadline came while the request was still waiting for room: RESOURCE_EXHAUSTED.
+    private void Refuse(QueuedRequest request)
+    {
+        lock (gate)
+        {
+            if (request.State != QueuedRequestState.Waiting) return;
+            waiting.Remove(request);
+            request.State = QueuedRequestState.Over;
+            AdmitWaiting();
+        }
+        metrics.QueueRejected(teacher.Name);
+        request.Answer.TrySetException(new TeacherBusyException(
+            $"teacher '{teacher.Name}' is busy: its queue stayed full ({capacity} examples) until this call's deadline; "
+            + "send the batch again later or give the call a longer deadline."));
+    }
+
+    // The caller went away: whatever of its examples is still queued is dropped, not computed.
+    private void Abandon(QueuedRequest request, CancellationToken token)
+    {
+        var dropped = 0;
+        lock (gate)
+        {
+            if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
+            else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
+            request.State = QueuedRequestState.Over;
+        }
+        if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
+        request.Answer.TrySetCanceled(token);
+    }
+
+    // Under the lock: takes a queued request's untaken examples out of the queue.
+    private int Remove(QueuedRequest request)
+    {
+        queue.Remove(request);
+        var removed = request.Remaining;
+        queued -= removed;
+        metrics.QueueChanged(teacher.Name, -removed);
+        AdmitWaiting();
+        return removed;
+    }
+
+    private void Run()
+    {
+        while (NextBatch() is { } batch) Forward(batch);
+    }
+
+    private List<(QueuedRequest Request, ForwardSlice Slice)>? NextBatch()
+    {
+        lock (gate)
+        {
+            while (true)
+            {
+                if (queued == 0)
+                {
+                    // Nobody waits for room while the queue is empty (AdmitWaiting lets them in).
+                    if (stopping)
+                    {
+                        stopped = true;
+                        return null;
+                    }
+                    Monitor.Wait(gate);
+                    continue;
+                }
+                if (queued >= maxBatch || stopping) break;
+                // The queue is in arrival order, so its head has waited longest.
+                var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                if (dueIn <= 0) break;
+                Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
+            }
+            return Take();
+        }
+    }
+
+    // Under the lock: the next forward's examples, in fair shares, each request's in order.
+    private List<(QueuedRequest Request, ForwardSlice Slice)> Take()
+    {
+        var shares = FairShare.Split(queue.Select(r => r.Remaining).ToArray(), maxBatch);
+        var now = Stopwatch.GetTimestamp();
+        var batch = new List<(QueuedRequest, ForwardSlice)>();
+        var taken = 0;
+        for (int i = 0; i < queue.Count; i++)
+        {
+            if (shares[i] == 0) continue;
+            var request = queue[i];
+            if (request.Taken == 0) metrics.QueueWaited(teacher.Name, Stopwatch.GetElapsedTime(request.Arrived, now));
+            batch.Add((request, request.Take(shares[i])));
+            taken += shares[i];
+        }
+        foreach (var (request, _) in batch)
+            if (request.Remaining == 0) request.State = QueuedRequestState.Taken;
+        queue.RemoveAll(r => r.Remaining == 0);
+        queued -= taken;
+        metrics.QueueChanged(teacher.Name, -taken);
+        AdmitWaiting();
+        return batch;
+    }
+
+    private void Forward(List<(QueuedRequest Request, ForwardSlice Slice)> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            BatchForward.Run(teacher, batch.ConvertAll(b => b.Slice));
+        }
+        catch (Exception e)
+        {
+            Fail(batch, e);
+            return;
+        }
+        metrics.Forward(teacher.Name, batch.Sum(b => b.Slice.Count), Stopwatch.GetElapsedTime(started));
+        foreach (var (request, slice) in batch)
+        {
+            request.Done += slice.Count;
+            // An abandoned request's rows are computed (they were in this forward) but go nowhere.
+            if (request.Done == request.Count) request.Answer.TrySetResult(request.Output);
+        }
+    }
+
+    // The forward failed: every request in it fails with the same error, and its other examples leave the queue.
+    private void Fail(List<(QueuedRequest Request, ForwardSlice Slice)> batch, Exception error)
+    {
+        foreach (var request in batch.Select(b => b.Request).Distinct())
+        {
+            lock (gate)
+            {
+                if (request.State == QueuedRequestState.Queued) Remove(request);
+                request.State = QueuedRequestState.Over;
+            }
+            request.Answer.TrySetException(error);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using TeacherStudent.Distillation.Wire;
+
+namespace TeacherStudent.Teacher.Batching;
+
+/// <summary>
+/// One caller's examples inside a <see cref="DynamicBatcher"/>: where they come from, how many
+/// the batcher has handed to forwards so far, and the buffer their answer is written into, in
+/// request order. <see cref="State"/> and <see cref="Taken"/> change under the batcher's lock;
+/// <see cref="Done"/> only on the batcher's thread.
+/// </summary>
+internal sealed class QueuedRequest
+{
+    private readonly WireTensor inputs;
+    private readonly int exampleBytes, rowBytes;
+    private readonly float temperature;
+    private readonly WireDType outputDType;
+
+    public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs)
+    {
+        this.inputs = inputs;
+        this.temperature = temperature;
+        this.outputDType = outputDType;
+        Count = checked((int)inputs.Shape[0]);
+        exampleBytes = inputs.Data.Length / Count;
+        rowBytes = numOutputs * outputDType.ElementSize();
+        Output = new byte[Count * rowBytes];
+    }
+
+    /// <summary>Where the request is: waiting for room, queued (some examples not yet taken), all taken, or over.</summary>
+    public QueuedRequestState State { get; set; } = QueuedRequestState.New;
+
+    /// <summary>Number of examples.</summary>
+    public int Count { get; }
+
+    /// <summary>Examples handed to forwards so far.</summary>
+    public int Taken { get; private set; }
+
+    /// <summary>Examples not yet handed to a forward.</summary>
+    public int Remaining => Count - Taken;
+
+    /// <summary>Examples whose rows are written.</summary>
+    public int Done { get; set; }
+
+    /// <summary>When the caller reached the batcher (Stopwatch ticks).</summary>
+    public long Arrived { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>When the request entered the queue (Stopwatch ticks); MaxDelay counts from here.</summary>
+    public long QueuedAt { get; set; }
+
+    /// <summary>Log-prob rows, row-major [Count, C] in the output dtype.</summary>
+    public byte[] Output { get; }
+
+    /// <summary>Completed with <see cref="Output"/> once every row is written; or cancelled, failed, refused.</summary>
+    public TaskCompletionSource<byte[]> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Hands the next <paramref name="count"/> examples, in order, to a forward.</summary>
+    public ForwardSlice Take(int count)
+    {
+        var slice = new ForwardSlice(
+            inputs.Data.Slice(Taken * exampleBytes, count * exampleBytes), inputs.DType, count,
+            temperature, outputDType, Output.AsMemory(Taken * rowBytes, count * rowBytes));
+        Taken += count;
+        return slice;
+    }
+}
+
+/// <summary>Where a <see cref="QueuedRequest"/> is in its batcher.</summary>
+internal enum QueuedRequestState
+{
+    /// <summary>Not yet seen by the batcher.</summary>
+    New,
+    /// <summary>Waiting for room in the queue.</summary>
+    Waiting,
+    /// <summary>In the queue, with examples not yet handed to a forward.</summary>
+    Queued,
+    /// <summary>Every example handed to a forward; the answer comes when they are done.</summary>
+    Taken,
+    /// <summary>Answered, cancelled, failed or refused.</summary>
+    Over,
+}

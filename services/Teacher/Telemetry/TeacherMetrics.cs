@@ -1,0 +1,164 @@
+using System.Diagnostics.Metrics;
+
+namespace TeacherStudent.Teacher.Telemetry;
+
+/// <summary>
+/// What the teacher service measures: instruments on the meter <c>TeacherStudent.Teacher</c>
+/// for an exporter to publish, and service-wide running totals that tests and logs read
+/// directly. Every instrument carries the tag <c>teacher</c> (the teacher's name). The names
+/// are stable; dashboards depend on them.
+/// <list type="table">
+/// <item><term>teacher.requests</term><description>counter {request}: SoftTargets batches that passed validation.</description></item>
+/// <item><term>teacher.examples</term><description>counter {example}: examples in those batches.</description></item>
+/// <item><term>teacher.request.duration</term><description>histogram s: time to answer one valid batch (cache, queue and model).</description></item>
+/// <item><term>teacher.cache.hits</term><description>counter {example}: examples answered from the soft-target cache.</description></item>
+/// <item><term>teacher.cache.misses</term><description>counter {example}: examples the cache did not hold.</description></item>
+/// <item><term>teacher.cache.coalesced</term><description>counter {example}: misses that waited for another request's computation of the same example instead of running the model again.</description></item>
+/// <item><term>teacher.forwards</term><description>counter {forward}: forward passes of a model.</description></item>
+/// <item><term>teacher.forward.examples</term><description>counter {example}: examples run through a model.</description></item>
+/// <item><term>teacher.forward.duration</term><description>histogram s: time of one forward pass, inputs in to log-prob bytes out.</description></item>
+/// <item><term>teacher.batch.size</term><description>histogram {example}: examples per forward pass.</description></item>
+/// <item><term>teacher.queue.wait</term><description>histogram s: from a request reaching the batcher to the start of the forward that runs its first examples.</description></item>
+/// <item><term>teacher.queue.examples</term><description>up-down counter {example}: examples waiting in the batchers' queues.</description></item>
+/// <item><term>teacher.queue.dropped</term><description>counter {example}: queued examples dropped, not computed, because their caller went away.</description></item>
+/// <item><term>teacher.queue.rejected</term><description>counter {request}: requests answered RESOURCE_EXHAUSTED because the queue stayed full until their deadline.</description></item>
+/// </list>
+/// </summary>
+public sealed class TeacherMetrics
+{
+    /// <summary>Name of the meter every instrument belongs to.</summary>
+    public const string MeterName = "TeacherStudent.Teacher";
+
+    private readonly Counter<long> requests, examples, cacheHits, cacheMisses, coalesced;
+    private readonly Counter<long> forwards, forwardExamples, dropped, rejected;
+    private readonly Histogram<double> requestDuration, forwardDuration, queueWait;
+    private readonly Histogram<int> batchSize;
+    private readonly UpDownCounter<long> queued;
+
+    private long requestTotal, exampleTotal, cacheHitTotal, cacheMissTotal, coalescedTotal;
+    private long forwardTotal, forwardExampleTotal, largestBatch, queuedNow, droppedTotal, rejectedTotal;
+
+    public TeacherMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        requests = meter.CreateCounter<long>("teacher.requests", "{request}", "SoftTargets batches that passed validation");
+        examples = meter.CreateCounter<long>("teacher.examples", "{example}", "Examples in valid SoftTargets batches");
+        requestDuration = meter.CreateHistogram<double>("teacher.request.duration", "s", "Time to answer one valid batch");
+        cacheHits = meter.CreateCounter<long>("teacher.cache.hits", "{example}", "Examples answered from the soft-target cache");
+        cacheMisses = meter.CreateCounter<long>("teacher.cache.misses", "{example}", "Examples the soft-target cache did not hold");
+        coalesced = meter.CreateCounter<long>("teacher.cache.coalesced", "{example}", "Misses that waited for another request's computation of the same example");
+        forwards = meter.CreateCounter<long>("teacher.forwards", "{forward}", "Forward passes of a model");
+        forwardExamples = meter.CreateCounter<long>("teacher.forward.examples", "{example}", "Examples run through a model");
+        forwardDuration = meter.CreateHistogram<double>("teacher.forward.duration", "s", "Time of one forward pass");
+        batchSize = meter.CreateHistogram<int>("teacher.batch.size", "{example}", "Examples per forward pass");
+        queueWait = meter.CreateHistogram<double>("teacher.queue.wait", "s", "Time from reaching the batcher to the start of the first forward");
+        queued = meter.CreateUpDownCounter<long>("teacher.queue.examples", "{example}", "Examples waiting in the batchers' queues");
+        dropped = meter.CreateCounter<long>("teacher.queue.dropped", "{example}", "Queued examples dropped because their caller went away");
+        rejected = meter.CreateCounter<long>("teacher.queue.rejected", "{request}", "Requests refused because the queue stayed full until their deadline");
+    }
+
+    /// <summary>Valid requests so far.</summary>
+    public long Requests => Volatile.Read(ref requestTotal);
+
+    /// <summary>Examples in valid requests so far.</summary>
+    public long Examples => Volatile.Read(ref exampleTotal);
+
+    /// <summary>Examples answered from the cache so far.</summary>
+    public long CacheHits => Volatile.Read(ref cacheHitTotal);
+
+    /// <summary>Examples the cache did not hold so far.</summary>
+    public long CacheMisses => Volatile.Read(ref cacheMissTotal);
+
+    /// <summary>Misses that joined another request's computation of the same example so far.</summary>
+    public long Coalesced => Volatile.Read(ref coalescedTotal);
+
+    /// <summary>Forward passes so far.</summary>
+    public long Forwards => Volatile.Read(ref forwardTotal);
+
+    /// <summary>Examples run through a model so far.</summary>
+    public long ExamplesComputed => Volatile.Read(ref forwardExampleTotal);
+
+    /// <summary>The most examples any one forward pass has run.</summary>
+    public long LargestBatch => Volatile.Read(ref largestBatch);
+
+    /// <summary>Examples waiting in the batchers' queues now.</summary>
+    public long QueuedExamples => Volatile.Read(ref queuedNow);
+
+    /// <summary>Queued examples dropped because their caller went away, so far.</summary>
+    public long DroppedExamples => Volatile.Read(ref droppedTotal);
+
+    /// <summary>Requests refused because the queue stayed full until their deadline, so far.</summary>
+    public long RejectedRequests => Volatile.Read(ref rejectedTotal);
+
+    /// <summary>A valid request of <paramref name="count"/> examples arrived.</summary>
+    public void RequestReceived(string teacher, int count)
+    {
+        Interlocked.Increment(ref requestTotal);
+        Interlocked.Add(ref exampleTotal, count);
+        requests.Add(1, Tag(teacher));
+        examples.Add(count, Tag(teacher));
+    }
+
+    /// <summary>A valid request was answered after <paramref name="elapsed"/>.</summary>
+    public void RequestAnswered(string teacher, TimeSpan elapsed) => requestDuration.Record(elapsed.TotalSeconds, Tag(teacher));
+
+    /// <summary>The cache was asked for a request's examples.</summary>
+    public void CacheLookedUp(string teacher, int hits, int misses)
+    {
+        Interlocked.Add(ref cacheHitTotal, hits);
+        Interlocked.Add(ref cacheMissTotal, misses);
+        cacheHits.Add(hits, Tag(teacher));
+        cacheMisses.Add(misses, Tag(teacher));
+    }
+
+    /// <summary><paramref name="count"/> misses joined another request's computation.</summary>
+    public void CoalescedMisses(string teacher, int count)
+    {
+        Interlocked.Add(ref coalescedTotal, count);
+        coalesced.Add(count, Tag(teacher));
+    }
+
+    /// <summary>A forward pass over <paramref name="count"/> examples took <paramref name="elapsed"/>.</summary>
+    public void Forward(string teacher, int count, TimeSpan elapsed)
+    {
+        Interlocked.Increment(ref forwardTotal);
+        Interlocked.Add(ref forwardExampleTotal, count);
+        var largest = Volatile.Read(ref largestBatch);
+        while (count > largest)
+        {
+            var seen = Interlocked.CompareExchange(ref largestBatch, count, largest);
+            if (seen == largest) break;
+            largest = seen;
+        }
+        forwards.Add(1, Tag(teacher));
+        forwardExamples.Add(count, Tag(teacher));
+        batchSize.Record(count, Tag(teacher));
+        forwardDuration.Record(elapsed.TotalSeconds, Tag(teacher));
+    }
+
+    /// <summary>A request's first examples started their forward <paramref name="elapsed"/> after it reached the batcher.</summary>
+    public void QueueWaited(string teacher, TimeSpan elapsed) => queueWait.Record(elapsed.TotalSeconds, Tag(teacher));
+
+    /// <summary>The examples waiting in a queue changed by <paramref name="delta"/>.</summary>
+    public void QueueChanged(string teacher, int delta)
+    {
+        Interlocked.Add(ref queuedNow, delta);
+        queued.Add(delta, Tag(teacher));
+    }
+
+    /// <summary><paramref name="count"/> queued examples were dropped because their caller went away.</summary>
+    public void QueueDropped(string teacher, int count)
+    {
+        Interlocked.Add(ref droppedTotal, count);
+        dropped.Add(count, Tag(teacher));
+    }
+
+    /// <summary>A request was refused because the queue stayed full until its deadline.</summary>
+    public void QueueRejected(string teacher)
+    {
+        Interlocked.Increment(ref rejectedTotal);
+        rejected.Add(1, Tag(teacher));
+    }
+
+    private static KeyValuePair<string, object?> Tag(string teacher) => new("teacher", teacher);
+}

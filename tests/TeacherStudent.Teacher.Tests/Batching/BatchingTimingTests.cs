@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Tests.Fixtures;
+
+namespace TeacherStudent.Teacher.Tests.Batching;
+
+/// <summary>
+/// Batching tests that measure time: run alone (no other test competes for the two cores), with
+/// bounds set several times away from what is expected.
+/// </summary>
+[Collection(TimingCollection.Name)]
+public sealed class BatchingTimingTests
+{
+    [Fact]
+    public async Task ALoneSmallRequestRunsAfterMaxDelayWithoutWaitingForAFullBatch()
+    {
+        // Arrange: a full batch first, so that the model and the connection are warm.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "256", ["MaxDelayMs"] = "300" });
+        await using var stream = teacher.Server.OpenStream();
+        TestImages.AssertSucceeded(await stream.AskAsync(TestImages.Request(3000, 256)));
+
+        // Act
+        var watch = Stopwatch.StartNew();
+        var lone = await stream.AskAsync(TestImages.Request(3300, 4));
+        var took = watch.Elapsed;
+
+        // Assert: it waited MaxDelay for company, and then no longer.
+        TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(3300, 4), 4, 1f), TestImages.LogProbs(lone), 1e-5);
+        Assert.InRange(took, TimeSpan.FromMilliseconds(290), TimeSpan.FromSeconds(5));
+        Assert.Equal(2, teacher.Metrics.Forwards);
+    }
+
+    [Fact]
+    public async Task AGreedyStreamSendingHugeBatchesBackToBackDoesNotStarveASmallStream()
+    {
+        // Arrange: forwards of 128, so that each greedy request of 2048 takes 16 of them.
+        const int forwardsPerGreedyRequest = 2048 / 128;
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "128", ["MaxDelayMs"] = "2" }, maxRequest: 2048);
+        using var stop = new CancellationTokenSource();
+        var greedy = Task.Run(async () =>
+        {
+            await using var stream = teacher.Server.OpenStream();
+            // Another temperature every time, so that the cache never answers instead of the model.
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+                TestImages.AssertSucceeded(await stream.AskAsync(TestImages.Request(0, 2048, temperature: 1f + i / 64f)));
+        });
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Forwards >= 2, "the greedy stream keeps the teacher busy");
+
+        // Act: a small stream asks 12 times meanwhile; its wait is counted in forwards, not seconds,
+        // so that a machine busy with other work slows both streams alike.
+        var waited = new List<long>();
+        await using (var small = teacher.Server.OpenStream())
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                var before = teacher.Metrics.Forwards;
+                TestImages.AssertSucceeded(await small.AskAsync(TestImages.Request(4000 + 4 * i, 4)));
+                waited.Add(teacher.Metrics.Forwards - before);
+            }
+        }
+        stop.Cancel();
+        await greedy;
+
+        // Assert: a small request rides in the next forward or so (the one running when it arrives, then
+        // its own), not after the rest of the greedy request ahead of it (up to 16).
+        var sorted = waited.Order().ToArray();
+        var p90 = sorted[(int)Math.Ceiling(0.9 * sorted.Length) - 1];
+        Assert.True(p90 < forwardsPerGreedyRequest / 2,
+            $"the small stream's requests waited {string.Join(", ", waited)} forwards; a greedy request takes {forwardsPerGreedyRequest}.");
+    }
+
+    [Fact]
+    public async Task WhenTheQueueStaysFullPastACallsDeadlineThatBatchIsResourceExhaustedAndTheServiceAnswersAfterwards()
+    {
+        // Arrange: a queue of 64 examples, and one request of 4096 to a slow (wide) teacher that keeps
+        // it over full for 64 forwards, many seconds in all.
+        await using var teacher = await BatchingTeacher.StartAsync(
+            new Dictionary<string, string> { ["MaxBatch"] = "64", ["QueueCapacity"] = "64", ["MaxDelayMs"] = "2" }, maxRequest: 4096, width: 128);
+        using var stopBig = new CancellationTokenSource();
+        using var big = teacher.Server.Client.SoftTargets(cancellationToken: stopBig.Token);
+        await big.RequestStream.WriteAsync(TestImages.Request(0, 4096));
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples > 64, "the big request fills the queue");
+        using var late = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(2));
+
+        // Act
+        var watch = Stopwatch.StartNew();
+        await late.RequestStream.WriteAsync(TestImages.Request(5000, 8, id: "late"));
+        Assert.True(await late.ResponseStream.MoveNext(CancellationToken.None));
+        var refused = late.ResponseStream.Current;
+        var took = watch.Elapsed;
+        var queuedBehind = teacher.Metrics.QueuedExamples;
+        stopBig.Cancel();
+        var (after, _) = await teacher.AskOnceAsync(TestImages.Request(5000, 8, id: "after"));
+
+        // Assert: refused shortly before the deadline, while the big request still filled the queue.
+        Assert.Equal(SoftTargetsResponse.ResultOneofCase.Error, refused.ResultCase);
+        Assert.Equal(8, refused.Error.Code);
+        Assert.Equal("late", refused.RequestId);
+        Assert.Contains("deadline", refused.Error.Message);
+        Assert.True(took > TimeSpan.FromMilliseconds(1500), $"refused after {took.TotalMilliseconds:0} ms, long before the deadline.");
+        Assert.True(queuedBehind > 64, $"the queue held only {queuedBehind} examples when the late batch was refused.");
+        Assert.Equal(1, teacher.Metrics.RejectedRequests);
+        TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(5000, 8), 8, 1f), TestImages.LogProbs(after), 1e-5);
+    }
+}
+
+/// <summary>Tests that measure time, run after the others and one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TimingCollection
+{
+    public const string Name = "timing";
+}
