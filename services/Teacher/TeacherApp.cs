@@ -39,6 +39,7 @@ public static class TeacherApp
         {
             app.Services.GetRequiredService<TeacherRegistry>();
             app.Services.GetRequiredService<ISoftTargetCache>();
+            _ = app.Services.GetRequiredService<IOptions<BatchingOptions>>().Value;
             // Read here rather than on start, so that a bad value is one log line, not a stack trace.
             _ = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;

@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TeacherStudent.Teacher.Auth;
+using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Options;
@@ -24,6 +25,7 @@ public static class TeacherServiceRegistration
         services.AddSingleton(ConnectRedis);
         services.AddSingleton<ISoftTargetCache>(ChooseCache);
         services.AddSingleton<CachedSoftTargets>();
+        services.AddDynamicBatching();
 
         services.AddGrpc();
         services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, GrpcMessageLimits>();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Registry;
 
@@ -34,12 +35,12 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         var cancellationToken = context.CancellationToken;
         await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
         {
-            var response = await AnswerAsync(request, cancellationToken);
+            var response = await AnswerAsync(request, context.Deadline, cancellationToken);
             await responseStream.WriteAsync(response, cancellationToken);
         }
     }
 
-    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, CancellationToken cancellationToken)
+    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, DateTime deadline, CancellationToken cancellationToken)
     {
         var response = new SoftTargetsResponse { RequestId = request.RequestId, Teacher = request.Teacher };
         // The version current now answers this whole batch, even if another is swapped in meanwhile,
@@ -55,7 +56,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 return response;
             }
             var started = Stopwatch.GetTimestamp();
-            var result = await softTargets.ComputeAsync(batch, cancellationToken);
+            var result = await softTargets.ComputeAsync(batch, deadline, cancellationToken);
             response.LogProbs = new Contracts.V1.Tensor
             {
                 Shape = { batch.Count, batch.Teacher.NumOutputs },
@@ -66,6 +67,12 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             response.CacheHits = result.CacheHits;
             logger.BatchAnswered(request.RequestId, request.Teacher, batch.Count, result.CacheHits,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (TeacherBusyException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The teacher's queue stayed full until the call's deadline: this batch only, the stream goes on.
+            logger.BatchRejected(request.RequestId, request.Teacher, StatusCode.ResourceExhausted, e.Message);
+            response.Error = new BatchError { Code = (int)StatusCode.ResourceExhausted, Message = e.Message };
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
