@@ -8,10 +8,12 @@ namespace TeacherStudent.Teacher.Caching;
 /// <summary>
 /// Answers a validated batch through the per-example cache: looks every example up at once,
 /// runs the teacher (through its batcher) over only the examples it misses, puts the answer
-/// together in request order and writes the new examples back.
+/// together in request order and writes the new examples back. A miss that another request is
+/// computing at the same moment waits for that answer instead (<see cref="InFlightTargets"/>),
+/// so concurrent misses of one example run the model once.
 /// </summary>
-public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, TeacherForward forward, TeacherMetrics metrics,
-    ILogger<CachedSoftTargets> logger)
+public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, InFlightTargets inFlight, TeacherForward forward,
+    TeacherMetrics metrics, ILogger<CachedSoftTargets> logger)
 {
     /// <summary>Log-probabilities [B, C] in the output dtype, and how many examples came from the cache.</summary>
     public Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, CancellationToken cancellationToken) =>
@@ -41,22 +43,61 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
         }
         var hits = batch.Count - misses.Count;
         metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
-        if (misses.Count == 0) return Answered(batch, output, hits, started);
 
-        var missInputs = misses.Count == batch.Count ? batch.Inputs : Gather(batch.Inputs, misses);
-        var computed = await forward.LogProbsAsync(teacher, missInputs, batch.Temperature, batch.OutputDType, deadline, cancellationToken);
-
-        var missKeys = new byte[misses.Count][];
-        var missValues = new byte[misses.Count][];
-        for (int j = 0; j < misses.Count; j++)
+        // An example whose computation another request owns is waited for; when that owner gives
+        // up (cancelled, failed) the example comes round again, and this request may own it then.
+        IReadOnlyList<int> pending = misses;
+        while (pending.Count > 0)
         {
-            var row = computed.AsSpan(j * rowBytes, rowBytes);
-            row.CopyTo(output.AsSpan(misses[j] * rowBytes));
-            missKeys[j] = exampleKeys[misses[j]];
-            missValues[j] = row.ToArray();
+            var claim = inFlight.ClaimMany(exampleKeys, pending);
+            try
+            {
+                if (claim.Joined.Count > 0) metrics.CoalescedMisses(teacher.Name, claim.Joined.Count);
+                if (claim.Owned.Count > 0) await ComputeOwnedAsync(batch, exampleKeys, claim, output, deadline, cancellationToken);
+            }
+            finally
+            {
+                claim.Dispose();
+            }
+            pending = await WaitForJoinedAsync(claim.Joined, output, rowBytes, cancellationToken);
         }
-        await WriteBackAsync(missKeys, missValues, cancellationToken);
         return Answered(batch, output, hits, started);
+    }
+
+    // Runs the model on the examples this request owns, hands each row to whoever waits for it,
+    // and writes the rows to the cache.
+    private async Task ComputeOwnedAsync(ValidatedBatch batch, byte[][] exampleKeys, InFlightTargets.Claim claim, byte[] output,
+        DateTime deadline, CancellationToken cancellationToken)
+    {
+        var owned = claim.Owned;
+        var rowBytes = batch.Teacher.NumOutputs * batch.OutputDType.ElementSize();
+        var inputs = owned.Count == batch.Count ? batch.Inputs : Gather(batch.Inputs, owned);
+        var computed = await forward.LogProbsAsync(batch.Teacher, inputs, batch.Temperature, batch.OutputDType, deadline, cancellationToken);
+
+        var ownedKeys = new byte[owned.Count][];
+        var rows = new byte[owned.Count][];
+        for (int j = 0; j < owned.Count; j++)
+        {
+            var row = computed.AsSpan(j * rowBytes, rowBytes).ToArray();
+            row.CopyTo(output, owned[j] * rowBytes);
+            claim.Complete(j, row);
+            ownedKeys[j] = exampleKeys[owned[j]];
+            rows[j] = row;
+        }
+        await WriteBackAsync(ownedKeys, rows, cancellationToken);
+    }
+
+    // Copies in the rows other requests computed; returns the examples whose owner gave up.
+    private static async Task<List<int>> WaitForJoinedAsync(List<(int Index, Task<byte[]?> Row)> joined, byte[] output, int rowBytes,
+        CancellationToken cancellationToken)
+    {
+        var again = new List<int>();
+        foreach (var (index, row) in joined)
+        {
+            if (await row.WaitAsync(cancellationToken) is { } value) value.CopyTo(output, index * rowBytes);
+            else again.Add(index);
+        }
+        return again;
     }
 
     private SoftTargetResult Answered(ValidatedBatch batch, byte[] output, int hits, long started)
@@ -78,7 +119,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
         }
     }
 
-    private static WireTensor Gather(WireTensor inputs, List<int> indices)
+    private static WireTensor Gather(WireTensor inputs, IReadOnlyList<int> indices)
     {
         var exampleBytes = inputs.Data.Length / (int)inputs.Shape[0];
         var source = inputs.Data.Span;
