@@ -15,6 +15,15 @@ public sealed class BatcherPool(IOptions<BatchingOptions> options, TeacherMetric
     private readonly Dictionary<LoadedTeacher, DynamicBatcher> batchers = new(ReferenceEqualityComparer.Instance);
     private bool disposed;
 
+    /// <summary>Batchers running now: one per teacher version that has been asked since it was loaded.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (batchers) return batchers.Count;
+        }
+    }
+
     /// <summary>The batcher of <paramref name="teacher"/> (this very version).</summary>
     public DynamicBatcher For(LoadedTeacher teacher)
     {
