@@ -4,8 +4,14 @@
 #   loopback port, runs the students against it (several at a time), stops the service and
 #   prints a table; writes artifacts/demo/report.json.
 # The teacher caches soft targets in process; REDIS=host:port ./demo.sh uses that Redis instead.
+# ./demo.sh self runs the born-again (self-distillation) demo instead: scripts/demo-self.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
+case "${1:-fashion}" in
+  fashion) ;;
+  self) exec scripts/demo-self.sh ;;
+  *) echo "error: unknown demo '$1'; known: fashion (the default), self" >&2; exit 2 ;;
+esac
 source scripts/ensure-packages.sh
 ensure_packages dataset-fashion-mnist
 
