@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Operations;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Registry;
@@ -25,11 +26,13 @@ public static class TeacherApp
         // appsettings.json sits beside the assembly, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddTeacherServices();
+        builder.AddTeacherOperations();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Load(app);
         app.MapGrpcService<TeacherGrpcService>();
         app.MapGrpcService<TeacherAdminGrpcService>();
+        app.MapTeacherOperations();
         return app;
     }
 

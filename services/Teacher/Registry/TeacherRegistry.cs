@@ -23,6 +23,9 @@ public sealed class TeacherRegistry : IDisposable
         }
     }
 
+    /// <summary>Raised after a version is swapped in (or a name added), with the teacher's name.</summary>
+    public event Action<string>? Changed;
+
     /// <summary>The current version of every teacher, in name order.</summary>
     public IReadOnlyList<LoadedTeacher> All =>
         slots.Values.Select(s => s.Current.Teacher).OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
@@ -62,11 +65,16 @@ public sealed class TeacherRegistry : IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         var shared = new SharedTeacher(next);
         var slot = slots.GetOrAdd(next.Name, static (_, s) => new Slot(s), shared);
-        if (ReferenceEquals(slot.Current, shared)) return null;
+        if (ReferenceEquals(slot.Current, shared))
+        {
+            Changed?.Invoke(next.Name);
+            return null;
+        }
         var previous = slot.Exchange(shared);
         slot.LastLoadError = null;
         var previousVersion = previous.Teacher.Version;
         previous.Release();
+        Changed?.Invoke(next.Name);
         return previousVersion;
     }
 
