@@ -37,6 +37,28 @@ public sealed class StudentProcessTests : IDisposable
         Assert.True(report.RootElement.GetProperty("accuracy").GetDouble() > 0.7, second.Output);
     }
 
+    [Fact]
+    public async Task TheSameCommandRunTwiceInTwoProcessesEndsWithTheSameModel()
+    {
+        string[] Args(string run) =>
+        [
+            "train", "--mode", "supervised", "--architecture", "mlp", "--width", "32", "--epochs", "2",
+            "--train-examples", "3000", "--eval-examples", "500", "--threads", "1", "--run-directory", Path.Combine(workDirectory, run),
+        ];
+
+        using (var first = RunningProcess.Start(Builds.StudentTrainer, Args("first")))
+        using (var second = RunningProcess.Start(Builds.StudentTrainer, Args("second")))
+        {
+            Assert.True(await first.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, first.Output);
+            Assert.True(await second.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, second.Output);
+        }
+
+        // Shuffles, dropout and augmentation are seeded alike in every process, so a resumed run repeats an interrupted one.
+        Assert.Equal(
+            TeacherStudent.Distillation.Models.Checkpoint.Digest(Path.Combine(workDirectory, "first", "model.ckpt")),
+            TeacherStudent.Distillation.Models.Checkpoint.Digest(Path.Combine(workDirectory, "second", "model.ckpt")));
+    }
+
     [Theory]
     [InlineData("--epochs", "ten", "Epochs")]
     [InlineData("--mode", "sideways", "Mode must be supervised, offline, online, pseudo or self")]

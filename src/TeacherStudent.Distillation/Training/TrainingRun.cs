@@ -91,7 +91,7 @@ public sealed class TrainingRun(
         {
             var clock = Stopwatch.StartNew();
             // Everything random in an epoch is seeded by (seed, epoch), so a resumed run repeats it.
-            int epochSeed = HashCode.Combine(settings.Seed, epoch);
+            int epochSeed = EpochSeed(settings.Seed, epoch);
             manual_seed(epochSeed);
             var order = (int[])examples.Clone();
             new Random(epochSeed).Shuffle(order);
@@ -133,6 +133,12 @@ public sealed class TrainingRun(
         if (!File.Exists(ModelPath)) Checkpoint.Save(ModelPath, spec, model);
         return history;
     }
+
+    /// <summary>
+    /// The seed of everything random in one epoch: the same in every process (HashCode.Combine is
+    /// not: it is salted per process, so a run resumed by a new process would shuffle differently).
+    /// </summary>
+    public static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7_919);
 
     private static double Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, DistillationObjective objective,
         PreparedBatch batch, float[]? teacherLogProbs, ModelSpec spec, double learningRate)

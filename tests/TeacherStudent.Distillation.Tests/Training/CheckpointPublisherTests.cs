@@ -51,20 +51,27 @@ public sealed class CheckpointPublisherTests : IDisposable
         var published = Path.Combine(Published, "teacher-a.ckpt");
         var whole = new HashSet<string>();
         var seen = new HashSet<string>();
+        int reads = 0;
         using var stop = new CancellationTokenSource();
-        var watcher = Task.Run(() =>
+        var watcher = Task.Factory.StartNew(() =>
         {
             while (!stop.IsCancellationRequested)
             {
-                try { seen.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(published)))); }
+                try
+                {
+                    seen.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(published))));
+                    Interlocked.Increment(ref reads);
+                }
                 catch (FileNotFoundException) { /* not published yet */ }
                 catch (DirectoryNotFoundException) { /* not published yet */ }
             }
-        });
+        }, TaskCreationOptions.LongRunning);
         TrainingRun? run = null;
         run = Run(4, _ => whole.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(run!.ModelPath)))));
 
         await run.RunAsync(CancellationToken.None);
+        // However the threads were scheduled, the watcher reads at least once before it stops.
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref reads) > 0, TimeSpan.FromSeconds(30)));
         await stop.CancelAsync();
         await watcher;
 
