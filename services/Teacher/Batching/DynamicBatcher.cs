@@ -87,7 +87,13 @@ public sealed class DynamicBatcher : IDisposable
             }
         }
         // Retired or shutting down: this request runs on its own, as with batching off.
-        if (alone) return await teacher.LogProbsAsync(inputs, temperature, outputDType, cancellationToken);
+        if (alone)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var logProbs = await teacher.LogProbsAsync(inputs, temperature, outputDType, cancellationToken);
+            metrics.Forward(teacher.Name, request.Count, Stopwatch.GetElapsedTime(started));
+            return logProbs;
+        }
 
         using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
         using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;

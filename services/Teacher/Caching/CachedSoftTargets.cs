@@ -15,10 +15,6 @@ namespace TeacherStudent.Teacher.Caching;
 public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, InFlightTargets inFlight, TeacherForward forward,
     TeacherMetrics metrics, ILogger<CachedSoftTargets> logger)
 {
-    /// <summary>Log-probabilities [B, C] in the output dtype, and how many examples came from the cache.</summary>
-    public Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, CancellationToken cancellationToken) =>
-        ComputeAsync(batch, DateTime.MaxValue, cancellationToken);
-
     /// <summary>
     /// Log-probabilities [B, C] in the output dtype, and how many examples came from the cache;
     /// <paramref name="deadline"/> is the call's (UTC; <see cref="DateTime.MaxValue"/> for none).
