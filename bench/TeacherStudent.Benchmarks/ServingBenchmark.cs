@@ -25,7 +25,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
     {
         var images = FashionMnist.LoadTrain(settings.DataDirectory);
         var m = new Measurements(images);
-        int scale = settings.Quick ? 1 : 4;
+        int scale = settings.Quick ? 1 : 10;
 
         using (var convnet = ModelSoftTargetSource.FromCheckpoint("fashion", settings.ConvNetCheckpoint, 1, CPU))
         {
@@ -70,11 +70,13 @@ public sealed class ServingBenchmark(BenchSettings settings)
         var onRates = new List<double>();
         var offRates = new List<double>();
         var limit = new List<double>();
+        var merged = new List<double>();
         var small = new List<double>();
         m.InProcess(model, MaxBatch, 2);
         for (int r = 0; r < settings.Repeats; r++)
         {
             limit.Add(m.InProcess(model, MaxBatch, Math.Max(2, Students * batchesEach * StudentBatch / MaxBatch)));
+            merged.Add(m.InProcess(model, Students * StudentBatch, batchesEach));
             small.Add(m.InProcess(model, StudentBatch, Students * batchesEach));
             onRates.Add((await m.ConcurrentAsync(on.Address, Students, StudentBatch, batchesEach, ct)).ExamplesPerSecond);
             offRates.Add((await m.ConcurrentAsync(off.Address, Students, StudentBatch, batchesEach, ct)).ExamplesPerSecond);
@@ -87,6 +89,9 @@ public sealed class ServingBenchmark(BenchSettings settings)
         Add(Suffixed("batching_efficiency", name), onRate / limitRate, "ratio", ">= 0.9", $"{how}; batcher on / in-process at MaxBatch");
         Add(Suffixed("batching_speedup", name), onRate / offRate, "ratio", "reported", $"{how}; batcher on / off");
         Add(Suffixed("batching_limit_ratio", name), limitRate / smallRate, "ratio", "reported", $"{name}: in-process per example at MaxBatch / at batch {StudentBatch}");
+        // With one batch in flight per student, no forward can hold more than students x batch examples.
+        Add(Suffixed("batching_efficiency_at_merged_batch", name), onRate / Statistics.Median(merged), "ratio", "reported",
+            $"{how}; batcher on / in-process at batch {Students * StudentBatch}, the largest forward {Students} students with one batch each can fill");
     }
 
     private async Task LatencyAsync(Measurements m, int batchesEach, CancellationToken ct)
