@@ -2,7 +2,7 @@
 # The validation runs behind the demo's settings (README, "How the settings were chosen").
 # Every run holds out the same 5,000 training images (--validation 5000) and is scored on them;
 # the test set is never looked at. The teacher of the sweep is trained on the other 55,000 and
-# used in process (--teacher-checkpoint), so no service is needed. About 40 minutes on 2 cores.
+# used in process (--teacher-checkpoint), so no service is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-packages.sh
