@@ -65,6 +65,8 @@ student() { # student NAME SCENARIO MODE SEED [extra args...]
     > "$dir.log" 2>&1 &
   pids+=($!)
 }
+# Students train afresh on every run (the teacher and the offline targets file are reused).
+rm -rf "$out/runs"
 mkdir -p "$out/runs/few_labels" "$out/runs/all_labels"
 student online few_labels online 1 --labels $few_labels --alpha $few_alpha
 student offline few_labels offline 1 --labels $few_labels --alpha $few_alpha
