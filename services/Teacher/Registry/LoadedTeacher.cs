@@ -88,7 +88,8 @@ public sealed class LoadedTeacher : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var x = TensorCodec.Decode(inputs).to(Device);
-        var logProbs = nn.functional.log_softmax(model.forward(x).div(temperature), 1);
+        using var t = temperature.ToScalar(); // held until the call returns (see TorchScalars)
+        var logProbs = nn.functional.log_softmax(model.forward(x).div(t), 1);
         var cpu = logProbs.to(TensorCodec.ToScalarType(outputDType), CPU).contiguous();
         var bytes = new byte[cpu.NumberOfElements * outputDType.ElementSize()];
         TensorCodec.CopyBytes(cpu, bytes);

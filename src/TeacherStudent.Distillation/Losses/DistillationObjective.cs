@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Losses;
@@ -22,6 +23,12 @@ public sealed class DistillationObjective(IDistillationLoss divergence, double t
         ? alpha
         : throw new ArgumentOutOfRangeException(nameof(alpha), "alpha must be between 0 and 1.");
 
+    // Held for the objective's lifetime (see TorchScalars).
+    private readonly TorchSharp.Scalar temperatureScalar = temperature.ToScalar();
+    private readonly TorchSharp.Scalar temperatureSquared = (temperature * temperature).ToScalar();
+    private readonly TorchSharp.Scalar alphaScalar = alpha.ToScalar();
+    private readonly TorchSharp.Scalar oneMinusAlpha = (1 - alpha).ToScalar();
+
     /// <summary>
     /// The scalar loss for one batch.
     /// </summary>
@@ -32,17 +39,17 @@ public sealed class DistillationObjective(IDistillationLoss divergence, double t
     {
         var hard = CrossEntropyOnLabelled(studentLogits, labels);
         if (teacherLogProbs is null) return hard;
-        var studentLogProbs = nn.functional.log_softmax(studentLogits / Temperature, 1);
-        var soft = Divergence.Divergence(teacherLogProbs, studentLogProbs) * (Temperature * Temperature);
-        return soft * Alpha + hard * (1 - Alpha);
+        var studentLogProbs = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
+        var soft = Divergence.Divergence(teacherLogProbs, studentLogProbs).mul(temperatureSquared);
+        return soft.mul(alphaScalar) + hard.mul(oneMinusAlpha);
     }
 
     /// <summary>Mean cross-entropy over the labelled examples; zero when none is labelled.</summary>
     public static Tensor CrossEntropyOnLabelled(Tensor logits, Tensor labels)
     {
-        var mask = labels.ge(0);
-        var count = mask.sum().clamp_min(1);
-        var safeLabels = labels.clamp_min(0);
+        var mask = labels.ge(TorchScalars.Zero);
+        var count = mask.sum().clamp_min(TorchScalars.One);
+        var safeLabels = labels.clamp_min(TorchScalars.Zero);
         var perExample = nn.functional.cross_entropy(logits, safeLabels, reduction: nn.Reduction.None);
         return (perExample * mask).sum() / count;
     }

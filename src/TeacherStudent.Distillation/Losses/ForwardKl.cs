@@ -17,8 +17,9 @@ public sealed class ForwardKl : IDistillationLoss
     {
         // p * (log p - log q), with the term taken as 0 where the teacher gives probability 0
         // (log p = -inf; p log p -> 0 in the limit). Any other NaN or infinity shows in the loss.
+        // The mask is built without a Scalar argument: see TorchScalars for why that matters.
         var p = teacherLogProbs.exp();
-        var terms = where(p.gt(0), p * (teacherLogProbs - studentLogProbs), zeros_like(p));
+        var terms = where(teacherLogProbs.isneginf(), zeros_like(p), p * (teacherLogProbs - studentLogProbs));
         return terms.sum(1).mean();
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Models;
@@ -8,14 +9,16 @@ namespace TeacherStudent.Distillation.Models;
 /// </summary>
 public static class PixelNormalization
 {
-    // Mean and standard deviation of Fashion-MNIST training pixels in 0..1.
-    private const double Mean = 0.2860;
-    private const double Std = 0.3530;
+    // Mean and standard deviation of Fashion-MNIST training pixels in 0..1, and the byte scale,
+    // held as rooted Scalars (see TorchScalars).
+    private static readonly TorchSharp.Scalar Mean = 0.2860.ToScalar();
+    private static readonly TorchSharp.Scalar Std = 0.3530.ToScalar();
+    private static readonly TorchSharp.Scalar ByteScale = 255.0.ToScalar();
 
     /// <summary>Standardised float32 pixels of the same shape.</summary>
     public static Tensor Apply(Tensor pixels)
     {
-        var x = pixels.dtype == ScalarType.Byte ? pixels.to(ScalarType.Float32).div_(255.0) : pixels.to(ScalarType.Float32);
+        var x = pixels.dtype == ScalarType.Byte ? pixels.to(ScalarType.Float32).div_(ByteScale) : pixels.to(ScalarType.Float32);
         return x.sub(Mean).div_(Std);
     }
 }

@@ -1,4 +1,5 @@
 using TeacherStudent.Distillation.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Training;
@@ -42,7 +43,8 @@ public sealed class ModelSoftTargetSource(string name, string version, ModelSpec
         model.eval();
         var device = model.parameters().First().device;
         var x = tensor(pixels.ToArray(), ScalarType.Byte).reshape([count, .. spec.ExampleShape]).to(device);
-        var logProbs = nn.functional.log_softmax(model.forward(x) / temperature, 1);
+        using var t = temperature.ToScalar(); // held until the call returns (see TorchScalars)
+        var logProbs = nn.functional.log_softmax(model.forward(x).div(t), 1);
         return logProbs.cpu().data<float>().ToArray();
     }
 
