@@ -82,7 +82,8 @@ kill $service 2>/dev/null || true
 wait $service 2>/dev/null || true
 trap - EXIT
 if [ $failed -ne 0 ]; then
-  echo "error: a student failed; see the logs:"; grep -l "error" "$out"/runs/*/*.log || true
+  echo "error: a student failed; the end of each student's log:"
+  for dir in "${runs[@]}"; do [ -f "$dir/report.json" ] || { echo "== $dir.log"; tail -n 5 "$dir.log"; }; done
   exit 1
 fi
 
