@@ -66,11 +66,19 @@ public sealed class ServedTeacher : IDisposable
         },
     };
 
+    // The checkpoint loaded once per temperature asked about, not once per assertion.
+    private readonly Dictionary<float, ModelSoftTargetSource> references = [];
+
     /// <summary>The reference answer: the same checkpoint's forward in this process.</summary>
     public float[] Reference(int start, int count, float temperature)
     {
-        using var source = ModelSoftTargetSource.FromCheckpoint("fashion", Checkpoint, temperature, CPU);
-        return source.LogProbs(Images.Pixels.AsSpan(start * 784, count * 784), count);
+        // One forward at a time: concurrent streams of a test check their replies from several threads.
+        lock (references)
+        {
+            if (!references.TryGetValue(temperature, out var source))
+                references[temperature] = source = ModelSoftTargetSource.FromCheckpoint("fashion", Checkpoint, temperature, CPU);
+            return source.LogProbs(Images.Pixels.AsSpan(start * 784, count * 784), count);
+        }
     }
 
     /// <summary>Asserts that a reply carries the reference answer for its request.</summary>
@@ -87,5 +95,6 @@ public sealed class ServedTeacher : IDisposable
     {
         Channel.Dispose();
         Process.Dispose();
+        foreach (var source in references.Values) source.Dispose();
     }
 }
