@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line: "N passed, N failed" summed over them all.
-# Installs what the tests need (redis-server, the Fashion-MNIST dataset) when it is missing.
+# Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
-ensure_packages redis-server dataset-fashion-mnist
+ensure_packages redis-server dataset-fashion-mnist fortunes
 
 dotnet build TeacherStudent.sln -c Debug -nologo -v quiet
 
