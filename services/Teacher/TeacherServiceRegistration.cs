@@ -18,6 +18,7 @@ public static class TeacherServiceRegistration
     {
         var services = builder.Services;
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddTeacherRegistry();
         services.AddApiKeyAuthentication();

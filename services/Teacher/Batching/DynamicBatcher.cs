@@ -12,11 +12,12 @@ namespace TeacherStudent.Teacher.Batching;
 /// or on what is there once the oldest has waited MaxDelay, whichever comes first, and writes
 /// every row back into its own request's answer, in request order.
 /// <para>
-/// Fairness: each forward's room is split between the queued requests in max-min fair shares
-/// (<see cref="FairShare"/>), so a small request always rides in the next forward, however large
-/// the requests queued before it. Sharing per request is sharing per stream, because a
-/// SoftTargets stream is answered one request at a time: a greedy student has one request in
-/// the queue however fast it sends, and a request over MaxBatch is spread over several forwards.
+/// Fairness: each forward's room is split between the callers (streams) with queued examples in
+/// max-min fair shares (<see cref="FairShare"/>), and a caller's share goes to its requests in
+/// the order they came. So a small request always rides in the next forward, however large the
+/// requests queued before it, and a greedy student gains nothing by sending many requests ahead:
+/// its requests together get one caller's share. A request over MaxBatch is spread over several
+/// forwards.
 /// </para>
 /// <para>
 /// Requests with different temperatures and output dtypes share a forward: the logits are
@@ -69,13 +70,15 @@ public sealed class DynamicBatcher : IDisposable
     /// log_softmax(logits / T) of <paramref name="inputs"/> as bytes of <paramref name="outputDType"/>,
     /// row-major [B, NumOutputs], computed in shared forwards.
     /// </summary>
+    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): waiting for room in the queue ends a little before it.</param>
     /// <exception cref="TeacherBusyException">the queue stayed full until the deadline.</exception>
     /// <exception cref="OperationCanceledException">the caller went away; its queued examples were dropped.</exception>
-    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, DateTime deadline, CancellationToken cancellationToken)
+    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, object caller, DateTime deadline,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var request = new QueuedRequest(inputs, temperature, outputDType, teacher.NumOutputs);
+        var request = new QueuedRequest(inputs, temperature, outputDType, teacher.NumOutputs, caller);
         bool alone;
         lock (gate)
         {
@@ -234,20 +237,35 @@ public sealed class DynamicBatcher : IDisposable
         }
     }
 
-    // Under the lock: the next forward's examples, in fair shares, each request's in order.
+    // Under the lock: the next forward's examples, in fair shares per caller, each caller's
+    // requests in arrival order, each request's examples in order.
     private List<(QueuedRequest Request, ForwardSlice Slice)> Take()
     {
-        var shares = FairShare.Split(queue.Select(r => r.Remaining).ToArray(), maxBatch);
+        // Callers in the order of their oldest queued request, with all they still want.
+        var callers = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        var demands = new List<int>();
+        foreach (var request in queue)
+        {
+            if (!callers.TryGetValue(request.Caller, out var c))
+            {
+                callers.Add(request.Caller, c = demands.Count);
+                demands.Add(0);
+            }
+            demands[c] += request.Remaining;
+        }
+        var shares = FairShare.Split(demands, maxBatch);
         var now = Stopwatch.GetTimestamp();
         var batch = new List<(QueuedRequest, ForwardSlice)>();
         var taken = 0;
-        for (int i = 0; i < queue.Count; i++)
+        foreach (var request in queue)
         {
-            if (shares[i] == 0) continue;
-            var request = queue[i];
+            var c = callers[request.Caller];
+            var share = Math.Min(shares[c], request.Remaining);
+            if (share == 0) continue;
+            shares[c] -= share;
             if (request.Taken == 0) metrics.QueueWaited(teacher.Name, Stopwatch.GetElapsedTime(request.Arrived, now));
-            batch.Add((request, request.Take(shares[i])));
-            taken += shares[i];
+            batch.Add((request, request.Take(share)));
+            taken += share;
         }
         foreach (var (request, _) in batch)
             if (request.Remaining == 0) request.State = QueuedRequestState.Taken;

@@ -16,8 +16,9 @@ internal sealed class QueuedRequest
     private readonly float temperature;
     private readonly WireDType outputDType;
 
-    public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs)
+    public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs, object caller)
     {
+        Caller = caller;
         this.inputs = inputs;
         this.temperature = temperature;
         this.outputDType = outputDType;
@@ -29,6 +30,9 @@ internal sealed class QueuedRequest
 
     /// <summary>Where the request is: waiting for room, queued (some examples not yet taken), all taken, or over.</summary>
     public QueuedRequestState State { get; set; } = QueuedRequestState.New;
+
+    /// <summary>Who asked (one object per stream); forwards are shared fairly between callers.</summary>
+    public object Caller { get; }
 
     /// <summary>Number of examples.</summary>
     public int Count { get; }

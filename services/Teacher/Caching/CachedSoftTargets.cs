@@ -19,8 +19,9 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     /// Log-probabilities [B, C] in the output dtype, and how many examples came from the cache;
     /// <paramref name="deadline"/> is the call's (UTC; <see cref="DateTime.MaxValue"/> for none).
     /// </summary>
+    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
     /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
-    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, DateTime deadline, CancellationToken cancellationToken)
+    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, object caller, DateTime deadline, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
@@ -49,7 +50,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             try
             {
                 if (claim.Joined.Count > 0) metrics.CoalescedMisses(teacher.Name, claim.Joined.Count);
-                if (claim.Owned.Count > 0) await ComputeOwnedAsync(batch, exampleKeys, claim, output, deadline, cancellationToken);
+                if (claim.Owned.Count > 0) await ComputeOwnedAsync(batch, caller, exampleKeys, claim, output, deadline, cancellationToken);
             }
             finally
             {
@@ -62,13 +63,13 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
 
     // Runs the model on the examples this request owns, hands each row to whoever waits for it,
     // and writes the rows to the cache.
-    private async Task ComputeOwnedAsync(ValidatedBatch batch, byte[][] exampleKeys, InFlightTargets.Claim claim, byte[] output,
+    private async Task ComputeOwnedAsync(ValidatedBatch batch, object caller, byte[][] exampleKeys, InFlightTargets.Claim claim, byte[] output,
         DateTime deadline, CancellationToken cancellationToken)
     {
         var owned = claim.Owned;
         var rowBytes = batch.Teacher.NumOutputs * batch.OutputDType.ElementSize();
         var inputs = owned.Count == batch.Count ? batch.Inputs : Gather(batch.Inputs, owned);
-        var computed = await forward.LogProbsAsync(batch.Teacher, inputs, batch.Temperature, batch.OutputDType, deadline, cancellationToken);
+        var computed = await forward.LogProbsAsync(batch.Teacher, inputs, batch.Temperature, batch.OutputDType, caller, deadline, cancellationToken);
 
         var ownedKeys = new byte[owned.Count][];
         var rows = new byte[owned.Count][];

@@ -1,9 +1,12 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
 
 namespace TeacherStudent.Teacher.Rpc;
@@ -11,9 +14,11 @@ namespace TeacherStudent.Teacher.Rpc;
 /// <summary>
 /// The distill.v1.Teacher service: Describe, and the SoftTargets stream that answers every
 /// request with exactly one response, in order. A bad or failing batch gets a BatchError and the
-/// stream goes on.
+/// stream goes on. Up to <see cref="StreamOptions.MaxInFlight"/> requests of one stream are
+/// answered at once, so a student that sends ahead keeps the teacher's forwards full.
 /// </summary>
-public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, ILogger<TeacherGrpcService> logger)
+public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, IOptions<StreamOptions> streamOptions,
+    ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
@@ -32,15 +37,57 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     public override async Task SoftTargets(IAsyncStreamReader<SoftTargetsRequest> requestStream,
         IServerStreamWriter<SoftTargetsResponse> responseStream, ServerCallContext context)
     {
-        var cancellationToken = context.CancellationToken;
-        await foreach (var request in requestStream.ReadAllAsync(cancellationToken))
+        // Answers being computed, in request order; a slot is taken per request read and freed
+        // once its answer is sent, and the requests beyond the slots stay unread.
+        var answers = Channel.CreateUnbounded<Task<SoftTargetsResponse>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var slots = new SemaphoreSlim(streamOptions.Value.MaxInFlight);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // This stream's examples share the teacher's forwards fairly with other streams' (DynamicBatcher).
+        var caller = new object();
+        var reading = ReadRequestsAsync(requestStream, answers.Writer, slots, caller, context.Deadline, stop.Token);
+        try
         {
-            var response = await AnswerAsync(request, context.Deadline, cancellationToken);
-            await responseStream.WriteAsync(response, cancellationToken);
+            await foreach (var answer in answers.Reader.ReadAllAsync(stop.Token))
+            {
+                await responseStream.WriteAsync(await answer, stop.Token);
+                slots.Release();
+            }
+        }
+        finally
+        {
+            // Writing failed or the call ended: the answers still being computed are abandoned with it.
+            await stop.CancelAsync();
+            await reading;
+            while (answers.Reader.TryRead(out var abandoned)) Observe(abandoned);
         }
     }
 
-    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, DateTime deadline, CancellationToken cancellationToken)
+    // Never throws: a failure to read ends the channel, and the writer ends the call with it
+    // once the answers before it are sent.
+    private async Task ReadRequestsAsync(IAsyncStreamReader<SoftTargetsRequest> requestStream, ChannelWriter<Task<SoftTargetsResponse>> answers,
+        SemaphoreSlim slots, object caller, DateTime deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await slots.WaitAsync(cancellationToken);
+                if (!await requestStream.MoveNext(cancellationToken)) break;
+                answers.TryWrite(AnswerAsync(requestStream.Current, caller, deadline, cancellationToken));
+            }
+            answers.Complete();
+        }
+        catch (Exception e)
+        {
+            answers.Complete(e);
+        }
+    }
+
+    // An answer nobody will send: its cancellation is expected and must not surface as unobserved.
+    private static void Observe(Task answer) =>
+        answer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, object caller, DateTime deadline, CancellationToken cancellationToken)
     {
         var response = new SoftTargetsResponse { RequestId = request.RequestId, Teacher = request.Teacher };
         // The version current now answers this whole batch, even if another is swapped in meanwhile,
@@ -56,7 +103,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 return response;
             }
             var started = Stopwatch.GetTimestamp();
-            var result = await softTargets.ComputeAsync(batch, deadline, cancellationToken);
+            var result = await softTargets.ComputeAsync(batch, caller, deadline, cancellationToken);
             response.LogProbs = new Contracts.V1.Tensor
             {
                 Shape = { batch.Count, batch.Teacher.NumOutputs },

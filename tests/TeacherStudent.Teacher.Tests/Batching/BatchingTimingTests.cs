@@ -70,6 +70,41 @@ public sealed class BatchingTimingTests
     }
 
     [Fact]
+    public async Task AStreamSendingManyRequestsAheadGetsOneStreamsShareOfEachForwardNotOneSharePerRequest()
+    {
+        // Arrange: forwards of 64; a greedy stream keeps eight requests of 64 queued at all times.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "64", ["MaxDelayMs"] = "2" });
+        using var stop = new CancellationTokenSource();
+        var greedy = Task.Run(async () =>
+        {
+            await using var stream = teacher.Server.OpenStream();
+            // Another temperature every time, so that the cache never answers instead of the model.
+            int sent = 0;
+            for (; sent < 8; sent++) await stream.SendAsync(TestImages.Request(0, 64, temperature: 1f + sent / 64f));
+            while (!stop.IsCancellationRequested)
+            {
+                TestImages.AssertSucceeded(await stream.ReadAsync());
+                await stream.SendAsync(TestImages.Request(0, 64, temperature: 1f + sent++ / 64f));
+            }
+            for (int i = 0; i < 8; i++) TestImages.AssertSucceeded(await stream.ReadAsync());
+        });
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Forwards >= 4, "the greedy stream keeps the teacher busy");
+
+        // Act: another stream asks for 256 examples, counted in forwards.
+        var before = teacher.Metrics.Forwards;
+        await using (var fair = teacher.Server.OpenStream())
+            TestImages.AssertSucceeded(await fair.AskAsync(TestImages.Request(5000, 256)));
+        var waited = teacher.Metrics.Forwards - before;
+        stop.Cancel();
+        await greedy;
+
+        // Assert: half of every forward (32) is its share, so 8 forwards, plus the one running when
+        // it came and those the greedy stream runs alone while it refills (measured: 12-13). Shared
+        // per request it would get a ninth of each forward (measured: 22).
+        Assert.True(waited <= 16, $"256 examples took {waited} forwards of 64 beside a stream with eight requests queued.");
+    }
+
+    [Fact]
     public async Task WhenTheQueueStaysFullPastACallsDeadlineThatBatchIsResourceExhaustedAndTheServiceAnswersAfterwards()
     {
         // Arrange: a queue of 64 examples, and one request of 4096 to a slow (wide) teacher that keeps

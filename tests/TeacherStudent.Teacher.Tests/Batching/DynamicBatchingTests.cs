@@ -68,6 +68,52 @@ public sealed class DynamicBatchingTests
     }
 
     [Fact]
+    public async Task EightRequestsSentAheadOnOneStreamAreAnsweredInOrderFromOneSharedForward()
+    {
+        // Arrange: MaxDelay far longer than the test, so that only a full batch can start the forward.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "64", ["MaxDelayMs"] = "20000" });
+        await using var stream = teacher.Server.OpenStream();
+
+        // Act: eight requests of eight before reading any answer.
+        for (int i = 0; i < 8; i++) await stream.SendAsync(TestImages.Request(2500 + 8 * i, 8, id: $"ahead {i}"));
+        var responses = new List<SoftTargetsResponse>();
+        for (int i = 0; i < 8; i++) responses.Add(await stream.ReadAsync());
+
+        // Assert: answered together, each reply to its own request, in the order sent.
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"ahead {i}"), responses.Select(r => r.RequestId));
+        for (int i = 0; i < 8; i++)
+            TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(2500 + 8 * i, 8), 8, 1f), TestImages.LogProbs(responses[i]), 1e-5);
+        Assert.Equal(1, teacher.Metrics.Forwards);
+        Assert.Equal(64, teacher.Metrics.LargestBatch);
+    }
+
+    [Fact]
+    public async Task AStreamComputesNoMoreThanItsInFlightLimitAtOnce()
+    {
+        // Arrange: two requests at a time per stream, and a MaxDelay far longer than the test.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "24", ["MaxDelayMs"] = "20000" },
+            extra: new Dictionary<string, string> { ["Streams:MaxInFlight"] = "2" });
+        await using var stream = teacher.Server.OpenStream();
+
+        // Act: three requests of eight sent ahead; only two are read, so 16 examples wait for a forward of 24.
+        for (int i = 0; i < 3; i++) await stream.SendAsync(TestImages.Request(2600 + 8 * i, 8));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var queuedWithTwoRead = teacher.Metrics.Forwards;
+        // A second stream's request fills the forward: the first two requests are answered, then the third is read.
+        await using var other = teacher.Server.OpenStream();
+        await other.SendAsync(TestImages.Request(2700, 8));
+        var first = await stream.ReadAsync();
+        var second = await stream.ReadAsync();
+
+        // Assert
+        Assert.Equal(0, queuedWithTwoRead);
+        TestImages.AssertSucceeded(first);
+        TestImages.AssertSucceeded(second);
+        Assert.Equal(1, teacher.Metrics.Forwards);
+        Assert.Equal(24, teacher.Metrics.LargestBatch);
+    }
+
+    [Fact]
     public async Task WithBatchingOffEveryRequestRunsAForwardOfItsOwn()
     {
         // Arrange

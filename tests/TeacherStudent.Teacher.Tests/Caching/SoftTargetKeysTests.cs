@@ -40,6 +40,20 @@ public sealed class SoftTargetKeysTests
     }
 
     [Fact]
+    public void ALargeBatchHashedOnSeveralCoresGivesEveryExampleTheKeyItHasAlone()
+    {
+        // Arrange: 300 distinct examples, more than one core's share of 64.
+        var examples = Enumerable.Range(0, 300).Select(i => new byte[] { (byte)i, (byte)(i >> 8), 7, 9 }).ToArray();
+
+        // Act
+        var together = Keys.Compute("fashion", "v1", 2f, WireDType.Float32, Examples(examples));
+
+        // Assert
+        for (int i = 0; i < examples.Length; i++) Assert.Equal(KeyOf(Examples(examples[i])), together[i]);
+        Assert.Equal(300, together.Select(Convert.ToHexString).Distinct().Count());
+    }
+
+    [Fact]
     public void EverySettingThatChangesTheAnswerChangesTheKey()
     {
         // Arrange

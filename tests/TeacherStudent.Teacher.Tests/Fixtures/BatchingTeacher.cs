@@ -33,8 +33,10 @@ public sealed class BatchingTeacher : IAsyncDisposable
     /// Starts a service whose requests may carry up to <paramref name="maxRequest"/> examples,
     /// with "Batching:KEY" set to each of <paramref name="batching"/>. The teacher is a ConvNet of
     /// <paramref name="width"/> channels: a wider one is slower, for tests that need a busy teacher.
+    /// <paramref name="extra"/> settings are set as given (full keys).
     /// </summary>
-    public static async Task<BatchingTeacher> StartAsync(IReadOnlyDictionary<string, string> batching, int maxRequest = 1024, int width = 8)
+    public static async Task<BatchingTeacher> StartAsync(IReadOnlyDictionary<string, string> batching, int maxRequest = 1024, int width = 8,
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var directory = new TemporaryDirectory("batching-tests");
         var checkpoint = directory.File("teacher.ckpt");
@@ -49,6 +51,7 @@ public sealed class BatchingTeacher : IAsyncDisposable
             ["Teacher:MaxBatch"] = maxRequest.ToString(),
         };
         foreach (var (key, value) in batching) settings[$"Batching:{key}"] = value;
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) settings[key] = value;
         var server = await TeacherServer.StartAsync(settings);
         return new BatchingTeacher(directory, server, new ReferenceTeacher(checkpoint));
     }
