@@ -41,18 +41,18 @@ public sealed class BenchStudent : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends batches back to back with up to two in flight (as a trainer asks for the next batch
-    /// while it trains on this one); returns every reply.
+    /// Sends batches back to back with up to <paramref name="inFlight"/> unanswered (as a trainer
+    /// asks for the next batches while it trains on this one); returns every reply.
     /// </summary>
-    public async Task<List<SoftTargetsResponse>> StreamAsync(IReadOnlyList<ReadOnlyMemory<byte>> batches, int countPerBatch, float temperature, CancellationToken cancellationToken)
+    public async Task<List<SoftTargetsResponse>> StreamAsync(IReadOnlyList<ReadOnlyMemory<byte>> batches, int countPerBatch, float temperature,
+        int inFlight, CancellationToken cancellationToken)
     {
         var replies = new List<SoftTargetsResponse>(batches.Count);
-        if (batches.Count == 0) return replies;
-        await stream.RequestStream.WriteAsync(Request(batches[0], countPerBatch, temperature, ++nextId), cancellationToken);
-        for (int i = 0; i < batches.Count; i++)
+        int sent = 0;
+        while (replies.Count < batches.Count)
         {
-            if (i + 1 < batches.Count)
-                await stream.RequestStream.WriteAsync(Request(batches[i + 1], countPerBatch, temperature, ++nextId), cancellationToken);
+            while (sent < batches.Count && sent - replies.Count < inFlight)
+                await stream.RequestStream.WriteAsync(Request(batches[sent++], countPerBatch, temperature, ++nextId), cancellationToken);
             replies.Add(await ReadAsync(cancellationToken));
         }
         return replies;

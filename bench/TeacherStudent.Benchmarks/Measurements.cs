@@ -37,10 +37,38 @@ public sealed class Measurements(ImageDataset images)
         var inputs = Enumerable.Range(0, batches).Select(b => Pixels(b * batchSize, batchSize)).ToArray();
         float t = FreshTemperature();
         var clock = Stopwatch.StartNew();
-        var replies = await student.StreamAsync(inputs, batchSize, t, cancellationToken);
+        var replies = await student.StreamAsync(inputs, batchSize, t, inFlight: 2, cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         if (replies.Sum(r => r.CacheHits) != 0) throw new InvalidOperationException("a pass meant to compute was answered from the cache.");
         return batchSize * batches / seconds;
+    }
+
+    /// <summary>
+    /// Examples per second over several students at once, each its own connection and stream,
+    /// each keeping up to <paramref name="inFlight"/> batches unanswered.
+    /// </summary>
+    public async Task<double> SendingAheadAsync(string address, int students, int batchSize, int batchesEach, int inFlight,
+        CancellationToken cancellationToken)
+    {
+        var clients = new List<BenchStudent>();
+        for (int s = 0; s < students; s++) clients.Add(new BenchStudent(address));
+        try
+        {
+            // One warm-up round opens every connection before the clock starts.
+            await Task.WhenAll(clients.Select((c, s) => c.AskAsync(Pixels(s * batchSize, batchSize), batchSize, FreshTemperature(), cancellationToken)));
+            float t = FreshTemperature();
+            var clock = Stopwatch.StartNew();
+            var replies = await Task.WhenAll(clients.Select((client, s) =>
+                client.StreamAsync(Enumerable.Range(0, batchesEach).Select(b => Pixels((s * batchesEach + b) * batchSize, batchSize)).ToArray(),
+                    batchSize, t, inFlight, cancellationToken)));
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (replies.Sum(r => r.Sum(x => x.CacheHits)) != 0) throw new InvalidOperationException("a pass meant to compute was answered from the cache.");
+            return students * batchesEach * batchSize / seconds;
+        }
+        finally
+        {
+            foreach (var c in clients) await c.DisposeAsync();
+        }
     }
 
     /// <summary>

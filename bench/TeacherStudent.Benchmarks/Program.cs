@@ -7,17 +7,24 @@ var teacherDll = new Option<string>("--teacher-dll") { Description = "the built 
 var data = new Option<string>("--data-directory") { Description = "Fashion-MNIST IDX files", DefaultValueFactory = _ => TeacherStudent.Distillation.Data.FashionMnist.DefaultDirectory };
 var repeats = new Option<int>("--repeats") { Description = "repeats per figure (the median is reported)", DefaultValueFactory = _ => 5 };
 var quick = new Option<bool>("--quick") { Description = "fewer batches per pass (a smoke run, not for the record)" };
+var only = new Option<string[]>("--only")
+{
+    Description = $"run only these parts ({string.Join(", ", BenchSettings.Parts)}); the files then hold only their figures",
+    AllowMultipleArgumentsPerToken = true,
+};
+only.AcceptOnlyFromAmong([.. BenchSettings.Parts]);
 var json = new Option<string>("--json") { Description = "where the figures go as JSON", DefaultValueFactory = _ => "artifacts/bench/serving.json" };
 var markdown = new Option<string>("--markdown") { Description = "where the table goes", DefaultValueFactory = _ => "docs/benchmarks.md" };
 
 var root = new RootCommand("Measures the teacher service against the in-process forward and a bare Redis multi-get.")
 {
-    convnet, mlp, teacherDll, data, repeats, quick, json, markdown,
+    convnet, mlp, teacherDll, data, repeats, quick, only, json, markdown,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
     var settings = new BenchSettings(result.GetValue(convnet)!, result.GetValue(mlp)!, result.GetValue(data)!,
-        result.GetValue(teacherDll)!, result.GetValue(repeats), result.GetValue(quick));
+        result.GetValue(teacherDll)!, result.GetValue(repeats), result.GetValue(quick),
+        (result.GetValue(only) ?? []).ToHashSet());
     var started = DateTime.UtcNow;
     var figures = await new ServingBenchmark(settings).RunAsync(cancellationToken);
     var preamble = $"""
