@@ -3,9 +3,10 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Distillation.Losses;
 
 /// <summary>
-/// Forward KL, KL(p_teacher || q_student) = sum_c p_c (log p_c - log q_c): Hinton, Vinyals and
+/// Forward KL, KL(p_teacher || q_student) = sum_x p(x) (log p(x) - log q(x)): Hinton, Vinyals and
 /// Dean, "Distilling the Knowledge in a Neural Network" (2015). Mass-covering: the student is
-/// pushed to put probability wherever the teacher does.
+/// pushed to put probability wherever the teacher does. A teacher probability of 0 contributes 0.
+/// Sampled estimator: (1/k) sum_i (log p(x_i) - log q(x_i)), x_i ~ p.
 /// </summary>
 public sealed class ForwardKl : IDistillationLoss
 {
@@ -13,13 +14,12 @@ public sealed class ForwardKl : IDistillationLoss
 
     public string Name => LossName;
 
-    public Tensor Divergence(Tensor teacherLogProbs, Tensor studentLogProbs)
-    {
-        // p * (log p - log q), with the term taken as 0 where the teacher gives probability 0
-        // (log p = -inf; p log p -> 0 in the limit). Any other NaN or infinity shows in the loss.
-        // The mask is built without a Scalar argument: see TorchScalars for why that matters.
-        var p = teacherLogProbs.exp();
-        var terms = where(teacherLogProbs.isneginf(), zeros_like(p), p * (teacherLogProbs - studentLogProbs));
-        return terms.sum(1).mean();
-    }
+    public Tensor Divergence(Tensor teacherLogProbs, Tensor studentLogProbs, Tensor? weights = null) =>
+        DivergenceEvaluation.Dense(Terms, teacherLogProbs, studentLogProbs, weights);
+
+    public Tensor Divergence(SparseTargets teacher, Tensor studentLogProbs, Tensor? weights = null) =>
+        DivergenceEvaluation.Sparse(Terms, teacher, studentLogProbs, weights);
+
+    // p (log p - log q)
+    private static Tensor Terms(Tensor p, Tensor q, Tensor? divisor) => LogSpace.Term(p, q, divisor);
 }

@@ -23,6 +23,45 @@ internal static class Reference
         return sum;
     }
 
+    /// <summary>w a + (1 - w) b, token by token.</summary>
+    public static double[] Mix(double[] a, double[] b, double w) => a.Zip(b, (x, y) => w * x + (1 - w) * y).ToArray();
+
+    /// <summary>
+    /// The divergence called <paramref name="name"/> of teacher p and student q, written with
+    /// <see cref="Kl"/> of whole distributions as in the papers (beta of jsd, alpha of the skews).
+    /// </summary>
+    public static double Divergence(string name, double[] p, double[] q, double mixingWeight) => name switch
+    {
+        "forward_kl" => Kl(p, q),
+        "reverse_kl" => Kl(q, p),
+        "jsd" when mixingWeight == 0 => Kl(p, q),
+        "jsd" when mixingWeight == 1 => Kl(q, p),
+        "jsd" => mixingWeight * Kl(p, Mix(p, q, mixingWeight)) + (1 - mixingWeight) * Kl(q, Mix(p, q, mixingWeight)),
+        "skew_kl" => Kl(p, Mix(p, q, mixingWeight)),
+        "skew_reverse_kl" => Kl(q, Mix(p, q, 1 - mixingWeight)),
+        _ => throw new ArgumentException($"no reference for {name}"),
+    };
+
+    /// <summary>
+    /// f(x) / p(x) at one token x with p(x) = <paramref name="px"/> and q(x) = <paramref name="qx"/>,
+    /// for D = sum_x f(x): what a sample x ~ p contributes to the importance-weighted estimate.
+    /// </summary>
+    public static double SampledTerm(string name, double px, double qx, double mixingWeight)
+    {
+        double Forward(double m) => Math.Log(px / m);               // p ln(p / m) / p
+        double Reverse(double m) => qx / px * Math.Log(qx / m);     // q ln(q / m) / p
+        double w = mixingWeight;
+        return name switch
+        {
+            "forward_kl" => Forward(qx),
+            "reverse_kl" => Reverse(px),
+            "jsd" => w * Forward(w * px + (1 - w) * qx) + (1 - w) * Reverse(w * px + (1 - w) * qx),
+            "skew_kl" => Forward(w * px + (1 - w) * qx),
+            "skew_reverse_kl" => Reverse((1 - w) * px + w * qx),
+            _ => throw new ArgumentException($"no reference for {name}"),
+        };
+    }
+
     /// <summary>-ln softmax(logits)[label].</summary>
     public static double CrossEntropy(double[] logits, long label) => -Math.Log(Softmax(logits)[label]);
 
