@@ -83,7 +83,8 @@ public static class Checkpoint
     /// </summary>
     public static string Digest(string path) => Digest(File.ReadAllBytes(path));
 
-    private static string Digest(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+    /// <summary>The version of checkpoint bytes already read: see <see cref="Digest(string)"/>.</summary>
+    public static string Digest(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
 
     /// <summary>Writes through <paramref name="write"/> into a temporary file, then renames it over <paramref name="path"/>.</summary>
     public static void WriteAtomically(string path, Action<BinaryWriter> write)

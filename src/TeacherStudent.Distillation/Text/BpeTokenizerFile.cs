@@ -21,22 +21,32 @@ public static class BpeTokenizerFile
     /// <summary>Writes <paramref name="tokenizer"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
     public static void Save(string path, BpeTokenizer tokenizer)
     {
-        var contents = new Contents(
-            Format,
-            PreSplit.Pattern,
-            new Dictionary<string, int> { [BpeTokenizer.EndOfTextMarker] = BpeTokenizer.EndOfTextId },
-            [.. tokenizer.Merges.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Left} {m.Right}"))]);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(contents, Json);
+        var bytes = ToJson(tokenizer);
         Checkpoint.WriteAtomically(path, writer => writer.Write(bytes));
     }
 
     /// <summary>Reads a tokenizer file written by <see cref="Save"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not such a tokenizer, or one this version cannot encode like.</exception>
-    public static BpeTokenizer Load(string path)
+    public static BpeTokenizer Load(string path) => FromJson(File.ReadAllBytes(path), path);
+
+    /// <summary>The file's contents (UTF-8 JSON), as also kept inside a language-model checkpoint.</summary>
+    public static byte[] ToJson(BpeTokenizer tokenizer)
+    {
+        var contents = new Contents(
+            Format,
+            PreSplit.Pattern,
+            new Dictionary<string, int> { [BpeTokenizer.EndOfTextMarker] = BpeTokenizer.EndOfTextId },
+            [.. tokenizer.Merges.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Left} {m.Right}"))]);
+        return JsonSerializer.SerializeToUtf8Bytes(contents, Json);
+    }
+
+    /// <summary>A tokenizer from contents written by <see cref="ToJson"/>; <paramref name="source"/> names where they came from in errors.</summary>
+    /// <exception cref="InvalidDataException">The contents are not such a tokenizer, or one this version cannot encode like.</exception>
+    public static BpeTokenizer FromJson(byte[] json, string source)
     {
         try
         {
-            var contents = JsonSerializer.Deserialize<Contents>(File.ReadAllBytes(path), Json)
+            var contents = JsonSerializer.Deserialize<Contents>(json, Json)
                            ?? throw new InvalidDataException("it is empty.");
             if (contents.Format != Format)
                 throw new InvalidDataException($"its format is '{contents.Format}', not '{Format}'.");
@@ -50,7 +60,7 @@ public static class BpeTokenizerFile
         }
         catch (Exception e) when (e is JsonException or ArgumentException or FormatException or OverflowException or InvalidDataException)
         {
-            throw new InvalidDataException($"{path} is not a readable TeacherStudent BPE tokenizer: {e.Message}", e);
+            throw new InvalidDataException($"{source} is not a readable TeacherStudent BPE tokenizer: {e.Message}", e);
         }
     }
 

@@ -1,0 +1,42 @@
+namespace TeacherStudent.Distillation.Language;
+
+/// <summary>
+/// Where a language-model student gets its teacher's soft targets: a teacher service over gRPC,
+/// or a model in the same process. Implementations outside this library know gRPC.
+/// </summary>
+public interface ISequenceTargetSource
+{
+    /// <summary>Who the teacher is: name, version, vocabulary, tokenizer, context length.</summary>
+    Task<LanguageTeacherIdentity> DescribeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The teacher's targets for <paramref name="sequences"/> sequences of <paramref name="length"/>
+    /// token ids each (<paramref name="tokens"/>, row-major), as <paramref name="settings"/> ask.
+    /// </summary>
+    Task<SequenceTargetBatch> GetAsync(ReadOnlyMemory<int> tokens, int sequences, int length, SequenceTargetSettings settings,
+        CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Who a language-model teacher is. A student refuses one whose <paramref name="TokenizerDigest"/>
+/// differs from its own: token ids would mean different things.
+/// </summary>
+public sealed record LanguageTeacherIdentity(string Name, string Version, int VocabularySize, string TokenizerDigest, int ContextLength);
+
+/// <summary>A teacher in the same process: the targets are computed here, on the calling thread.</summary>
+public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel teacher) : ISequenceTargetSource, IDisposable
+{
+    private readonly object gate = new(); // one forward at a time: the model is not thread-safe
+
+    public Task<LanguageTeacherIdentity> DescribeAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new LanguageTeacherIdentity(name, teacher.Version, teacher.VocabularySize, teacher.Tokenizer.Digest, teacher.Spec.ContextLength));
+
+    public Task<SequenceTargetBatch> GetAsync(ReadOnlyMemory<int> tokens, int sequences, int length, SequenceTargetSettings settings,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (gate) return Task.FromResult(SequenceTargets.Compute(teacher, tokens.Span, sequences, length, settings));
+    }
+
+    public void Dispose() => teacher.Dispose();
+}

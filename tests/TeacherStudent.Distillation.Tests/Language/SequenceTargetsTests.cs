@@ -1,0 +1,147 @@
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Tests.Training;
+using TeacherStudent.Distillation.Text;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Tests.Language;
+
+/// <summary>
+/// A tiny language-model teacher whose output is padded past its tokenizer's vocabulary, saved
+/// and loaded as a checkpoint, scoring sequences dense, top-k and sampled.
+/// </summary>
+[Collection(TorchGlobalRandomness.Name)]
+public sealed class SequenceTargetsTests : IDisposable
+{
+    private readonly TemporaryDirectory directory = new();
+    private readonly LanguageModel teacher;
+
+    public SequenceTargetsTests()
+    {
+        var tokenizer = BpeTrainer.Train(["the cat sat on the mat", "the dog sat on the log"], vocabularySize: 270);
+        manual_seed(11);
+        // Padded: the model scores 320 tokens, its tokenizer knows 270 or fewer.
+        var spec = new GptSpec(VocabularySize: 320, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
+        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(directory.File("lm.ckpt"), spec, tokenizer, model);
+        teacher = LanguageModelCheckpoint.Load(directory.File("lm.ckpt"), CPU);
+    }
+
+    private int[] Tokens(string text) => teacher.Tokenizer.Encode(text);
+
+    [Fact]
+    public void ACheckpointKeepsItsTokenizerInsideAndBesideIt()
+    {
+        var beside = BpeTokenizer.Load(LanguageModelCheckpoint.TokenizerPath(directory.File("lm.ckpt")));
+
+        Assert.True(LanguageModelCheckpoint.IsLanguageModel(directory.File("lm.ckpt")));
+        Assert.Equal(beside.Digest, teacher.Tokenizer.Digest);
+        Assert.Equal(Checkpoint.Digest(directory.File("lm.ckpt")), teacher.Version);
+        Assert.Equal(directory.File("lm.tokenizer.json"), LanguageModelCheckpoint.TokenizerPath(directory.File("lm.ckpt")));
+    }
+
+    [Fact]
+    public void DenseTargetsCoverOnlyTheTokenizersVocabularyAndSumToOneAtEveryPosition()
+    {
+        var tokens = Tokens("the cat sat");
+
+        var batch = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings(2f));
+
+        Assert.Equal(teacher.Tokenizer.VocabularySize, batch.VocabularySize);
+        Assert.True(batch.VocabularySize < 320);
+        Assert.Equal(tokens.Length * batch.VocabularySize, batch.LogProbs.Length);
+        for (int p = 0; p < tokens.Length; p++)
+        {
+            var sum = batch.LogProbs.AsSpan(p * batch.VocabularySize, batch.VocabularySize).ToArray().Sum(v => Math.Exp(v));
+            Assert.Equal(1.0, sum, 4);
+        }
+    }
+
+    [Fact]
+    public void DenseTargetsAreTheModelsLogitsCutToTheVocabularyAtTemperatureT()
+    {
+        // Arrange: softmax worked out here in doubles from the raw logits.
+        var tokens = Tokens("the dog");
+        float[] logits;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            logits = teacher.Model.forward(tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Length])).data<float>().ToArray();
+        const double T = 3;
+
+        // Act
+        var batch = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings((float)T));
+
+        // Assert
+        var v = batch.VocabularySize;
+        for (int p = 0; p < tokens.Length; p++)
+        {
+            var row = logits.AsSpan(p * 320, v).ToArray().Select(x => x / T).ToArray();
+            var logZ = Math.Log(row.Sum(x => Math.Exp(x - row.Max()))) + row.Max();
+            for (int c = 0; c < v; c++) Assert.Equal(row[c] - logZ, batch.LogProbs[p * v + c], 4);
+        }
+    }
+
+    [Fact]
+    public void TopKTargetsAreTheKLargestDenseOnesWithTheRestOfTheMassAsTheirTail()
+    {
+        var tokens = Tokens("the cat sat on the mat");
+        var dense = SequenceTargets.Compute(teacher, tokens, 2, tokens.Length / 2, new SequenceTargetSettings(1.5f));
+
+        var top = SequenceTargets.Compute(teacher, tokens, 2, tokens.Length / 2, new SequenceTargetSettings(1.5f, K: 4));
+
+        var v = dense.VocabularySize;
+        for (int p = 0; p < dense.Positions; p++)
+        {
+            var row = dense.LogProbs.AsSpan(p * v, v).ToArray();
+            var expected = row.Select((x, i) => (x, i)).OrderByDescending(e => e.x).Take(4).ToArray();
+            Assert.Equal(expected.Select(e => e.i), top.Ids!.AsSpan(p * 4, 4).ToArray());
+            for (int j = 0; j < 4; j++) Assert.Equal(expected[j].x, top.LogProbs[p * 4 + j], 4);
+            var tail = 1 - expected.Sum(e => Math.Exp(e.x));
+            Assert.Equal(Math.Log(tail), top.TailLogMass![p], 3);
+        }
+    }
+
+    [Fact]
+    public void SampledTargetsAreTheSameForTheSameSeedAndCarryTheTeachersLogProbsOfTheirIds()
+    {
+        var tokens = Tokens("the dog sat on the log");
+        var dense = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings(1f));
+
+        var first = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings(1f, 32, SparseTargetKind.Sampled, Seed: 5));
+        var again = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings(1f, 32, SparseTargetKind.Sampled, Seed: 5));
+        var other = SequenceTargets.Compute(teacher, tokens, 1, tokens.Length, new SequenceTargetSettings(1f, 32, SparseTargetKind.Sampled, Seed: 6));
+
+        Assert.Equal(first.Ids, again.Ids);
+        Assert.NotEqual(first.Ids, other.Ids);
+        Assert.Null(first.TailLogMass);
+        for (int n = 0; n < first.Ids!.Length; n++)
+            Assert.Equal(dense.LogProbs[n / 32 * dense.VocabularySize + first.Ids[n]], first.LogProbs[n], 4);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 2, 999 }, 1, 3, "outside the vocabulary")]
+    [InlineData(new[] { 1, 2, -1 }, 1, 3, "outside the vocabulary")]
+    [InlineData(new[] { 1, 2, 3 }, 2, 2, "do not make")]
+    public void BadTokensAreRefusedWithASentenceThatSaysWhy(int[] tokens, int sequences, int length, string why)
+    {
+        var error = Assert.Throws<ArgumentException>(() => SequenceTargets.Compute(teacher, tokens, sequences, length, new SequenceTargetSettings(1f)));
+
+        Assert.Contains(why, error.Message);
+    }
+
+    [Fact]
+    public void ASequenceLongerThanTheContextIsRefused()
+    {
+        var tokens = Enumerable.Repeat(1, 17).ToArray();
+
+        var error = Assert.Throws<ArgumentException>(() => SequenceTargets.Compute(teacher, tokens, 1, 17, new SequenceTargetSettings(1f)));
+
+        Assert.Contains("context of 16", error.Message);
+    }
+
+    public void Dispose()
+    {
+        teacher.Dispose();
+        directory.Dispose();
+    }
+}
