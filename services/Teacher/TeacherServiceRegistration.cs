@@ -4,6 +4,7 @@ using StackExchange.Redis;
 using TeacherStudent.Teacher.Auth;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
@@ -26,6 +27,8 @@ public static class TeacherServiceRegistration
         services.AddSingleton(ConnectRedis);
         services.AddSingleton<ISoftTargetCache>(ChooseCache);
         services.AddSingleton<CachedSoftTargets>();
+        services.AddSingleton(sp => new SequenceTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
+        services.AddSingleton<CachedSequenceTargets>();
         services.AddDynamicBatching();
 
         services.AddGrpc();

@@ -1,3 +1,4 @@
+using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Wire;
 using TorchSharp;
@@ -7,8 +8,8 @@ namespace TeacherStudent.Teacher.Registry;
 
 /// <summary>
 /// One teacher model ready to answer: its name, version (the checkpoint digest), spec, device and
-/// the model in eval mode. Forwards are serialised, because a TorchSharp module is not safe for
-/// concurrent forward passes.
+/// the model in eval mode; a classifier, or a causal language model (<see cref="Language"/>).
+/// Forwards are serialised, because a TorchSharp module is not safe for concurrent forward passes.
 /// </summary>
 public sealed class LoadedTeacher : IDisposable
 {
@@ -17,15 +18,20 @@ public sealed class LoadedTeacher : IDisposable
     // Never disposed, so that Retired stays readable after the teacher is gone.
     private readonly CancellationTokenSource retired = new();
 
-    public LoadedTeacher(string name, string version, ModelSpec spec, Device device, nn.Module<Tensor, Tensor> model, int maxBatch)
+    public LoadedTeacher(string name, string version, ModelSpec spec, Device device, nn.Module<Tensor, Tensor> model, int maxBatch,
+        LanguageModel? language = null)
     {
         Name = name;
         Version = version;
         Spec = spec;
         Device = device;
         MaxBatch = maxBatch;
+        Language = language;
         this.model = model;
     }
+
+    /// <summary>The language model with its tokenizer, for a causal-LM teacher; null for a classifier.</summary>
+    public LanguageModel? Language { get; }
 
     /// <summary>The name callers ask for.</summary>
     public string Name { get; }
@@ -45,11 +51,11 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>"cpu" or "cuda", as Describe reports it.</summary>
     public string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
-    /// <summary>Shape of one example, without the batch dimension.</summary>
-    public long[] ExampleShape => Spec.ExampleShape;
+    /// <summary>Shape of one example, without the batch dimension (a language model: its longest sequence).</summary>
+    public long[] ExampleShape => Language is { } lm ? [lm.Spec.ContextLength] : Spec.ExampleShape;
 
-    /// <summary>Number of outputs (classes) per example.</summary>
-    public int NumOutputs => Spec.Classes;
+    /// <summary>Number of outputs per example (classes), or per position (the tokenizer's vocabulary) for a language model.</summary>
+    public int NumOutputs => Language?.VocabularySize ?? Spec.Classes;
 
     /// <summary>Loads a checkpoint onto a device; the version is the digest of the file.</summary>
     public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch)
@@ -60,8 +66,34 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs).</summary>
     public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch)
     {
+        if (LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
+        {
+            var lm = LanguageModelCheckpoint.Load(checkpointPath, device);
+            // The classifier spec only names the architecture and the sizes Describe reports.
+            var described = new ModelSpec(Gpt.ArchitectureName, lm.Spec.Width, 1, 1, lm.Spec.ContextLength, lm.VocabularySize);
+            return new LoadedTeacher(name, lm.Version, described, device, lm.Model, maxBatch, lm);
+        }
         var (spec, model, version) = Checkpoint.LoadVersioned(checkpointPath, device);
         return new LoadedTeacher(name, version, spec, device, model, maxBatch);
+    }
+
+    /// <summary>
+    /// A language model's targets for <paramref name="sequences"/> sequences of <paramref name="length"/>
+    /// checked token ids, as <paramref name="settings"/> ask; serialised with every other forward.
+    /// </summary>
+    public async Task<SequenceTargetBatch> SequenceTargetsAsync(int[] tokens, int sequences, int length, SequenceTargetSettings settings,
+        CancellationToken cancellationToken)
+    {
+        var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
+        await forwardGate.WaitAsync(cancellationToken);
+        try
+        {
+            return Distillation.Language.SequenceTargets.Compute(language, tokens, sequences, length, settings);
+        }
+        finally
+        {
+            forwardGate.Release();
+        }
     }
 
     /// <summary>

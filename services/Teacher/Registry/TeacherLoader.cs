@@ -71,11 +71,18 @@ public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoade
     // Students of a teacher rely on its input shape and outputs; a teacher that changes them is a new teacher.
     private static string? Mismatch(LoadedTeacher current, LoadedTeacher next)
     {
+        if ((current.Language is null) != (next.Language is null))
+            return $"the checkpoint holds a {Kind(next)} but teacher '{current.Name}' is a {Kind(current)}; load it under a new name instead.";
+        if (current.Language is { } was && next.Language is { } now && was.Tokenizer.Digest != now.Tokenizer.Digest)
+            return $"the checkpoint's tokenizer (digest {now.Tokenizer.Digest}) is not teacher '{current.Name}''s (digest {was.Tokenizer.Digest}), "
+                   + "so its students' token ids would mean other text; load it under a new name instead.";
         if (current.ExampleShape.SequenceEqual(next.ExampleShape) && current.NumOutputs == next.NumOutputs) return null;
         return $"the checkpoint takes examples of shape [{string.Join(", ", next.ExampleShape)}] and gives {next.NumOutputs} outputs, "
                + $"but teacher '{current.Name}' takes [{string.Join(", ", current.ExampleShape)}] and gives {current.NumOutputs}; "
                + "load it under a new name instead.";
     }
+
+    private static string Kind(LoadedTeacher teacher) => teacher.Language is null ? "classifier" : "language model";
 
     private CheckpointLoadException Failed(string name, string path, string reason, bool known)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
 
@@ -17,8 +18,8 @@ namespace TeacherStudent.Teacher.Rpc;
 /// stream goes on. Up to <see cref="StreamOptions.MaxInFlight"/> requests of one stream are
 /// answered at once, so a student that sends ahead keeps the teacher's forwards full.
 /// </summary>
-public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, IOptions<StreamOptions> streamOptions,
-    ILogger<TeacherGrpcService> logger)
+public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
+    IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
@@ -96,6 +97,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         if (lease is not null) response.TeacherVersion = lease.Teacher.Version;
         try
         {
+            if (lease?.Teacher.Language is not null) return await AnswerSequencesAsync(request, lease.Teacher, response, cancellationToken);
             if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, registry, out var batch, out var error))
             {
                 logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
@@ -130,6 +132,23 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 Message = $"the teacher failed on request '{request.RequestId}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
             };
         }
+        return response;
+    }
+
+    // A language-model teacher: token sequences in, targets for every position out.
+    private async Task<SoftTargetsResponse> AnswerSequencesAsync(SoftTargetsRequest request, LoadedTeacher teacher, SoftTargetsResponse response,
+        CancellationToken cancellationToken)
+    {
+        if (SequenceRequestValidator.Check(request, teacher, out var error) is not { } batch)
+        {
+            logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error!.Code, error.Message);
+            response.Error = error;
+            return response;
+        }
+        var started = Stopwatch.GetTimestamp();
+        response.CacheHits = await sequenceTargets.AnswerAsync(batch, response, cancellationToken);
+        logger.BatchAnswered(request.RequestId, request.Teacher, batch.Sequences, response.CacheHits,
+            Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return response;
     }
 }

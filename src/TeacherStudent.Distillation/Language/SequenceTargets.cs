@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TorchSharp;
@@ -45,16 +47,35 @@ public static class SequenceTargets
         if (settings.Dense)
             return new SequenceTargetBatch(sequences, length, teacher.VocabularySize, settings, Floats(logProbs), null, null, teacher.Version);
 
-        SparseTargets sparse;
-        if (settings.Kind == SparseTargetKind.TopK) sparse = SparseTargets.TopK(logProbs, settings.K);
-        else
+        if (settings.Kind == SparseTargetKind.TopK)
         {
-            // Draws on the CPU from the request's seed: the same request gets the same draws on any device.
-            using var generator = new Generator((ulong)settings.Seed);
-            sparse = SparseTargets.Sample(logProbs.cpu(), settings.K, generator);
+            var top = SparseTargets.TopK(logProbs, settings.K);
+            return new SequenceTargetBatch(sequences, length, teacher.VocabularySize, settings, Floats(top.LogProbs),
+                Ints(top.Ids), Floats(top.TailLogMass!), teacher.Version);
         }
-        return new SequenceTargetBatch(sequences, length, teacher.VocabularySize, settings, Floats(sparse.LogProbs),
-            Ints(sparse.Ids), sparse.TailLogMass is { } tail ? Floats(tail) : null, teacher.Version);
+        // Each sequence's draws come from a generator of its own, seeded by the request's seed and
+        // its tokens, on the CPU: the same sequence gets the same draws in any batch, on any device,
+        // so a cache can keep them per sequence.
+        var rows = logProbs.cpu().reshape(sequences, length, -1);
+        var ids = new int[sequences * length * settings.K];
+        var values = new float[ids.Length];
+        for (int s = 0; s < sequences; s++)
+        {
+            using var generator = new Generator(SeedFor(settings.Seed, tokens.Slice(s * length, length)));
+            var drawn = SparseTargets.Sample(rows[s], settings.K, generator);
+            Ints(drawn.Ids).CopyTo(ids, s * length * settings.K);
+            Floats(drawn.LogProbs).CopyTo(values, s * length * settings.K);
+        }
+        return new SequenceTargetBatch(sequences, length, teacher.VocabularySize, settings, values, ids, null, teacher.Version);
+    }
+
+    /// <summary>The seed of one sequence's draws: fixed by the request's seed and the sequence's tokens.</summary>
+    public static ulong SeedFor(long seed, ReadOnlySpan<int> sequence)
+    {
+        var bytes = new byte[8 + sequence.Length * 4];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, seed);
+        for (int i = 0; i < sequence.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8 + 4 * i), sequence[i]);
+        return BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(bytes));
     }
 
     private static void CheckTokens(LanguageModel teacher, ReadOnlySpan<int> tokens, int sequences, int length)

@@ -106,6 +106,9 @@ internal sealed class GptBlock : Module<Tensor, Tensor>
 /// </summary>
 public sealed class Gpt : Module<Tensor, Tensor>
 {
+    /// <summary>The architecture's name in reports and Describe.</summary>
+    public const string ArchitectureName = "gpt";
+
     /// <summary>Standard deviation of the GPT-2 initialisation.</summary>
     private const double InitStd = 0.02;
 

@@ -19,6 +19,7 @@ public static class TensorCodec
         WireDType.Int32 => ScalarType.Int32,
         WireDType.Int64 => ScalarType.Int64,
         WireDType.UInt8 => ScalarType.Byte,
+        // TorchSharp has no uint16 tensors: token ids that travel as uint16 are read as int32.
         _ => throw new ArgumentException($"dtype {dtype.DisplayName()} has no tensor type.", nameof(dtype)),
     };
 

@@ -13,6 +13,7 @@ public enum WireDType
     Int32 = 4,
     Int64 = 5,
     UInt8 = 6,
+    UInt16 = 7,
 }
 
 /// <summary>Sizes and names of <see cref="WireDType"/> values.</summary>
@@ -22,7 +23,7 @@ public static class WireDTypes
     public static int ElementSize(this WireDType dtype) => dtype switch
     {
         WireDType.Float32 or WireDType.Int32 => 4,
-        WireDType.Float16 or WireDType.BFloat16 => 2,
+        WireDType.Float16 or WireDType.BFloat16 or WireDType.UInt16 => 2,
         WireDType.Int64 => 8,
         WireDType.UInt8 => 1,
         _ => 0,
@@ -37,6 +38,7 @@ public static class WireDTypes
         WireDType.Int32 => "int32",
         WireDType.Int64 => "int64",
         WireDType.UInt8 => "uint8",
+        WireDType.UInt16 => "uint16",
         WireDType.Unspecified => "unspecified",
         _ => $"unknown ({(int)dtype})",
     };

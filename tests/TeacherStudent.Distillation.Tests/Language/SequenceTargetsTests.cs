@@ -118,6 +118,20 @@ public sealed class SequenceTargetsTests : IDisposable
             Assert.Equal(dense.LogProbs[n / 32 * dense.VocabularySize + first.Ids[n]], first.LogProbs[n], 4);
     }
 
+    [Fact]
+    public void ASequencesDrawsDoNotDependOnTheOtherSequencesInItsBatch()
+    {
+        var a = Tokens("the cat sat")[..3];
+        var b = Tokens("on the log")[..3];
+        var settings = new SequenceTargetSettings(1f, 16, SparseTargetKind.Sampled, Seed: 9);
+
+        var alone = SequenceTargets.Compute(teacher, a, 1, 3, settings);
+        var second = SequenceTargets.Compute(teacher, [.. b, .. a], 2, 3, settings);
+
+        Assert.Equal(alone.Ids, second.Ids![(3 * 16)..]);
+        Assert.Equal(alone.LogProbs, second.LogProbs[(3 * 16)..]);
+    }
+
     [Theory]
     [InlineData(new[] { 1, 2, 999 }, 1, 3, "outside the vocabulary")]
     [InlineData(new[] { 1, 2, -1 }, 1, 3, "outside the vocabulary")]

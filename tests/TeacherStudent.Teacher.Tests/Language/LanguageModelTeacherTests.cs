@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
+using TeacherStudent.Teacher.Tests.Fixtures;
+using TeacherStudent.Testing;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Teacher.Tests.Language;
+
+/// <summary>
+/// A served causal language model (tiny, untrained, its output padded past its tokenizer's
+/// vocabulary): Describe, dense, top-k and sampled targets against the same checkpoint computed
+/// in this process, the cache per sequence, and bad requests.
+/// </summary>
+public sealed class LanguageModelTeacherTests : IAsyncLifetime
+{
+    private const int FailedPrecondition = 9, InvalidArgument = 3;
+    private readonly TemporaryDirectory directory = new("lm-teacher-tests");
+    private TeacherServer server = null!;
+    private LanguageModel reference = null!;
+
+    public async Task InitializeAsync()
+    {
+        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(300), vocabularySize: 400);
+        var spec = new GptSpec(VocabularySize: 448, ContextLength: 24, Layers: 1, Width: 32, Heads: 2);
+        var checkpoint = directory.File("lm.ckpt");
+        // Whatever weights it gets, the reference below loads the very same file.
+        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
+        reference = LanguageModelCheckpoint.Load(checkpoint, CPU);
+        server = await TeacherServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Teacher:Name"] = "lm",
+            ["Teacher:Checkpoint"] = checkpoint,
+            ["Teacher:Device"] = "cpu",
+        });
+    }
+
+    private int[] Sequences(int count, int length)
+    {
+        var stream = reference.Tokenizer.EncodeEntries(FortunesCorpus.Load().Validation.Take(40));
+        return stream.AsSpan(0, count * length).ToArray();
+    }
+
+    private SoftTargetsRequest Request(int[] tokens, int count, int length, int k = 0, SparseKind kind = SparseKind.TopK,
+        DType ids = DType.Uint16, string? digest = null, DType output = DType.Float32) => new()
+    {
+        RequestId = "r",
+        Teacher = "lm",
+        Temperature = 2f,
+        OutputDtype = output,
+        K = k,
+        SparseKind = kind,
+        Seed = 17,
+        TokenizerDigest = digest ?? reference.Tokenizer.Digest,
+        Inputs = new Contracts.V1.Tensor
+        {
+            Shape = { count, length },
+            Dtype = ids,
+            Data = ByteString.CopyFrom(ids switch
+            {
+                DType.Uint16 => MemoryMarshal.AsBytes(tokens.Select(t => (ushort)t).ToArray().AsSpan()).ToArray(),
+                DType.Int64 => MemoryMarshal.AsBytes(tokens.Select(t => (long)t).ToArray().AsSpan()).ToArray(),
+                _ => MemoryMarshal.AsBytes(tokens.AsSpan()).ToArray(),
+            }),
+        },
+    };
+
+    private static float[] Floats(Contracts.V1.Tensor tensor) => tensor.Dtype == DType.Float16
+        ? MemoryMarshal.Cast<byte, Half>(tensor.Data.Span).ToArray().Select(h => (float)h).ToArray()
+        : MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray();
+
+    [Fact]
+    public async Task DescribeSaysItIsALanguageModelWithItsTokenizerAndContext()
+    {
+        var info = (await server.Client.DescribeAsync(new DescribeRequest { Teacher = "lm" })).Teachers.Single();
+
+        Assert.Equal(TeacherTask.CausalLm, info.Task);
+        Assert.Equal(reference.Tokenizer.VocabularySize, info.LanguageModel.VocabularySize);
+        Assert.Equal(reference.Tokenizer.Digest, info.LanguageModel.TokenizerDigest);
+        Assert.Equal(24, info.LanguageModel.ContextLength);
+        Assert.Equal(BpeTokenizer.EndOfTextId, info.LanguageModel.EndOfTextId);
+        Assert.Equal(reference.Version, info.Version);
+        Assert.Equal("gpt", info.Architecture);
+    }
+
+    [Fact]
+    public async Task DenseTargetsAreTheInProcessOnesOverTheTokenizersVocabulary()
+    {
+        var tokens = Sequences(3, 16);
+        await using var stream = server.OpenStream();
+
+        var reply = await stream.AskAsync(Request(tokens, 3, 16, ids: DType.Int64));
+
+        Assert.Equal(SoftTargetsResponse.ResultOneofCase.LogProbs, reply.ResultCase);
+        Assert.Equal(new long[] { 3, 16, reference.VocabularySize }, reply.LogProbs.Shape);
+        var expected = SequenceTargets.Compute(reference, tokens, 3, 16, new SequenceTargetSettings(2f));
+        TestImages.AssertClose(expected.LogProbs, Floats(reply.LogProbs), 1e-5);
+    }
+
+    [Fact]
+    public async Task TopKTargetsCarryUInt16IdsFloat16ValuesAndTheTailMass()
+    {
+        var tokens = Sequences(2, 20);
+        await using var stream = server.OpenStream();
+
+        var reply = await stream.AskAsync(Request(tokens, 2, 20, k: 8, output: DType.Float16));
+
+        var sparse = reply.SparseLogProbs;
+        Assert.Equal(SparseKind.TopK, sparse.Kind);
+        Assert.Equal(DType.Uint16, sparse.Ids.Dtype);
+        Assert.Equal(new long[] { 2, 20, 8 }, sparse.Ids.Shape);
+        Assert.Equal(DType.Float16, sparse.LogProbs.Dtype);
+        Assert.Equal(new long[] { 2, 20 }, sparse.TailLogMass.Shape);
+        var expected = SequenceTargets.Compute(reference, tokens, 2, 20, new SequenceTargetSettings(2f, 8));
+        Assert.Equal(expected.Ids, MemoryMarshal.Cast<byte, ushort>(sparse.Ids.Data.Span).ToArray().Select(i => (int)i).ToArray());
+        TestImages.AssertClose(expected.LogProbs, Floats(sparse.LogProbs), 1e-2);
+        TestImages.AssertClose(expected.TailLogMass!, Floats(sparse.TailLogMass), 1e-2);
+    }
+
+    [Fact]
+    public async Task SampledTargetsAreTheInProcessDrawsAndComeFromTheCacheTheSecondTime()
+    {
+        var tokens = Sequences(4, 12);
+        await using var stream = server.OpenStream();
+
+        var first = await stream.AskAsync(Request(tokens, 4, 12, k: 32, kind: SparseKind.Sampled));
+        var again = await stream.AskAsync(Request(tokens, 4, 12, k: 32, kind: SparseKind.Sampled));
+
+        var expected = SequenceTargets.Compute(reference, tokens, 4, 12, new SequenceTargetSettings(2f, 32, SparseTargetKind.Sampled, 17));
+        Assert.Equal(SparseKind.Sampled, first.SparseLogProbs.Kind);
+        Assert.Null(first.SparseLogProbs.TailLogMass);
+        Assert.Equal(expected.Ids, MemoryMarshal.Cast<byte, ushort>(first.SparseLogProbs.Ids.Data.Span).ToArray().Select(i => (int)i).ToArray());
+        TestImages.AssertClose(expected.LogProbs, Floats(first.SparseLogProbs.LogProbs), 1e-5);
+        Assert.Equal(0, first.CacheHits);
+        Assert.Equal(4, again.CacheHits);
+        Assert.Equal(first.SparseLogProbs, again.SparseLogProbs);
+    }
+
+    public static TheoryData<string, int> BadRequests => new()
+    {
+        { "another tokenizer", FailedPrecondition },
+        { "id outside the vocabulary", InvalidArgument },
+        { "negative id", InvalidArgument },
+        { "longer than the context", InvalidArgument },
+        { "float32 ids", InvalidArgument },
+        { "k over the vocabulary", InvalidArgument },
+        { "one-dimensional ids", InvalidArgument },
+        { "zero temperature", InvalidArgument },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task ABadBatchGetsItsErrorAndTheStreamAnswersTheNextOne(string problem, int code)
+    {
+        var tokens = Sequences(2, 8);
+        var request = problem switch
+        {
+            "another tokenizer" => Request(tokens, 2, 8, digest: "0123456789abcdef"),
+            "id outside the vocabulary" => Request([.. tokens[..15], reference.VocabularySize], 2, 8, ids: DType.Int32),
+            "negative id" => Request([.. tokens[..15], -3], 2, 8, ids: DType.Int32),
+            "longer than the context" => Request(Sequences(1, 25), 1, 25),
+            "float32 ids" => Request(tokens, 2, 8, ids: DType.Float32),
+            "k over the vocabulary" => Request(tokens, 2, 8, k: reference.VocabularySize + 1),
+            "one-dimensional ids" => Reshaped(Request(tokens, 2, 8), 16),
+            "zero temperature" => Zero(Request(tokens, 2, 8)),
+            _ => throw new ArgumentException(problem),
+        };
+        await using var stream = server.OpenStream();
+
+        var bad = await stream.AskAsync(request);
+        var good = await stream.AskAsync(Request(tokens, 2, 8, k: 4));
+
+        Assert.Equal(SoftTargetsResponse.ResultOneofCase.Error, bad.ResultCase);
+        Assert.Equal(code, bad.Error.Code);
+        Assert.False(string.IsNullOrWhiteSpace(bad.Error.Message));
+        Assert.Equal(SoftTargetsResponse.ResultOneofCase.SparseLogProbs, good.ResultCase);
+    }
+
+    private static SoftTargetsRequest Reshaped(SoftTargetsRequest request, long length)
+    {
+        request.Inputs.Shape.Clear();
+        request.Inputs.Shape.Add(length);
+        return request;
+    }
+
+    private static SoftTargetsRequest Zero(SoftTargetsRequest request)
+    {
+        request.Temperature = 0;
+        return request;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        reference.Dispose();
+        directory.Dispose();
+    }
+}
