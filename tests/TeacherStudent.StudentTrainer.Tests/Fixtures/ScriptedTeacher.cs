@@ -35,7 +35,7 @@ public sealed class ScriptedTeacher : Contracts.V1.Teacher.TeacherBase
 
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
     {
-        ApiKeys.Enqueue(context.RequestHeaders.GetValue(GrpcSoftTargetSource.ApiKeyHeader));
+        ApiKeys.Enqueue(context.RequestHeaders.GetValue(SoftTargetsConnection.ApiKeyHeader));
         return Task.FromResult(new DescribeResponse
         {
             Teachers = { new TeacherInfo { Name = request.Teacher, Version = Version, NumOutputs = Classes } },
@@ -46,7 +46,7 @@ public sealed class ScriptedTeacher : Contracts.V1.Teacher.TeacherBase
         IServerStreamWriter<SoftTargetsResponse> responseStream, ServerCallContext context)
     {
         Interlocked.Increment(ref streams);
-        ApiKeys.Enqueue(context.RequestHeaders.GetValue(GrpcSoftTargetSource.ApiKeyHeader));
+        ApiKeys.Enqueue(context.RequestHeaders.GetValue(SoftTargetsConnection.ApiKeyHeader));
         await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
         {
             int number = Interlocked.Increment(ref requests);

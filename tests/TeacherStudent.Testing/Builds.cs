@@ -1,11 +1,11 @@
-namespace TeacherStudent.EndToEnd.Tests;
+namespace TeacherStudent.Testing;
 
 /// <summary>Where the built services are, found from this test assembly's own place in the tree.</summary>
 public static class Builds
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>Debug or Release: whatever this test assembly was built as.</summary>
+    /// <summary>Debug or Release: whatever the calling test assembly was built as.</summary>
     public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     public static string StudentTrainer => Service("StudentTrainer", "TeacherStudent.StudentTrainer.dll");

@@ -1,0 +1,95 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.StudentTrainer.Tests.Language;
+
+/// <summary>
+/// The gRPC source of language-model targets against a real teacher service process serving a
+/// tiny language model, beside the in-process source over the same checkpoint.
+/// </summary>
+public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
+{
+    private readonly TemporaryDirectory directory = new("grpc-sequence-source-tests");
+    private RunningProcess teacher = null!;
+    private GrpcChannel channel = null!;
+    private ModelSequenceTargetSource local = null!;
+    private BpeTokenizer tokenizer = null!;
+
+    public async Task InitializeAsync()
+    {
+        tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(200), vocabularySize: 350);
+        var spec = new GptSpec(VocabularySize: 384, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
+        var checkpoint = directory.File("lm.ckpt");
+        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
+        local = new ModelSequenceTargetSource("lm", LanguageModelCheckpoint.Load(checkpoint, CPU));
+        teacher = RunningProcess.Start(Builds.Teacher,
+            ["--urls", "http://127.0.0.1:0", "--Teacher:Name=lm", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]);
+        channel = GrpcChannel.ForAddress(await teacher.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1)));
+    }
+
+    private GrpcSequenceTargetSource Source(string digest, string dtype = "float32") =>
+        new(new Teacher.TeacherClient(channel), new TeacherClientOptions { Teacher = "lm", TargetsDtype = dtype, TimeoutSeconds = 30 },
+            new TeacherRetry(TimeSpan.FromSeconds(5), _ => { }))
+        { TokenizerDigest = digest };
+
+    private int[] Tokens(int count) => tokenizer.EncodeEntries(FortunesCorpus.Load().Validation.Take(20))[..count];
+
+    [Fact]
+    public async Task DescribeGivesTheTeachersVocabularyTokenizerAndContext()
+    {
+        await using var source = Source(tokenizer.Digest);
+
+        var identity = await source.DescribeAsync(CancellationToken.None);
+
+        Assert.Equal(await local.DescribeAsync(CancellationToken.None), identity);
+    }
+
+    [Theory]
+    [InlineData(0, SparseTargetKind.TopK)]
+    [InlineData(8, SparseTargetKind.TopK)]
+    [InlineData(16, SparseTargetKind.Sampled)]
+    public async Task TargetsOverTheWireAreTheInProcessOnes(int k, SparseTargetKind kind)
+    {
+        await using var source = Source(tokenizer.Digest);
+        var tokens = Tokens(3 * 12);
+        var settings = new SequenceTargetSettings(1.5f, k, kind, Seed: 3);
+
+        var served = await source.GetAsync(tokens, 3, 12, settings, CancellationToken.None);
+        var expected = await local.GetAsync(tokens, 3, 12, settings, CancellationToken.None);
+
+        Assert.Equal(expected.VocabularySize, served.VocabularySize);
+        Assert.Equal(expected.Ids, served.Ids);
+        Assert.Equal(expected.TeacherVersion, served.TeacherVersion);
+        Assert.Equal(expected.LogProbs.Length, served.LogProbs.Length);
+        for (int i = 0; i < expected.LogProbs.Length; i++) Assert.Equal(expected.LogProbs[i], served.LogProbs[i], 1e-5f);
+        if (kind == SparseTargetKind.TopK && k > 0)
+            for (int i = 0; i < expected.TailLogMass!.Length; i++) Assert.Equal(expected.TailLogMass[i], served.TailLogMass![i], 1e-5f);
+    }
+
+    [Fact]
+    public async Task AStudentWithAnotherTokenizerIsRefusedWithFailedPrecondition()
+    {
+        await using var source = Source("0123456789abcdef");
+
+        var error = await Assert.ThrowsAsync<TeacherBatchException>(() =>
+            source.GetAsync(Tokens(8), 1, 8, new SequenceTargetSettings(1f), CancellationToken.None));
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.Code);
+        Assert.Contains(tokenizer.Digest, error.Message);
+    }
+
+    public async Task DisposeAsync()
+    {
+        channel.Dispose();
+        teacher.Dispose();
+        local.Dispose();
+        directory.Dispose();
+        await Task.CompletedTask;
+    }
+}
