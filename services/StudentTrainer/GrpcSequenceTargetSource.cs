@@ -21,6 +21,17 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
     private readonly SoftTargetsConnection connection = new(client, options);
     private LanguageTeacherIdentity? identity;
 
+    private long responseBytes, payloadBytes, tokensAnswered;
+
+    /// <summary>Bytes of every successful reply so far, as protobuf messages on the wire.</summary>
+    public long ResponseBytes => Interlocked.Read(ref responseBytes);
+
+    /// <summary>Bytes of the tensors in those replies: exactly what the service's cache keeps per sequence.</summary>
+    public long PayloadBytes => Interlocked.Read(ref payloadBytes);
+
+    /// <summary>Token positions answered so far.</summary>
+    public long TokensAnswered => Interlocked.Read(ref tokensAnswered);
+
     /// <summary>The digest of the student's tokenizer, sent with every request; empty sends none.</summary>
     public string TokenizerDigest { get; init; } = "";
 
@@ -60,9 +71,13 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
             Inputs = Ids(tokens.Span, sequences, length, vocabulary),
         };
         var response = await connection.AskAsync(request, cancellationToken);
-        return settings.Dense
+        var targets = settings.Dense
             ? Dense(response, sequences, length, settings)
             : Sparse(response, sequences, length, vocabulary, settings);
+        Interlocked.Add(ref responseBytes, response.CalculateSize());
+        Interlocked.Add(ref payloadBytes, Payload(response));
+        Interlocked.Add(ref tokensAnswered, (long)sequences * length);
+        return targets;
     }
 
     // The smallest id type that holds the vocabulary.
@@ -111,6 +126,10 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
         }
         return new SequenceTargetBatch(sequences, length, vocabulary, settings, Floats(sparse.LogProbs), ids, tail, response.TeacherVersion);
     }
+
+    private static long Payload(SoftTargetsResponse response) => response.ResultCase == SoftTargetsResponse.ResultOneofCase.LogProbs
+        ? response.LogProbs.Data.Length
+        : response.SparseLogProbs.Ids.Data.Length + response.SparseLogProbs.LogProbs.Data.Length + (response.SparseLogProbs.TailLogMass?.Data.Length ?? 0);
 
     private static float[] Floats(Contracts.V1.Tensor tensor) =>
         TensorCodec.ToFloats(new WireTensor(tensor.Shape.ToArray(), (WireDType)tensor.Dtype, tensor.Data.Memory));

@@ -28,6 +28,9 @@ public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel 
 {
     private readonly object gate = new(); // one forward at a time: the model is not thread-safe
 
+    /// <summary>The teacher (owned: disposed with this source).</summary>
+    public Models.LanguageModel Model => teacher;
+
     public Task<LanguageTeacherIdentity> DescribeAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new LanguageTeacherIdentity(name, teacher.Version, teacher.VocabularySize, teacher.Tokenizer.Digest, teacher.Spec.ContextLength));
 

@@ -18,6 +18,7 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
     private readonly TemporaryDirectory directory = new("grpc-sequence-source-tests");
     private RunningProcess teacher = null!;
     private GrpcChannel channel = null!;
+    private string address = "";
     private ModelSequenceTargetSource local = null!;
     private BpeTokenizer tokenizer = null!;
 
@@ -30,7 +31,8 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
         local = new ModelSequenceTargetSource("lm", LanguageModelCheckpoint.Load(checkpoint, CPU));
         teacher = RunningProcess.Start(Builds.Teacher,
             ["--urls", "http://127.0.0.1:0", "--Teacher:Name=lm", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]);
-        channel = GrpcChannel.ForAddress(await teacher.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1)));
+        address = await teacher.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+        channel = GrpcChannel.ForAddress(address);
     }
 
     private GrpcSequenceTargetSource Source(string digest, string dtype = "float32") =>
@@ -82,6 +84,31 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.FailedPrecondition, error.Code);
         Assert.Contains(tokenizer.Digest, error.Message);
+    }
+
+    [Fact]
+    public async Task MeasuringTargetsGivesExactBytesPerTokenAndLessKlForMoreTokens()
+    {
+        // Arrange: float16 values; the vocabulary fits uint16 ids.
+        var options = new TeacherClientOptions { Address = address, Teacher = "lm", TargetsDtype = "float16", TimeoutSeconds = 30, RetrySeconds = 5 };
+        var output = directory.File("targets.json");
+
+        // Act
+        var figures = await TargetMeasurement.RunAsync(options, directory.File("lm.ckpt"), sequences: 12, batch: 4, repeats: 1, output, CancellationToken.None);
+
+        // Assert: values 2 bytes, ids 2 bytes, one tail value per token for top-k.
+        var byShape = figures.BytesPerToken.ToDictionary(f => f.Targets);
+        Assert.Equal(tokenizer.VocabularySize * 2, byShape["dense"].Bytes, 6);
+        Assert.Equal(8 * 2 + 8 * 2 + 2, byShape["top8"].Bytes, 6);
+        Assert.Equal(32 * 2 + 32 * 2 + 2, byShape["top32"].Bytes, 6);
+        Assert.Equal(32 * 2 + 32 * 2, byShape["sampled32"].Bytes, 6);
+        Assert.All(figures.BytesPerToken, f => Assert.True(f.WireBytes > f.Bytes, $"{f.Targets}: the message is larger than its tensors."));
+        Assert.InRange(byShape["dense"].Kl, 0, 1e-4);
+        Assert.True(byShape["top8"].Kl > byShape["top32"].Kl, $"top8 KL {byShape["top8"].Kl} <= top32 KL {byShape["top32"].Kl}");
+        Assert.True(byShape["top32"].Kl > byShape["dense"].Kl);
+        Assert.Equal(12 * 16, figures.Tokens);
+        Assert.True(figures.ServedTokensPerSecond > 0 && figures.InProcessTokensPerSecond > 0);
+        Assert.True(File.Exists(output));
     }
 
     public async Task DisposeAsync()
