@@ -4,9 +4,9 @@ using System.ComponentModel.DataAnnotations;
 namespace TeacherStudent.StudentTrainer;
 
 /// <summary>Which teacher service to learn from (configuration section "Teacher").</summary>
-public sealed class TeacherClientOptions
+public sealed class TeacherClientOptions : IValidatableObject
 {
-    [Description("address of the teacher service, e.g. http://127.0.0.1:5005")]
+    [Description("address of the teacher service: http://host:port, a comma-separated list of http://host:port (round-robin over replicas), or dns:///name:port (round-robin over every address of the name)")]
     public string Address { get; set; } = "http://127.0.0.1:5005";
 
     [Description("load the teacher from this checkpoint in this process instead of calling a service (tuning, debugging)")]
@@ -30,4 +30,12 @@ public sealed class TeacherClientOptions
     [Description("seconds to keep retrying, with backoff, while the teacher service is unavailable (restarting); 0 = fail at once")]
     [Range(0, 86400)]
     public int RetrySeconds { get; set; } = 120;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        ArgumentException? invalid = null;
+        try { TeacherChannel.Parse(Address); }
+        catch (ArgumentException e) { invalid = e; }
+        if (invalid is not null) yield return new ValidationResult(invalid.Message, [nameof(Address)]);
+    }
 }

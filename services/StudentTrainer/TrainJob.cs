@@ -68,7 +68,7 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         var (o, settings, train) = (job.Options, job.Settings, job.Train);
         var t = teacherOptions.Value;
         bool local = t.Checkpoint.Length > 0;
-        using var channel = settings.Mode.NeedsTeacher() && !local ? GrpcChannel.ForAddress(t.Address, ChannelOptions()) : null;
+        using var channel = settings.Mode.NeedsTeacher() && !local ? TeacherChannel.Create(t.Address, ChannelOptions()) : null;
         await using var served = channel is null
             ? null
             : new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), t, settings.Temperature, [1, train.Height, train.Width],
