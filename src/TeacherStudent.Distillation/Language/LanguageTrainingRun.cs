@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Language;
+
+/// <summary>
+/// One GPT student (or teacher) trained on a token stream for a fixed number of optimiser steps in
+/// any <see cref="LanguageTrainingMode"/>, resumable from its run directory. Every step reads
+/// <see cref="LanguageTrainingSettings.BatchSize"/> windows of context length + 1 corpus tokens, drawn
+/// from (seed, step) alone, so every mode reads the same number of real tokens and a resumed run
+/// takes the steps it would have taken. A step reads top to bottom: targets (awaited before any
+/// dispose scope opens), forward, loss, backward, clip, step, zero_grad, log.
+/// </summary>
+public sealed class LanguageTrainingRun(
+    LanguageTrainingSettings settings,
+    BpeTokenizer tokenizer,
+    TokenStream train,
+    TokenStream validation,
+    TokenStream test,
+    Device device,
+    string runDirectory,
+    ISequenceTargetSource? teacher)
+{
+    /// <summary>The model checkpoint written with the state (a <see cref="LanguageModelCheckpoint"/>, loadable by a teacher service).</summary>
+    public string ModelPath => Path.Combine(runDirectory, "model.ckpt");
+
+    /// <summary>Reported after every step.</summary>
+    public IProgress<LanguageStepProgress>? Progress { get; init; }
+
+    /// <summary>Reported while an offline student fetches its targets (windows done, windows in all).</summary>
+    public IProgress<(int Done, int Total)>? FetchProgress { get; init; }
+
+    /// <summary>Called before training when the run resumes, with the number of steps already done.</summary>
+    public Action<int>? Resuming { get; init; }
+
+    /// <summary>Called after every evaluation.</summary>
+    public Action<LanguageMetrics>? Evaluated { get; init; }
+
+    /// <summary>Called once the checkpoint and state of a step are on disk, with the step.</summary>
+    public Action<int>? Saved { get; init; }
+
+    /// <summary>Test windows to evaluate at the end (0 = the whole test stream).</summary>
+    public int TestWindows { get; init; }
+
+    /// <summary>Prompts the finished model continues for the report.</summary>
+    public IReadOnlyList<string> SamplePrompts { get; init; } = [];
+
+    /// <summary>How those continuations are sampled.</summary>
+    public SamplingSettings Sampling { get; init; } = new(Temperature: 0.8, TopP: 0.95, MaxNewTokens: 48);
+
+    private int ContextLength => settings.Model.ContextLength;
+    private int WindowLength => ContextLength + 1;
+    private int Vocabulary => tokenizer.VocabularySize;
+
+    /// <summary>Trains until <see cref="LanguageTrainingSettings.Steps"/> steps are done, then evaluates on the test stream.</summary>
+    public async Task<LanguageRunResult> RunAsync(CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        var mode = settings.Mode;
+        if (settings.Model.VocabularySize < Vocabulary)
+            throw new ArgumentException($"the model scores {settings.Model.VocabularySize} tokens, fewer than its tokenizer's {Vocabulary}.");
+        if (mode.NeedsTeacher() && teacher is null) throw new ArgumentException($"mode {mode.Name()} needs a teacher.");
+        if (mode.NeedsTeacher()) await CheckTeacherAsync(cancellationToken);
+        Directory.CreateDirectory(runDirectory);
+
+        manual_seed(settings.Seed);
+        using var model = new Gpt(settings.Model);
+        model.to(device);
+        using var optimizer = CreateOptimizer(model);
+        var statePath = Path.Combine(runDirectory, LanguageTrainingState.FileName);
+        var state = LanguageTrainingState.Load(statePath, settings, tokenizer, model, optimizer) ?? LanguageTrainingState.Start(settings, tokenizer);
+        if (state.StepsDone > 0) Resuming?.Invoke(state.StepsDone);
+
+        var objective = new SequenceObjective(DistillationLosses.Create(settings.Loss, settings.MixingWeight), settings.Temperature,
+            mode == LanguageTrainingMode.Supervised ? 0 : settings.Alpha, Vocabulary);
+        var offline = mode == LanguageTrainingMode.Offline ? await FetchOfflineAsync(cancellationToken) : null;
+        var rollout = mode == LanguageTrainingMode.OnPolicy ? new OnPolicyRollout(teacher, settings.TeacherMixing, Vocabulary) : null;
+        var schedule = LearningRateSchedule.Of(settings);
+        var versions = new List<string>(); // since the last evaluation
+        if (offline is not null) versions.AddRange(offline.TeacherVersions);
+
+        var clock = Stopwatch.StartNew();
+        double secondsBefore = state.Seconds, trainSeconds = state.TrainSeconds;
+        var history = state.History.ToList();
+        if (state.StepsDone == 0 && settings.EvalInterval > 0) history.Add(Evaluate(model, 0, null, 0, 0, secondsBefore, []));
+        long tokensThisProcess = 0;
+        Task<SequenceTargetBatch>? pending = null;  // online: the next step's targets, asked for ahead
+
+        model.train();
+        for (int step = state.StepsDone + 1; step <= settings.Steps; step++)
+        {
+            var stepClock = Stopwatch.StartNew();
+            double learningRate = schedule.At(step);
+            optimizer.LearningRate = learningRate;
+            manual_seed(StepSeed(settings.Seed, step));  // dropout, the same in a resumed run
+
+            // Targets first, outside any dispose scope; then the step, synchronously.
+            var windows = offline is null ? TrainingWindows(step) : null;
+            double loss;
+            long generated = 0, teacherDraws = 0;
+            switch (mode)
+            {
+                case LanguageTrainingMode.Supervised:
+                    loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows!), null, NextTokens(windows!)));
+                    break;
+                case LanguageTrainingMode.Online:
+                {
+                    var targets = await (pending ?? RequestTargets(step, cancellationToken));
+                    // Ask for the next step's targets now: a teacher service computes them while this step trains.
+                    pending = step < settings.Steps ? RequestTargets(step + 1, cancellationToken) : null;
+                    Note(versions, targets.TeacherVersion);
+                    loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows!), targets, NextTokens(windows!)));
+                    break;
+                }
+                case LanguageTrainingMode.Offline:
+                {
+                    var chosen = OfflineBatch(step, offline!.Count);
+                    windows = chosen.SelectMany(w => offline.Window(w).ToArray()).ToArray();
+                    var targets = offline.Batch(chosen);
+                    loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows), targets, NextTokens(windows)));
+                    break;
+                }
+                case LanguageTrainingMode.OnPolicy:
+                {
+                    // The window's last NewTokens tokens are replaced by the student's (teacher-mixed) continuation of the rest.
+                    int promptLength = WindowLength - settings.NewTokens;
+                    var prompts = Prefixes(windows!, promptLength);
+                    var samples = await rollout!.RunAsync(model, prompts, settings.BatchSize, promptLength, settings.NewTokens, StepSeed(settings.Seed, step), cancellationToken);
+                    foreach (var v in samples.TeacherVersions) Note(versions, v);
+                    var targets = await teacher!.GetAsync(samples.Inputs(), settings.BatchSize, ContextLength, settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
+                    Note(versions, targets.TeacherVersion);
+                    loss = Step(model, optimizer, () => OnPolicyLoss(model, objective, samples, targets, windows!));
+                    (generated, teacherDraws) = (samples.GeneratedTokens, samples.TeacherDraws);
+                    break;
+                }
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(settings), mode, "unknown mode");
+            }
+            trainSeconds += stepClock.Elapsed.TotalSeconds;
+            long stepTokens = (long)settings.BatchSize * ContextLength;
+            tokensThisProcess += stepTokens;
+            state = state with
+            {
+                StepsDone = step, LossSum = state.LossSum + loss, LossSteps = state.LossSteps + 1, Tokens = state.Tokens + stepTokens,
+                GeneratedTokens = state.GeneratedTokens + generated, TeacherDraws = state.TeacherDraws + teacherDraws,
+                TeacherVersions = [.. state.TeacherVersions.Union(versions)],
+            };
+            Progress?.Report(new LanguageStepProgress(step, settings.Steps, loss, tokensThisProcess / clock.Elapsed.TotalSeconds));
+
+            if ((settings.EvalInterval > 0 && step % settings.EvalInterval == 0) || step == settings.Steps)
+            {
+                history.Add(Evaluate(model, step, state.LossSum / state.LossSteps, learningRate, state.Tokens, secondsBefore + clock.Elapsed.TotalSeconds, versions));
+                versions.Clear();
+                state = state with { LossSum = 0, LossSteps = 0 };
+            }
+            if ((settings.CheckpointInterval > 0 && step % settings.CheckpointInterval == 0) || step == settings.Steps)
+            {
+                state = state with { History = history.ToArray(), Seconds = secondsBefore + clock.Elapsed.TotalSeconds, TrainSeconds = trainSeconds };
+                LanguageModelCheckpoint.Save(ModelPath, settings.Model, tokenizer, model);
+                state.Save(statePath, tokenizer, model, optimizer);
+                Saved?.Invoke(step);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        if (!File.Exists(ModelPath)) LanguageModelCheckpoint.Save(ModelPath, settings.Model, tokenizer, model);
+
+        var testResult = Perplexity.Evaluate(model, Vocabulary, test, TestWindows);
+        var samplesText = SamplePrompts.Select((p, i) => new TextSample(p, TokenSampler.Complete(model, tokenizer, p, Sampling, settings.Seed * 1000L + i))).ToArray();
+        return new LanguageRunResult(history, testResult, state.StepsDone, state.Tokens, state.GeneratedTokens, state.TeacherDraws, model.ParameterCount(),
+            state.TeacherVersions, secondsBefore + clock.Elapsed.TotalSeconds, trainSeconds, offline?.Bytes ?? 0, samplesText);
+    }
+
+    /// <summary>The seed of everything random in one step: the same in every process.</summary>
+    public static int StepSeed(int seed, int step) => unchecked(seed * 1_000_003 + step * 7_919);
+
+    /// <summary>The training windows of <paramref name="step"/> (row-major, context length + 1 tokens each): from (seed, step) alone.</summary>
+    public int[] TrainingWindows(int step) => train.RandomWindows(settings.BatchSize, WindowLength, new Random(StepSeed(settings.Seed, step)));
+
+    /// <summary>An online step's targets: the teacher's answer for the inputs of that step's windows.</summary>
+    private Task<SequenceTargetBatch> RequestTargets(int step, CancellationToken cancellationToken) =>
+        teacher!.GetAsync(Inputs(TrainingWindows(step)), settings.BatchSize, ContextLength, settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
+
+    /// <summary>
+    /// The offline windows a step trains on: the fixed set is read in a fresh shuffled order every
+    /// pass (epoch), each order drawn from (seed, pass) alone.
+    /// </summary>
+    private int[] OfflineBatch(int step, int count)
+    {
+        var chosen = new int[settings.BatchSize];
+        int[]? order = null;
+        long orderEpoch = -1;
+        for (int i = 0; i < chosen.Length; i++)
+        {
+            long position = (long)(step - 1) * settings.BatchSize + i;
+            long epoch = position / count;
+            if (epoch != orderEpoch)
+            {
+                order = Enumerable.Range(0, count).ToArray();
+                new Random(StepSeed(settings.Seed, -1 - (int)epoch)).Shuffle(order);
+                orderEpoch = epoch;
+            }
+            chosen[i] = order![(int)(position % count)];
+        }
+        return chosen;
+    }
+
+    private async Task CheckTeacherAsync(CancellationToken cancellationToken)
+    {
+        var identity = await teacher!.DescribeAsync(cancellationToken);
+        if (identity.TokenizerDigest != tokenizer.Digest)
+            throw new ArgumentException(
+                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; " +
+                "a student must use its teacher's tokenizer (saved beside the teacher's checkpoint as NAME.tokenizer.json).");
+        if (identity.ContextLength < ContextLength)
+            throw new ArgumentException($"teacher '{identity.Name}' reads at most {identity.ContextLength} tokens, fewer than the student's context of {ContextLength}.");
+    }
+
+    private async Task<OfflineTargets> FetchOfflineAsync(CancellationToken cancellationToken)
+    {
+        var targets = settings.Targets(settings.Seed);
+        OfflineTargets.CheckFits(targets, settings.OfflineWindows, ContextLength, Vocabulary);
+        // A fixed set, drawn from a seed no step uses (steps are 1-based).
+        var windows = train.RandomWindows(settings.OfflineWindows, WindowLength, new Random(StepSeed(settings.Seed, 0)));
+        return await OfflineTargets.FetchAsync(teacher!, windows, settings.OfflineWindows, WindowLength, targets, FetchProgress, cancellationToken);
+    }
+
+    /// <summary>One optimiser step on the loss <paramref name="computeLoss"/> builds (inside this step's dispose scope); returns its value.</summary>
+    private double Step(Gpt model, HeldScalarAdamW optimizer, Func<Tensor> computeLoss)
+    {
+        using var scope = NewDisposeScope();
+        var loss = computeLoss();
+        loss.backward();
+        if (settings.GradientClip > 0) nn.utils.clip_grad_norm_(model.parameters(), settings.GradientClip);
+        optimizer.Step();
+        model.zero_grad();
+        return loss.item<float>();
+    }
+
+    /// <summary>
+    /// On-policy objective: alpha * T^2 * D on the generated positions of the student's own samples,
+    /// plus (1 - alpha) * CE on the original corpus windows the prompts came from (MiniLLM's
+    /// language-modelling term), since generated tokens have no real next token to learn.
+    /// </summary>
+    private Tensor OnPolicyLoss(Gpt model, SequenceObjective objective, Rollout samples, SequenceTargetBatch targets, int[] windows)
+    {
+        var inputs = tensor(samples.Inputs().Select(t => (long)t).ToArray(), [samples.Sequences, samples.Length - 1], device: device);
+        var logits = objective.Positions(model.forward(inputs));
+        var weights = tensor(samples.GeneratedPositionWeights(settings.LengthNormalisation), device: device);
+        var soft = objective.Distillation(logits, targets, weights);
+        var hard = objective.Alpha < 1 ? SequenceObjective.CrossEntropy(StudentLogits(model, objective, windows), NextTokens(windows)) : null;
+        return objective.Mix(soft, hard);
+    }
+
+    /// <summary>The student's logits [B * L, V] for the inputs of <paramref name="windows"/>.</summary>
+    private Tensor StudentLogits(Gpt model, SequenceObjective objective, int[] windows) =>
+        objective.Positions(model.forward(WindowTensor(windows).narrow(1, 0, ContextLength).contiguous()));
+
+    /// <summary>The real next tokens [B * L] of <paramref name="windows"/>.</summary>
+    private Tensor NextTokens(int[] windows) => WindowTensor(windows).narrow(1, 1, ContextLength).reshape(-1);
+
+    private Tensor WindowTensor(int[] windows) =>
+        tensor(windows.Select(t => (long)t).ToArray(), [windows.Length / WindowLength, WindowLength], device: device);
+
+    /// <summary>The inputs of <paramref name="windows"/> (all tokens but the last of each), row-major.</summary>
+    private int[] Inputs(int[] windows) => Prefixes(windows, ContextLength);
+
+    private int[] Prefixes(int[] windows, int length)
+    {
+        int count = windows.Length / WindowLength;
+        var prefixes = new int[count * length];
+        for (int i = 0; i < count; i++) windows.AsSpan(i * WindowLength, length).CopyTo(prefixes.AsSpan(i * length));
+        return prefixes;
+    }
+
+    private LanguageMetrics Evaluate(Gpt model, int step, double? trainLoss, double learningRate, long tokens, double seconds, IEnumerable<string> versions)
+    {
+        var result = Perplexity.Evaluate(model, Vocabulary, validation, settings.EvalWindows);
+        var metrics = new LanguageMetrics(step, trainLoss, result.Loss, result.Perplexity, learningRate, tokens, seconds, versions.ToArray());
+        Evaluated?.Invoke(metrics);
+        return metrics;
+    }
+
+    /// <summary>
+    /// AdamW as nanoGPT sets it up: weight decay on matrices and embeddings only, none on biases and
+    /// LayerNorm gains (decaying those only hurts).
+    /// </summary>
+    private HeldScalarAdamW CreateOptimizer(Gpt model) =>
+        new(model.parameters().Select(p => (p, p.dim() >= 2 ? settings.WeightDecay : 0.0)), beta1: 0.9, beta2: settings.Beta2);
+
+    private static void Note(List<string> versions, string version)
+    {
+        if (!versions.Contains(version)) versions.Add(version);
+    }
+}

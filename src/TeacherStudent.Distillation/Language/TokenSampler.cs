@@ -1,0 +1,106 @@
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Language;
+
+/// <summary>How text is sampled from a language model.</summary>
+/// <param name="Temperature">Logits are divided by this before sampling; 0 picks the most likely token.</param>
+/// <param name="TopP">Nucleus sampling: only the most likely tokens that together hold this much probability are kept (1 = all).</param>
+/// <param name="MaxNewTokens">Most tokens to generate.</param>
+public sealed record SamplingSettings(double Temperature = 1, double TopP = 1, int MaxNewTokens = 64)
+{
+    /// <summary>This, or an <see cref="ArgumentException"/> that says which value is out of range.</summary>
+    public SamplingSettings Validate()
+    {
+        if (!(Temperature >= 0 && double.IsFinite(Temperature))) throw new ArgumentException($"the sampling temperature must be finite and 0 or more, not {Temperature}.");
+        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], not {TopP}.");
+        if (MaxNewTokens < 0) throw new ArgumentException($"max new tokens must be 0 or more, not {MaxNewTokens}.");
+        return this;
+    }
+}
+
+/// <summary>
+/// Draws tokens from a language model: the next token of a batch of sequences
+/// (<see cref="Next"/>, which on-policy training uses for its continuations), or a whole
+/// continuation of a prompt that stops at <see cref="BpeTokenizer.EndOfText"/> (<see cref="Complete"/>, for reports).
+/// </summary>
+public static class TokenSampler
+{
+    /// <summary>
+    /// One token per row of <paramref name="logits"/> [B, V] (already cut to the tokenizer's vocabulary),
+    /// drawn at <paramref name="temperature"/> with nucleus <paramref name="topP"/> from
+    /// <paramref name="generator"/>: int64 [B]. Call inside a dispose scope.
+    /// </summary>
+    public static Tensor Next(Tensor logits, double temperature, double topP, Generator? generator)
+    {
+        if (temperature == 0) return logits.argmax(-1);
+        if (temperature != 1)
+        {
+            using var t = temperature.ToScalar();
+            logits = logits.div(t);
+        }
+        var probabilities = nn.functional.softmax(logits, -1);
+        if (topP < 1)
+        {
+            var (sorted, order) = probabilities.sort(-1, descending: true);
+            // A token stays when the mass of the tokens before it is below top-p: the most likely always stays.
+            var before = sorted.cumsum(-1) - sorted;
+            using var p = topP.ToScalar();
+            var kept = sorted.masked_fill(before.ge(p), TorchScalars.Zero);
+            probabilities = zeros_like(probabilities).scatter(-1, order, kept);
+        }
+        return probabilities.multinomial(1, generator: generator).squeeze(-1);
+    }
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> (ids, at least one) with up to <see cref="SamplingSettings.MaxNewTokens"/>
+    /// tokens, stopping after <see cref="BpeTokenizer.EndOfText"/>; returns the new tokens only. A
+    /// context longer than the model's is cut to its last tokens. The model runs in eval mode, without gradients.
+    /// </summary>
+    public static int[] Generate(Gpt model, int vocabularySize, ReadOnlySpan<int> prompt, SamplingSettings settings, Generator? generator = null)
+    {
+        settings.Validate();
+        if (prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token (EndOfText starts a new entry).");
+        var device = model.parameters().First().device;
+        var context = new List<int>(prompt.ToArray());
+        var generated = new List<int>();
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            while (generated.Count < settings.MaxNewTokens)
+            {
+                using var scope = NewDisposeScope();
+                int start = Math.Max(0, context.Count - model.Spec.ContextLength);
+                var input = tensor(context.Skip(start).Select(t => (long)t).ToArray(), [1, context.Count - start], device: device);
+                var last = model.forward(input).select(1, -1).narrow(-1, 0, vocabularySize);
+                int token = (int)Next(last.cpu(), settings.Temperature, settings.TopP, generator).item<long>();
+                generated.Add(token);
+                context.Add(token);
+                if (token == BpeTokenizer.EndOfTextId) break;
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return [.. generated];
+    }
+
+    /// <summary>
+    /// The text a model writes after <paramref name="prompt"/> as the start of a new entry (the
+    /// prompt follows <see cref="BpeTokenizer.EndOfText"/>, as entries do in training), drawn from
+    /// <paramref name="seed"/>; the prompt is not repeated and the final EndOfText is left out.
+    /// </summary>
+    public static string Complete(Gpt model, BpeTokenizer tokenizer, string prompt, SamplingSettings settings, long seed)
+    {
+        using var generator = new Generator((ulong)seed);
+        int[] ids = [BpeTokenizer.EndOfTextId, .. tokenizer.Encode(prompt)];
+        var generated = Generate(model, tokenizer.VocabularySize, ids, settings, generator);
+        if (generated.Length > 0 && generated[^1] == BpeTokenizer.EndOfTextId) generated = generated[..^1];
+        return tokenizer.Decode(generated);
+    }
+}

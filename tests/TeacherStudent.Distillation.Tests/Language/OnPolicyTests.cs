@@ -1,0 +1,177 @@
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Tests.Training;
+using TeacherStudent.Distillation.Text;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Tests.Language;
+
+/// <summary>
+/// On-policy distillation: continuations sampled from the student with teacher-mixed sampling,
+/// and a divergence taken on the generated positions only.
+/// </summary>
+[Collection(TorchGlobalRandomness.Name)]
+public sealed class OnPolicyTests : IDisposable
+{
+    private const int Sequences = 16, PromptLength = 12, NewTokens = 20;
+    private const int Marker = 300;  // a token the tiny untrained student almost never draws (p ~ 1/512)
+
+    private readonly Gpt student;
+    private readonly TemporaryDirectory directory = new();
+
+    public OnPolicyTests()
+    {
+        manual_seed(4);
+        student = new Gpt(TinyLanguageModels.StudentSpec);
+    }
+
+    private static int[] Prompts() => TinyLanguageModels.Train.RandomWindows(Sequences, PromptLength, new Random(8));
+
+    private static int Count(Rollout rollout, int token)
+    {
+        int count = 0;
+        for (int s = 0; s < rollout.Sequences; s++)
+            for (int g = 0; g < rollout.Generated[s]; g++)
+                if (rollout.Tokens[s * rollout.Length + rollout.PromptLength + g] == token) count++;
+        return count;
+    }
+
+    [Fact]
+    public async Task WithTeacherMixingOneEveryGeneratedTokenIsATeacherDraw()
+    {
+        var teacher = new OneTokenTeacher(Marker);
+
+        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize)
+            .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
+
+        Assert.Equal(Sequences * NewTokens, rollout.GeneratedTokens);
+        Assert.Equal(rollout.GeneratedTokens, rollout.TeacherDraws);
+        Assert.Equal(rollout.GeneratedTokens, Count(rollout, Marker));
+        Assert.Equal(Prompts(), Enumerable.Range(0, Sequences).SelectMany(s => rollout.Tokens.Skip(s * rollout.Length).Take(PromptLength)));
+        // Every draw was asked as one sampled token per position at temperature 1, of the current prefix.
+        Assert.All(teacher.Requests, r => Assert.Equal((1, SparseTargetKind.Sampled, 1f), (r.Settings.K, r.Settings.Kind, r.Settings.Temperature)));
+        Assert.Equal(Enumerable.Range(PromptLength, NewTokens), teacher.Requests.Select(r => r.Length));
+    }
+
+    [Fact]
+    public async Task WithTeacherMixingZeroEveryTokenIsTheStudentsAndTheTeacherIsNeverAsked()
+    {
+        var teacher = new OneTokenTeacher(Marker);
+
+        var rollout = await new OnPolicyRollout(teacher, 0.0, TinyLanguageModels.VocabularySize)
+            .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
+
+        Assert.Empty(teacher.Requests);
+        Assert.Equal(0, rollout.TeacherDraws);
+        Assert.True(rollout.GeneratedTokens > 0);
+    }
+
+    [Fact]
+    public async Task WithTheDefaultMixingAboutAFifthOfTheTokensAreTheTeachersAndOnlyThoseSequencesAreSent()
+    {
+        var teacher = new OneTokenTeacher(Marker);
+
+        var rollout = await new OnPolicyRollout(teacher, 0.2, TinyLanguageModels.VocabularySize)
+            .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
+
+        // 320 tokens, 64 expected from the teacher, standard deviation about 7.
+        Assert.Equal(Sequences * NewTokens, rollout.GeneratedTokens);
+        Assert.InRange(rollout.TeacherDraws, 40, 90);
+        Assert.InRange(Count(rollout, Marker), rollout.TeacherDraws, rollout.TeacherDraws + 2);
+        Assert.Equal(rollout.TeacherDraws, teacher.Requests.Sum(r => r.Sequences));
+    }
+
+    [Fact]
+    public async Task AContinuationStopsAtEndOfTextAndThePositionsAfterItAreNotScored()
+    {
+        var teacher = new OneTokenTeacher(BpeTokenizer.EndOfTextId);
+
+        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize)
+            .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
+
+        Assert.All(rollout.Generated, g => Assert.Equal(1, g));
+        Assert.Single(teacher.Requests);
+        var weights = rollout.GeneratedPositionWeights(lengthNormalised: false);
+        Assert.Equal(Sequences, weights.Sum());
+    }
+
+    [Fact]
+    public void OnlyThePositionsThatPredictAGeneratedTokenHaveWeight()
+    {
+        // Prompts of 3, room for 4 new tokens: the first sequence generated 4, the second stopped after 2.
+        var rollout = new Rollout(new int[2 * 7], 2, 7, 3, [4, 2], 0, []);
+
+        var plain = rollout.GeneratedPositionWeights(lengthNormalised: false);
+        var normalised = rollout.GeneratedPositionWeights(lengthNormalised: true);
+
+        // Input position j predicts token j + 1; the generated tokens are 3..6 and 3..4.
+        Assert.Equal([0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0], plain);
+        Assert.Equal([0, 0, 0.25f, 0.25f, 0.25f, 0.25f, 0, 0, 0.5f, 0.5f, 0, 0], normalised);
+    }
+
+    [Fact]
+    public void TheDivergenceOnGeneratedPositionsDoesNotSeeWhatTheTeacherSaysAboutThePrompt()
+    {
+        using var scope = NewDisposeScope();
+        var rollout = new Rollout(new int[2 * 7], 2, 7, 3, [4, 2], 0, []);
+        var weights = tensor(rollout.GeneratedPositionWeights(lengthNormalised: false));
+        manual_seed(2);
+        var studentLogits = randn(12, 5);
+        var teacher = nn.functional.log_softmax(randn(12, 5), -1);
+        var objective = new SequenceObjective(new ForwardKl(), temperature: 2, alpha: 1, vocabularySize: 5);
+        float Loss(Tensor t) => objective.Distillation(studentLogits, Batch(t), weights).item<float>();
+
+        var original = Loss(teacher);
+        var promptChanged = Loss(teacher.index_put_(nn.functional.log_softmax(randn(5), -1), tensor(new long[] { 0 })));
+        var generatedChanged = Loss(teacher.index_put_(nn.functional.log_softmax(randn(5), -1), tensor(new long[] { 3 })));
+
+        Assert.Equal(original, promptChanged);
+        Assert.NotEqual(original, generatedChanged, 4);
+    }
+
+    [Fact]
+    public async Task AnOnPolicyRunLearnsFromItsOwnSamplesScoredByTheTeacher()
+    {
+        using var teacher = new RecordingTeacher(TinyLanguageModels.Teacher());
+        var settings = TinyLanguageModels.Student(LanguageTrainingMode.OnPolicy, steps: 12) with { NewTokens = 8, Alpha = 0.5, LengthNormalisation = true };
+        var run = TinyLanguageModels.Run(settings, directory.File("on-policy"), teacher);
+
+        var result = await run.RunAsync(CancellationToken.None);
+
+        Assert.InRange(result.GeneratedTokens, 12 * 16, 12 * 16 * 8);
+        Assert.InRange(result.TeacherDraws, 1, result.GeneratedTokens / 2);
+        // Per step: the teacher's draws on prefixes, then one scoring of the whole windows (dense, at T).
+        var scorings = teacher.Requests.Where(r => r.Settings.K == 0).ToArray();
+        Assert.Equal(12, scorings.Length);
+        Assert.All(scorings, r => Assert.Equal((16, TinyLanguageModels.ContextLength), (r.Sequences, r.Length)));
+        Assert.True(result.Test.Perplexity < 0.75 * TinyLanguageModels.VocabularySize, $"test perplexity {result.Test.Perplexity:0.0}");
+    }
+
+    private static SequenceTargetBatch Batch(Tensor logProbs) =>
+        new(2, 6, 5, new SequenceTargetSettings(2f), logProbs.data<float>().ToArray(), null, null, "v");
+
+    public void Dispose()
+    {
+        student.Dispose();
+        directory.Dispose();
+    }
+
+    /// <summary>A teacher whose every sampled token is <paramref name="token"/>; it remembers what it was asked.</summary>
+    private sealed class OneTokenTeacher(int token) : ISequenceTargetSource
+    {
+        public List<(int Sequences, int Length, SequenceTargetSettings Settings)> Requests { get; } = [];
+
+        public Task<LanguageTeacherIdentity> DescribeAsync(CancellationToken cancellationToken) =>
+            Task.FromResult(new LanguageTeacherIdentity("one-token", "v1", TinyLanguageModels.VocabularySize, TinyLanguageModels.Tokenizer.Digest, 64));
+
+        public Task<SequenceTargetBatch> GetAsync(ReadOnlyMemory<int> tokens, int sequences, int length, SequenceTargetSettings settings,
+            CancellationToken cancellationToken)
+        {
+            Requests.Add((sequences, length, settings));
+            int n = sequences * length * settings.K;
+            return Task.FromResult(new SequenceTargetBatch(sequences, length, TinyLanguageModels.VocabularySize, settings,
+                new float[n], Enumerable.Repeat(token, n).ToArray(), null, "v1"));
+        }
+    }
+}
