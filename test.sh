@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line: "N passed, N failed" summed over them all.
-# Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus) when it is missing.
+# Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus, Python's gRPC and
+# numpy and Node.js for the foreign clients, and the Node client's npm packages) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
-ensure_packages redis-server dataset-fashion-mnist fortunes
+ensure_packages redis-server dataset-fashion-mnist fortunes python3-grpcio python3-grpc-tools python3-numpy
+ensure_node
+# The Node client's packages, exactly as its package-lock.json pins them.
+(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 
 dotnet build TeacherStudent.sln -c Debug -nologo -v quiet
 

@@ -13,3 +13,10 @@ ensure_packages() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# Node.js and npm for the Node client (clients/node). A Node.js from another source (NodeSource's
+# nodejs package brings its own npm and conflicts with Debian's npm) is kept as it is.
+ensure_node() {
+  command -v node >/dev/null 2>&1 || ensure_packages nodejs
+  command -v npm >/dev/null 2>&1 || ensure_packages npm
+}

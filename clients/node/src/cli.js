@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+'use strict';
+// Command line: node src/cli.js {describe,soft-targets} --address HOST:PORT ...
+//
+// soft-targets sends Fashion-MNIST test images (--images N from --start) in batches of --batch on
+// one stream and saves the log-probs [N, C] as a .npy file (float32; float16 replies are widened)
+// to --out; or, with --tokens FILE.npy (token ids [B, L]), asks a language-model teacher and saves
+// OUT (dense) or OUT.ids.npy, OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k). One JSON
+// line on stdout says what came back. Exit codes: 0 done, 3 a batch was refused (BatchError),
+// 1 the call failed, 2 usage.
+const { parseArgs } = require('node:util');
+const { TeacherClient, BatchError, CODE_NAMES } = require('./client');
+const { loadImages, DEFAULT_DIRECTORY } = require('./fashionMnist');
+const npy = require('./npy');
+
+const USAGE = `usage: node src/cli.js describe --address HOST:PORT [--api-key KEY] [--teacher NAME]
+       node src/cli.js soft-targets --address HOST:PORT --out FILE.npy [--api-key KEY] [--teacher NAME]
+              [--images N] [--start I] [--data DIR] [--tokens FILE.npy] [--batch B] [--window W]
+              [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S]`;
+
+function concat(parts) {
+  const Type = parts[0].values.constructor;
+  const total = parts.reduce((n, p) => n + p.values.length, 0);
+  const values = new Type(total);
+  let at = 0;
+  for (const p of parts) { values.set(p.values, at); at += p.values.length; }
+  return { values, shape: [parts.reduce((n, p) => n + p.shape[0], 0), ...parts[0].shape.slice(1)] };
+}
+
+function* batches(client, inputs, teacher, o) {
+  const [count, ...rest] = inputs.shape;
+  const size = rest.reduce((a, b) => a * b, 1);
+  for (let i = 0; i < count; i += o.batch) {
+    const n = Math.min(o.batch, count - i);
+    const values = inputs.values.subarray(i * size, (i + n) * size);
+    yield client.request(teacher, { values, shape: [n, ...rest] }, o.temperature, o.dtype, { k: o.k, sparseKind: o.sparseKind, seed: o.seed });
+  }
+}
+
+async function softTargets(client, o) {
+  let inputs;
+  let teacher;
+  if (o.tokens) {
+    inputs = npy.load(o.tokens);
+    teacher = o.teacher || 'lm';
+  } else {
+    const all = loadImages('t10k', o.data);
+    inputs = { values: all.values.subarray(o.start * 784, (o.start + o.images) * 784), shape: [o.images, ...all.shape.slice(1)] };
+    teacher = o.teacher || 'fashion';
+  }
+  const replies = [];
+  for await (const reply of client.softTargets(batches(client, inputs, teacher, o), { window: o.window })) {
+    if (reply.error) throw reply.error;
+    replies.push(reply);
+  }
+  const summary = {
+    examples: inputs.shape[0],
+    requests: replies.length,
+    teacher_versions: [...new Set(replies.map((r) => r.teacher_version))].sort(),
+    cache_hits: replies.reduce((n, r) => n + r.cache_hits, 0),
+  };
+  if (replies.length > 0 && replies[0].sparse) {
+    const stem = o.out.replace(/\.npy$/, '');
+    for (const part of ['ids', 'log_probs', 'tail_log_mass']) {
+      if (!replies[0].sparse[part]) continue;
+      const all = concat(replies.map((r) => r.sparse[part]));
+      npy.save(`${stem}.${part}.npy`, all.values, all.shape);
+      summary[part] = { shape: all.shape, dtype: replies[0].sparse[part].dtype };
+    }
+  } else {
+    const all = concat(replies.map((r) => r.log_probs));
+    npy.save(o.out, all.values, all.shape);
+    Object.assign(summary, { shape: all.shape, dtype: o.dtype });
+  }
+  console.log(JSON.stringify(summary));
+}
+
+async function main(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        address: { type: 'string' },
+        'api-key': { type: 'string', default: process.env.TEACHER_API_KEY },
+        teacher: { type: 'string', default: '' },
+        images: { type: 'string', default: '256' },
+        start: { type: 'string', default: '0' },
+        data: { type: 'string', default: DEFAULT_DIRECTORY },
+        tokens: { type: 'string' },
+        batch: { type: 'string', default: '64' },
+        window: { type: 'string', default: '8' },
+        temperature: { type: 'string', default: '4' },
+        dtype: { type: 'string', default: 'float32' },
+        k: { type: 'string', default: '0' },
+        'sparse-kind': { type: 'string', default: 'top_k' },
+        seed: { type: 'string', default: '0' },
+        out: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    console.error(`error: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const command = positionals[0];
+  if (!['describe', 'soft-targets'].includes(command) || !v.address || (command === 'soft-targets' && !v.out)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const o = {
+    teacher: v.teacher, data: v.data, tokens: v.tokens, out: v.out, dtype: v.dtype, sparseKind: v['sparse-kind'],
+    images: Number(v.images), start: Number(v.start), batch: Number(v.batch), window: Number(v.window),
+    temperature: Number(v.temperature), k: Number(v.k), seed: Number(v.seed),
+  };
+  const client = new TeacherClient(v.address, { apiKey: v['api-key'] });
+  try {
+    if (command === 'describe') {
+      for (const t of await client.describe(v.teacher)) {
+        console.log(JSON.stringify({ name: t.name, version: t.version, task: t.task, num_outputs: t.num_outputs, max_batch: t.limits.max_batch }));
+      }
+    } else {
+      await softTargets(client, o);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof BatchError) {
+      console.error(`error: batch ${e.requestId}: ${e.message}`);
+      return 3;
+    }
+    if (typeof e.code === 'number' && e.details !== undefined) {
+      console.error(`error: ${CODE_NAMES[e.code] ?? e.code}: ${e.details}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

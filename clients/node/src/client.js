@@ -1,0 +1,176 @@
+'use strict';
+// A client of the TeacherStudent teacher service: Describe and the SoftTargets stream, with the
+// contract loaded from protos/distill/v1/teacher.proto at run time (no generated code).
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const { decode, encode } = require('./tensors');
+
+const API_KEY_HEADER = 'x-api-key';
+const DEFAULT_PROTOS = path.resolve(__dirname, '..', '..', '..', 'protos');
+
+/** google.rpc.Code number -> name. */
+const CODE_NAMES = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
+
+/** The teacher answered one batch with an error; the stream goes on. */
+class BatchError extends Error {
+  constructor(requestId, code, message) {
+    super(`${CODE_NAMES[code] ?? code} (${code}): ${message}`);
+    this.requestId = requestId;
+    this.code = code;
+    this.codeName = CODE_NAMES[code] ?? String(code);
+    this.details = message;
+  }
+}
+
+/** Loads distill.v1 from protosDir (default: the repository's protos/, or $TEACHERSTUDENT_PROTOS). */
+function loadContract(protosDir = process.env.TEACHERSTUDENT_PROTOS || DEFAULT_PROTOS) {
+  const definition = protoLoader.loadSync('distill/v1/teacher.proto', {
+    includeDirs: [protosDir],
+    keepCase: true, // field names as in the .proto: request_id, teacher_version, ...
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true, // a reply's `result` names the field that is set
+  });
+  return grpc.loadPackageDefinition(definition).distill.v1;
+}
+
+/** One reply as { request_id, teacher, teacher_version, cache_hits } plus log_probs, sparse or error. */
+function toReply(response) {
+  const reply = {
+    request_id: response.request_id,
+    teacher: response.teacher,
+    teacher_version: response.teacher_version,
+    cache_hits: response.cache_hits,
+  };
+  switch (response.result) {
+    case 'log_probs': reply.log_probs = decode(response.log_probs); break;
+    case 'sparse_log_probs': {
+      const s = response.sparse_log_probs;
+      reply.sparse = {
+        kind: s.kind === 'SPARSE_KIND_SAMPLED' ? 'sampled' : 'top_k',
+        ids: decode(s.ids),
+        log_probs: decode(s.log_probs),
+        tail_log_mass: s.tail_log_mass ? decode(s.tail_log_mass) : null,
+      };
+      break;
+    }
+    case 'error': reply.error = new BatchError(response.request_id, response.error.code, response.error.message); break;
+    default: throw new Error(`reply '${response.request_id}' carries no result`);
+  }
+  return reply;
+}
+
+class TeacherClient {
+  /**
+   * @param {string} address host:port (plaintext) or https://host:port (TLS with the system's roots)
+   * @param {{ apiKey?: string, timeoutSeconds?: number, maxMessageBytes?: number, protosDir?: string }} options
+   */
+  constructor(address, { apiKey, timeoutSeconds = 120, maxMessageBytes = 256 << 20, protosDir } = {}) {
+    const v1 = loadContract(protosDir);
+    const tls = address.startsWith('https://');
+    const target = address.replace(/^https?:\/\//, '');
+    this.stub = new v1.Teacher(target, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': maxMessageBytes,
+    });
+    this.apiKey = apiKey;
+    this.timeoutSeconds = timeoutSeconds;
+  }
+
+  metadata() {
+    const metadata = new grpc.Metadata();
+    if (this.apiKey) metadata.set(API_KEY_HEADER, this.apiKey);
+    return metadata;
+  }
+
+  /** The teachers the service holds (TeacherInfo objects), or the one named. */
+  describe(teacher = '') {
+    const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
+    return new Promise((resolve, reject) => {
+      this.stub.Describe({ teacher }, this.metadata(), { deadline }, (error, reply) => (error ? reject(error) : resolve(reply.teachers)));
+    });
+  }
+
+  /**
+   * A SoftTargetsRequest: inputs is { values: typed array, shape } — images [B, 1, 28, 28] as
+   * Uint8Array or Float32Array, or token ids [B, L] as Uint16Array, Int32Array or BigInt64Array.
+   */
+  request(teacher, inputs, temperature, outputDtype = 'float32', { k = 0, sparseKind = 'top_k', seed = 0, tokenizerDigest = '' } = {}) {
+    return {
+      teacher,
+      temperature,
+      output_dtype: outputDtype === 'float16' ? 'DTYPE_FLOAT16' : 'DTYPE_FLOAT32',
+      inputs: encode(inputs.values, inputs.shape),
+      k,
+      sparse_kind: sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K',
+      seed: String(seed),
+      tokenizer_digest: tokenizerDigest,
+    };
+  }
+
+  /**
+   * Sends the requests (an iterable or async iterable) on one SoftTargets stream, up to `window`
+   * ahead of the replies, and yields one reply per request, in order. Each request is given the
+   * id "1", "2", ... and its reply is matched by that id. A batch the teacher refused yields a
+   * reply whose `error` is a BatchError; the stream goes on. A failure of the whole call (no key,
+   * the service gone) is thrown as the grpc-js error (with .code and .details).
+   */
+  async *softTargets(requests, { window = 8 } = {}) {
+    const call = this.stub.SoftTargets(this.metadata());
+    const source = requests[Symbol.asyncIterator] ? requests[Symbol.asyncIterator]() : requests[Symbol.iterator]();
+    const sent = [];
+    const arrived = [];
+    let received = 0;
+    let exhausted = false;
+    let failure = null;
+    let ended = false;
+    let wake = null;
+    call.on('data', (response) => { arrived.push(response); wake?.(); });
+    call.on('error', (error) => { failure = error; wake?.(); });
+    call.on('end', () => { ended = true; wake?.(); });
+
+    const sendAhead = async () => {
+      while (!exhausted && sent.length - received < window) {
+        const next = await source.next();
+        if (next.done) {
+          exhausted = true;
+          call.end();
+          break;
+        }
+        const request = { ...next.value, request_id: String(sent.length + 1) };
+        sent.push(request.request_id);
+        call.write(request);
+      }
+    };
+
+    try {
+      await sendAhead();
+      while (received < sent.length) {
+        if (arrived.length === 0) {
+          if (failure) throw failure;
+          if (ended) throw new Error('the teacher closed the stream before answering every request');
+          await new Promise((resolve) => { wake = resolve; });
+          wake = null;
+          continue;
+        }
+        const response = arrived.shift();
+        if (response.request_id !== sent[received]) {
+          throw new Error(`the teacher answered request '${response.request_id}' where '${sent[received]}' was due`);
+        }
+        received += 1;
+        await sendAhead();
+        yield toReply(response);
+      }
+    } finally {
+      if (!ended) call.cancel();
+    }
+  }
+
+  close() {
+    this.stub.close();
+  }
+}
+
+module.exports = { TeacherClient, BatchError, loadContract, CODE_NAMES };

@@ -1,0 +1,92 @@
+"""Command line: python3 -m teacherstudent_client {describe,soft-targets} --address HOST:PORT ...
+
+soft-targets sends Fashion-MNIST test images (--images N from --start) in batches of --batch on
+one stream and saves the log-probs [N, C] with numpy.save to --out; or, with --tokens FILE.npy
+(token ids [B, L]), asks a language-model teacher and saves OUT (dense) or OUT.ids.npy,
+OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k). One JSON line on stdout says what came
+back. Exit codes: 0 done, 3 a batch was refused (BatchError), 1 the call failed, 2 usage.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import grpc
+import numpy as np
+
+from . import fashion_mnist
+from .client import BatchError, TeacherClient
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m teacherstudent_client")
+    commands = parser.add_subparsers(dest="command", required=True)
+    describe = commands.add_parser("describe", help="list the teachers the service holds")
+    targets = commands.add_parser("soft-targets", help="fetch soft targets and save them with numpy")
+    for command in (describe, targets):
+        command.add_argument("--address", required=True, help="host:port (plaintext) or https://host:port")
+        command.add_argument("--api-key", default=os.environ.get("TEACHER_API_KEY"),
+                             help="sent as x-api-key (default: $TEACHER_API_KEY)")
+        command.add_argument("--teacher", default="", help="teacher name")
+    targets.add_argument("--images", type=int, default=256, help="how many Fashion-MNIST test images")
+    targets.add_argument("--start", type=int, default=0, help="index of the first image")
+    targets.add_argument("--data", default=fashion_mnist.DEFAULT_DIRECTORY, help="Fashion-MNIST IDX folder")
+    targets.add_argument("--tokens", help="token ids [B, L] in a .npy file, for a language-model teacher")
+    targets.add_argument("--batch", type=int, default=64, help="examples per request")
+    targets.add_argument("--window", type=int, default=8, help="requests sent ahead of the replies")
+    targets.add_argument("--temperature", type=float, default=4.0)
+    targets.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="log-probs on the wire")
+    targets.add_argument("--k", type=int, default=0, help="language models: tokens kept per position (0 = all)")
+    targets.add_argument("--sparse-kind", choices=["top_k", "sampled"], default="top_k")
+    targets.add_argument("--seed", type=int, default=0, help="seed of sampled targets")
+    targets.add_argument("--out", required=True, help="where to save the targets (.npy)")
+    args = parser.parse_args(argv)
+
+    try:
+        with TeacherClient(args.address, args.api_key) as client:
+            if args.command == "describe":
+                for info in client.describe(args.teacher):
+                    print(json.dumps({"name": info.name, "version": info.version, "task": info.task,
+                                      "num_outputs": info.num_outputs, "max_batch": info.limits.max_batch}))
+                return 0
+            return soft_targets(client, args)
+    except BatchError as e:
+        print(f"error: batch {e.request_id}: {e}", file=sys.stderr)
+        return 3
+    except grpc.RpcError as e:
+        print(f"error: {e.code().name}: {e.details()}", file=sys.stderr)
+        return 1
+
+
+def soft_targets(client: TeacherClient, args) -> int:
+    if args.tokens:
+        inputs, teacher = np.load(args.tokens), args.teacher or "lm"
+    else:
+        inputs = fashion_mnist.load_images("t10k", args.data)[args.start:args.start + args.images]
+        teacher = args.teacher or "fashion"
+    requests = (client.request(teacher, inputs[i:i + args.batch], args.temperature, args.dtype,
+                               k=args.k, sparse_kind=args.sparse_kind, seed=args.seed)
+                for i in range(0, len(inputs), args.batch))
+    replies = [reply.check() for reply in client.soft_targets(requests, args.window)]
+
+    summary = {"examples": len(inputs), "requests": len(replies),
+               "teacher_versions": sorted({r.teacher_version for r in replies}),
+               "cache_hits": sum(r.cache_hits for r in replies)}
+    if replies and replies[0].sparse is not None:
+        stem = args.out[:-4] if args.out.endswith(".npy") else args.out
+        for part in ("ids", "log_probs", "tail_log_mass"):
+            values = [getattr(r.sparse, part) for r in replies]
+            if values[0] is not None:
+                np.save(f"{stem}.{part}.npy", np.concatenate(values))
+                summary[part] = {"shape": list(np.concatenate(values).shape), "dtype": str(values[0].dtype)}
+    else:
+        log_probs = np.concatenate([r.log_probs for r in replies])
+        np.save(args.out, log_probs)
+        summary.update(shape=list(log_probs.shape), dtype=str(log_probs.dtype))
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""A client of the TeacherStudent teacher service: Describe and the SoftTargets stream."""
+
+import threading
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+import grpc
+import numpy as np
+
+from . import stubs, tensors
+
+pb2, pb2_grpc = stubs.load()
+
+API_KEY_HEADER = "x-api-key"
+
+# google.rpc.Code names of the codes a BatchError carries.
+CODE_NAMES = {0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
+              6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
+              10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE",
+              15: "DATA_LOSS", 16: "UNAUTHENTICATED"}
+
+
+class BatchError(Exception):
+    """The teacher answered one batch with an error; the stream goes on."""
+
+    def __init__(self, request_id: str, code: int, message: str):
+        super().__init__(f"{CODE_NAMES.get(code, code)} ({code}): {message}")
+        self.request_id = request_id
+        self.code = code
+        self.code_name = CODE_NAMES.get(code, str(code))
+        self.message = message
+
+
+@dataclass
+class SparseTargets:
+    """k tokens per position of a language model: ids and log-probs [B, L, k], tail_log_mass [B, L] (top-k only)."""
+    kind: str
+    ids: np.ndarray
+    log_probs: np.ndarray
+    tail_log_mass: Optional[np.ndarray]
+
+
+@dataclass
+class Reply:
+    """The answer to one request: dense log_probs, sparse targets, or an error."""
+    request_id: str
+    teacher: str
+    teacher_version: str
+    cache_hits: int
+    log_probs: Optional[np.ndarray] = None
+    sparse: Optional[SparseTargets] = None
+    error: Optional[BatchError] = None
+
+    def check(self) -> "Reply":
+        """This reply, or its BatchError raised."""
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+def _reply(response) -> Reply:
+    reply = Reply(response.request_id, response.teacher, response.teacher_version, response.cache_hits)
+    which = response.WhichOneof("result")
+    if which == "log_probs":
+        reply.log_probs = tensors.decode(response.log_probs)
+    elif which == "sparse_log_probs":
+        s = response.sparse_log_probs
+        kind = "sampled" if s.kind == pb2.SPARSE_KIND_SAMPLED else "top_k"
+        tail = tensors.decode(s.tail_log_mass) if s.HasField("tail_log_mass") else None
+        reply.sparse = SparseTargets(kind, tensors.decode(s.ids), tensors.decode(s.log_probs), tail)
+    elif which == "error":
+        reply.error = BatchError(response.request_id, response.error.code, response.error.message)
+    else:
+        raise RuntimeError(f"reply '{response.request_id}' carries no result")
+    return reply
+
+
+class TeacherClient:
+    """One channel to a teacher service.
+
+    address: "host:port" (plaintext) or "https://host:port" (TLS with the system's roots).
+    api_key: sent in the x-api-key metadata header of every call when given.
+    """
+
+    def __init__(self, address: str, api_key: Optional[str] = None, *, timeout: float = 120,
+                 max_message_bytes: int = 256 << 20):
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        if address.startswith("https://"):
+            self._channel = grpc.secure_channel(address[len("https://"):], grpc.ssl_channel_credentials(), options)
+        else:
+            target = address[len("http://"):] if address.startswith("http://") else address
+            self._channel = grpc.insecure_channel(target, options)
+        self._stub = pb2_grpc.TeacherStub(self._channel)
+        self._metadata = ((API_KEY_HEADER, api_key),) if api_key else ()
+        self._timeout = timeout
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._channel.close()
+
+    def describe(self, teacher: str = "") -> list:
+        """The teachers the service holds (distill.v1.TeacherInfo messages), or the one named."""
+        reply = self._stub.Describe(pb2.DescribeRequest(teacher=teacher), metadata=self._metadata, timeout=self._timeout)
+        return list(reply.teachers)
+
+    def request(self, teacher: str, inputs: np.ndarray, temperature: float, output_dtype: str = "float32", *,
+                k: int = 0, sparse_kind: str = "top_k", seed: int = 0, tokenizer_digest: str = ""):
+        """A SoftTargetsRequest: images [B, 1, 28, 28] (uint8 or float32) or token ids [B, L] (uint16, int32, int64)."""
+        return pb2.SoftTargetsRequest(
+            teacher=teacher, temperature=temperature, output_dtype=tensors.NAMES[output_dtype],
+            inputs=tensors.encode(inputs, pb2.Tensor), k=k,
+            sparse_kind=pb2.SPARSE_KIND_SAMPLED if sparse_kind == "sampled" else pb2.SPARSE_KIND_TOP_K,
+            seed=seed, tokenizer_digest=tokenizer_digest)
+
+    def soft_targets(self, requests: Iterable, window: int = 8) -> Iterator[Reply]:
+        """Sends the requests on one SoftTargets stream, up to `window` ahead of the replies, and
+        yields a Reply per request, in order. Each request is given the id "1", "2", ... and its
+        reply is matched by that id. A batch the teacher refused yields a Reply whose error is set
+        (reply.check() raises it); the stream goes on. A failure of the whole call (no key, the
+        service gone) raises grpc.RpcError."""
+        room = threading.Semaphore(window)
+        sent = []  # ids in the order sent: the service answers in that order
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def outgoing():
+            for number, request in enumerate(requests, start=1):
+                # Wait for room, but give up when the call is over (failed or cancelled).
+                while not room.acquire(timeout=0.1):
+                    if done.is_set():
+                        return
+                request.request_id = str(number)
+                with lock:
+                    sent.append(request.request_id)
+                yield request
+
+        call = self._stub.SoftTargets(outgoing(), metadata=self._metadata)
+        try:
+            for number, response in enumerate(call):
+                with lock:
+                    expected = sent[number] if number < len(sent) else None
+                if response.request_id != expected:
+                    raise RuntimeError(f"the teacher answered request '{response.request_id}' where '{expected}' was due")
+                room.release()
+                yield _reply(response)
+        finally:
+            done.set()
+            call.cancel()
+
+    def soft_targets_for_images(self, images: np.ndarray, teacher: str = "fashion", temperature: float = 4.0,
+                                batch_size: int = 256, output_dtype: str = "float32", window: int = 8) -> tuple:
+        """Log-probs at temperature T for every image, [N, C], and the teacher versions that answered.
+        Raises BatchError for a refused batch."""
+        batches = (self.request(teacher, images[i:i + batch_size], temperature, output_dtype)
+                   for i in range(0, len(images), batch_size))
+        parts, versions = [], []
+        for reply in self.soft_targets(batches, window):
+            parts.append(reply.check().log_probs)
+            if reply.teacher_version not in versions:
+                versions.append(reply.teacher_version)
+        return np.concatenate(parts), versions

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using TeacherStudent.Contracts.V1;
+
+namespace TeacherStudent.Clients.Tests;
+
+/// <summary>
+/// The Python client (clients/python, stubs generated from protos/ with grpc_tools) and the Node
+/// client (clients/node, protos/ loaded at run time by @grpc/proto-loader) against a real teacher
+/// service process, each held against the C# client's answer to the same requests.
+/// </summary>
+public sealed class ForeignClientTests(ServedTeachers teachers) : IClassFixture<ServedTeachers>
+{
+    private static Task<ClientProcess> Run(string client, params string[] arguments) =>
+        client == "python" ? ClientProcess.PythonAsync(arguments) : ClientProcess.NodeAsync(arguments);
+
+    private string[] Connection(bool withKey = true) =>
+        withKey ? ["--address", teachers.HostPort, "--api-key", ServedTeachers.ApiKey] : ["--address", teachers.HostPort];
+
+    public static TheoryData<string> Clients() => ["python", "node"];
+
+    [Theory]
+    [InlineData("python", "float32")]
+    [InlineData("python", "float16")]
+    [InlineData("node", "float32")]
+    [InlineData("node", "float16")]
+    public async Task SoftTargetsOfTestImagesEqualTheCSharpClientsForTheSameRequests(string client, string dtype)
+    {
+        // Arrange: test images 100..299 in batches of 64 (the last one of 8), T = 2.5, asked first
+        // by the C# client. Its answers fill the service's cache, so the other clients are sent
+        // the very bytes it decoded: any difference is theirs.
+        var wire = dtype == "float16" ? DType.Float16 : DType.Float32;
+        var replies = await teachers.AskAsync(
+            teachers.ImageRequest(100, 64, 2.5f, wire), teachers.ImageRequest(164, 64, 2.5f, wire),
+            teachers.ImageRequest(228, 64, 2.5f, wire), teachers.ImageRequest(292, 8, 2.5f, wire));
+        var expected = replies.SelectMany(r => ServedTeachers.Floats(r.LogProbs)).ToArray();
+        var output = teachers.File($"{client}-{dtype}.npy");
+
+        // Act
+        var run = await Run(client, ["soft-targets", .. Connection(), "--images", "200", "--start", "100", "--batch", "64",
+            "--temperature", "2.5", "--dtype", dtype, "--out", output]);
+
+        // Assert
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var (shape, values) = NpyFile.ReadFloats(output);
+        Assert.Equal([200L, 10L], shape);
+        Assert.Equal(expected, values);
+        using var summary = JsonDocument.Parse(run.Output);
+        Assert.Equal(4, summary.RootElement.GetProperty("requests").GetInt32());
+        Assert.Equal(200, summary.RootElement.GetProperty("cache_hits").GetInt32());
+        Assert.Equal([replies[0].TeacherVersion], summary.RootElement.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Theory]
+    [InlineData("python", "top_k")]
+    [InlineData("python", "sampled")]
+    [InlineData("node", "top_k")]
+    [InlineData("node", "sampled")]
+    public async Task SparseLanguageModelTargetsEqualTheCSharpClientsForTheSameTokens(string client, string kind)
+    {
+        // Arrange: three sequences of 12 tokens as int32 [3, 12], sent in batches of 2; k = 8.
+        const int rows = 3, length = 12, k = 8;
+        var tokens = teachers.Tokens[..(rows * length)];
+        var input = teachers.File($"tokens-{client}-{kind}.npy");
+        NpyFile.WriteInt32(input, tokens, rows, length);
+        var sparseKind = kind == "sampled" ? SparseKind.Sampled : SparseKind.TopK;
+        var replies = await teachers.AskAsync(
+            ServedTeachers.TokenRequest(tokens, 0, 2, length, 1.5f, k, sparseKind, seed: 5),
+            ServedTeachers.TokenRequest(tokens, 2, 1, length, 1.5f, k, sparseKind, seed: 5));
+        var stem = teachers.File($"{client}-{kind}");
+
+        // Act
+        var run = await Run(client, ["soft-targets", .. Connection(), "--teacher", "lm", "--tokens", input, "--batch", "2",
+            "--temperature", "1.5", "--k", $"{k}", "--sparse-kind", kind, "--seed", "5", "--out", stem + ".npy"]);
+
+        // Assert: ids as uint16 (the vocabulary fits), log-probs and, for top-k, the tail mass.
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var ids = NpyFile.ReadIntegers(stem + ".ids.npy");
+        Assert.Equal("<u2", NpyFile.Read(stem + ".ids.npy").Dtype);
+        Assert.Equal([rows, length, k], ids.Shape);
+        Assert.Equal(replies.SelectMany(r => ServedTeachers.Integers(r.SparseLogProbs.Ids)), ids.Values);
+        Assert.Equal(replies.SelectMany(r => ServedTeachers.Floats(r.SparseLogProbs.LogProbs)), NpyFile.ReadFloats(stem + ".log_probs.npy").Values);
+        if (sparseKind == SparseKind.TopK)
+            Assert.Equal(replies.SelectMany(r => ServedTeachers.Floats(r.SparseLogProbs.TailLogMass)), NpyFile.ReadFloats(stem + ".tail_log_mass.npy").Values);
+        else
+            Assert.False(File.Exists(stem + ".tail_log_mass.npy"));
+    }
+
+    [Theory]
+    [InlineData("python", "--temperature", "0")]
+    [InlineData("node", "--temperature", "0")]
+    [InlineData("python", "--teacher", "nobody")]
+    [InlineData("node", "--teacher", "nobody")]
+    public async Task ABadBatchGetsTheBatchErrorTheCSharpClientGets(string client, string option, string value)
+    {
+        // Arrange: the C# client's answer to the same bad batch.
+        var request = option == "--temperature" ? teachers.ImageRequest(0, 4, 0f) : teachers.ImageRequest(0, 4, 4f, teacher: value);
+        var error = (await teachers.AskAsync(request))[0].Error;
+        Assert.NotNull(error);
+
+        // Act
+        var run = await Run(client, ["soft-targets", .. Connection(), "--images", "4", option, value, "--out", teachers.File("never.npy")]);
+
+        // Assert: exit code 3 (a refused batch) and the same code and sentence.
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var name = error.Code == 3 ? "INVALID_ARGUMENT" : "NOT_FOUND";
+        Assert.Contains($"{name} ({error.Code}): {error.Message}", run.Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(Clients))]
+    public async Task WithoutTheApiKeyOrWithAWrongOneTheCallIsUnauthenticated(string client)
+    {
+        var none = await Run(client, ["soft-targets", .. Connection(withKey: false), "--images", "4", "--out", teachers.File("never.npy")]);
+        var wrong = await Run(client, ["describe", "--address", teachers.HostPort, "--api-key", "not-the-key"]);
+
+        Assert.True(none.ExitCode == 1, none.ToString());
+        Assert.StartsWith("error: UNAUTHENTICATED", none.Error);
+        Assert.True(wrong.ExitCode == 1, wrong.ToString());
+        Assert.StartsWith("error: UNAUTHENTICATED", wrong.Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(Clients))]
+    public async Task DescribeNamesEveryTeacherWithTheVersionTheCSharpClientSees(string client)
+    {
+        var expected = (await teachers.Client.DescribeAsync(new DescribeRequest(), teachers.Headers)).Teachers;
+
+        var run = await Run(client, ["describe", .. Connection()]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var described = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(t => (t.GetProperty("name").GetString()!, t.GetProperty("version").GetString()!));
+        Assert.Equal(expected.Select(t => (t.Name, t.Version)).Order().ToArray(), described.Order().ToArray());
+    }
+
+    [Fact]
+    public async Task ThePythonClientsOwnTestsPass()
+    {
+        var run = await ClientProcess.RunAsync(ClientProcess.Python, ["-m", "unittest", "discover", "-s", "tests", "-t", "."], ClientProcess.PythonClientDirectory);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+
+    [Fact]
+    public async Task TheNodeClientsOwnTestsPass()
+    {
+        await ClientProcess.InstallNodePackagesAsync();
+        var run = await ClientProcess.RunAsync("node", ["--test", "test/"], ClientProcess.NodeClientDirectory);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+}
