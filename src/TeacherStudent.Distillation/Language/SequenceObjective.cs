@@ -53,7 +53,7 @@ public sealed class SequenceObjective(IDistillationLoss divergence, double tempe
 
     /// <summary>alpha * soft + (1 - alpha) * hard; only the soft term when alpha is 1.</summary>
     public Tensor Mix(Tensor soft, Tensor? hard) =>
-        hard is null || Alpha == 1 ? soft.mul(alphaScalar) : soft.mul(alphaScalar) + hard.mul(oneMinusAlpha);
+        hard is null || Alpha == 1 ? soft.mul(alphaScalar) : soft.mul(alphaScalar).add(hard, oneMinusAlpha);  // add's alpha held, not an implicit 1
 
     /// <summary>Mean next-token cross-entropy of <paramref name="logits"/> [N, V] against <paramref name="nextTokens"/> [N].</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor nextTokens) => nn.functional.cross_entropy(logits, nextTokens);
