@@ -1,3 +1,4 @@
+using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Training;
 
 namespace TeacherStudent.StudentTrainer;
@@ -6,7 +7,7 @@ namespace TeacherStudent.StudentTrainer;
 /// A progress bar on a terminal; plain lines (one per epoch) when output is redirected, so logs
 /// stay readable.
 /// </summary>
-public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IProgress<(int Done, int Total)>
+public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IProgress<(int Done, int Total)>, IProgress<LanguageStepProgress>
 {
     private const int BarWidth = 30;
     private readonly bool interactive = !Console.IsOutputRedirected;
@@ -19,6 +20,14 @@ public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IPr
         if (value.Batch != value.Batches && DateTime.UtcNow - lastDraw < TimeSpan.FromMilliseconds(100)) return;
         lastDraw = DateTime.UtcNow;
         Draw($"epoch {value.Epoch}/{value.Epochs}", value.Batch, value.Batches, $"loss {value.MeanLoss:0.0000}");
+    }
+
+    public void Report(LanguageStepProgress value)
+    {
+        if (!interactive) return;
+        if (value.Step != value.Steps && DateTime.UtcNow - lastDraw < TimeSpan.FromMilliseconds(100)) return;
+        lastDraw = DateTime.UtcNow;
+        Draw("steps", value.Step, value.Steps, $"loss {value.Loss:0.0000}, {value.TokensPerSecond:0} tokens/s");
     }
 
     public void Report((int Done, int Total) value)
@@ -43,6 +52,15 @@ public sealed class ConsoleProgress(string name) : IProgress<BatchProgress>, IPr
         Console.WriteLine(
             $"[{name}] {prefix}epoch {m.Epoch}: train loss {m.TrainLoss:0.0000}, {evaluatedOn} loss {m.EvalLoss:0.0000}, " +
             $"{evaluatedOn} accuracy {m.EvalAccuracy:0.0000} ({m.Seconds:0.0}s){versions}");
+    }
+
+    /// <summary>Ends the bar's line and prints what an evaluation of a language model measured.</summary>
+    public void EvaluationDone(LanguageMetrics m)
+    {
+        if (interactive) Console.WriteLine();
+        var versions = m.TeacherVersions.Count == 0 ? "" : $" teacher {string.Join(",", m.TeacherVersions)}";
+        var train = m.TrainLoss is { } loss ? $"train loss {loss:0.0000}, " : "";
+        Console.WriteLine($"[{name}] step {m.Step}: {train}validation loss {m.ValidationLoss:0.0000}, perplexity {m.ValidationPerplexity:0.00} ({m.Seconds:0.0}s){versions}");
     }
 
     /// <summary>Prints one line about the run (on a line of its own, even while a bar is drawn).</summary>

@@ -8,6 +8,11 @@ var switches = new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<T
 train.SetAction((result, cancellation) => TrainerHost.TrainAsync(switches.Given(result), cancellation));
 root.Subcommands.Add(train);
 
+var trainLm = new Command("train-lm", "Train one language model on the fortunes corpus: a teacher (--mode supervised) or a student distilled from one.");
+var lmSwitches = new OptionSwitches().Add<LanguageTrainerOptions>(trainLm, LanguageTrainerOptions.Section).Add<TeacherClientOptions>(trainLm, "Teacher", "teacher-");
+trainLm.SetAction((result, cancellation) => TrainerHost.TrainLanguageModelAsync(lmSwitches.Given(result), cancellation));
+root.Subcommands.Add(trainLm);
+
 var summarize = new Command("summarize", "Gather finished runs into one report and print a table.");
 var teacherRun = new Option<string?>("--teacher-run") { Description = "run directory of the teacher" };
 var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };

@@ -19,21 +19,36 @@ public static class TrainerHost
     public const int ExitUsage = 2;
     public const int ExitFailure = 1;
 
-    public static async Task<int> TrainAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken)
+    /// <summary>The <c>train</c> command: one image student (or teacher).</summary>
+    public static Task<int> TrainAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
+        RunAsync<TrainerOptions, TrainJob>(switches, "Training", (job, cancel) => job.RunAsync(cancel), cancellationToken);
+
+    /// <summary>The <c>train-lm</c> command: one language-model student (or teacher).</summary>
+    public static Task<int> TrainLanguageModelAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
+        RunAsync<LanguageTrainerOptions, LanguageTrainJob>(switches, LanguageTrainerOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
+
+    /// <summary>
+    /// Runs <typeparamref name="TJob"/> in a host whose <typeparamref name="TOptions"/> bind to
+    /// <paramref name="section"/> and whose <see cref="TeacherClientOptions"/> bind to "Teacher".
+    /// </summary>
+    public static async Task<int> RunAsync<TOptions, TJob>(IDictionary<string, string?> switches, string section,
+        Func<TJob, CancellationToken, Task> run, CancellationToken cancellationToken)
+        where TOptions : class
+        where TJob : class
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(switches);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // A start-up failure is reported below as one line; the host's own log of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-        builder.Services.AddOptions<TrainerOptions>().BindConfiguration("Training").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<TrainJob>();
+        builder.Services.AddSingleton<TJob>();
         try
         {
             using var host = builder.Build();
             await host.StartAsync(cancellationToken);
-            await host.Services.GetRequiredService<TrainJob>().RunAsync(cancellationToken);
+            await run(host.Services.GetRequiredService<TJob>(), cancellationToken);
             await host.StopAsync(CancellationToken.None);
             return 0;
         }
@@ -46,7 +61,7 @@ public static class TrainerHost
             // The configuration binder could not convert a value (e.g. --epochs ten).
             return Fail(ExitUsage, $"{e.Message} {e.InnerException.Message}");
         }
-        catch (Exception e) when (e is DatasetNotFoundException or ArgumentException)
+        catch (Exception e) when (e is DatasetNotFoundException or ArgumentException or InvalidDataException)
         {
             return Fail(ExitUsage, e.Message);
         }
@@ -60,7 +75,7 @@ public static class TrainerHost
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Fail(ExitFailure, "cancelled; the run resumes from its last completed epoch when started again.");
+            return Fail(ExitFailure, "cancelled; the run resumes from its last save (an epoch, or a checkpoint step) when started again.");
         }
     }
 

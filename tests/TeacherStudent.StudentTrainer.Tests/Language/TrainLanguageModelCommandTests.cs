@@ -1,0 +1,118 @@
+using System.Text.Json;
+using TeacherStudent.Distillation.Models;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.StudentTrainer.Tests.Language;
+
+/// <summary>
+/// The <c>train-lm</c> command as a user runs it: its own process, real fortunes text, a tiny model
+/// and a handful of steps; a teacher trained by the command itself, then a student taught by it.
+/// </summary>
+public sealed class TrainLanguageModelCommandTests : IDisposable
+{
+    private static readonly string[] Tiny =
+    [
+        "--layers", "1", "--width", "16", "--heads", "2", "--context-length", "16", "--batch-size", "8",
+        "--eval-windows", "8", "--test-windows", "16", "--sample-tokens", "8", "--device", "cpu",
+    ];
+
+    private readonly TemporaryDirectory directory = new("train-lm-tests");
+
+    private static async Task<(int ExitCode, string Output)> TrainLmAsync(params string[] arguments)
+    {
+        using var process = RunningProcess.Start(Builds.StudentTrainer, ["train-lm", .. Tiny, .. arguments]);
+        var exit = await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        return (exit, process.Output);
+    }
+
+    private async Task<string> TeacherAsync()
+    {
+        var run = directory.File("teacher");
+        var (exit, output) = await TrainLmAsync("--mode", "supervised", "--vocabulary-size", "300", "--steps", "10", "--eval-interval", "5", "--run-directory", run);
+        Assert.True(exit == 0, output);
+        return run;
+    }
+
+    [Fact]
+    public async Task ATeacherRunWritesItsCheckpointReportAndMetricsAndAStudentLearnsFromIt()
+    {
+        var teacher = await TeacherAsync();
+
+        var student = directory.File("student");
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--loss", "reverse_kl", "--k", "8", "--targets", "sampled",
+            "--steps", "6", "--eval-interval", "3", "--run-directory", student, "--teacher-checkpoint", Path.Combine(teacher, "model.ckpt"),
+            "--tokenizer", Path.Combine(teacher, "model.tokenizer.json"), "--name", "reverse");
+
+        Assert.True(exit == 0, output);
+        using var model = LanguageModelCheckpoint.Load(Path.Combine(student, "model.ckpt"), CPU);
+        using var teacherModel = LanguageModelCheckpoint.Load(Path.Combine(teacher, "model.ckpt"), CPU);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        var r = report.RootElement;
+        Assert.Equal(("reverse", "online", "reverse_kl", "sampled8"), (r.GetProperty("name").GetString(), r.GetProperty("mode").GetString(),
+            r.GetProperty("loss").GetString(), r.GetProperty("targets").GetString()));
+        Assert.Equal((6, 6L * 8 * 16), (r.GetProperty("steps").GetInt32(), r.GetProperty("tokens").GetInt64()));
+        Assert.Equal(model.Model.ParameterCount(), r.GetProperty("parameters").GetInt64());
+        Assert.Equal([teacherModel.Version], r.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(teacherModel.Tokenizer.Digest, model.Tokenizer.Digest);
+        Assert.True(r.GetProperty("perplexity").GetDouble() is > 1 and < 400);
+        Assert.Equal([0, 3, 6], r.GetProperty("validation").EnumerateArray().Select(m => m.GetProperty("step").GetInt32()));
+        Assert.Equal(LanguageTrainJob.SamplePrompts.Count, r.GetProperty("samples").GetArrayLength());
+        var metrics = File.ReadAllLines(Path.Combine(student, "metrics.csv"));
+        Assert.Equal("step,train_loss,validation_loss,validation_perplexity,learning_rate,tokens,seconds,teacher_versions", metrics[0]);
+        Assert.Equal(4, metrics.Length);
+    }
+
+    [Fact]
+    public async Task AStudentWhoseTokenizerIsNotItsTeachersIsRefusedWithOneLine()
+    {
+        var teacher = await TeacherAsync();
+
+        // A tokenizer of another size is trained for the student: its digest differs from the teacher's.
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--vocabulary-size", "320", "--steps", "5",
+            "--run-directory", directory.File("student"), "--teacher-checkpoint", Path.Combine(teacher, "model.ckpt"));
+
+        Assert.NotEqual(0, exit);
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("uses tokenizer", line);
+        Assert.Contains("--tokenizer", line);
+        Assert.DoesNotContain("   at ", output);
+        Assert.False(File.Exists(Path.Combine(directory.File("student"), "state.bin")));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online or on_policy.")]
+    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "unknown distillation loss 'cosine'")]
+    [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm.ckpt" }, "teacher checkpoint /nowhere/lm.ckpt does not exist")]
+    [InlineData(new[] { "--tokenizer", "/nowhere/t.json" }, "tokenizer file /nowhere/t.json does not exist")]
+    public async Task AUserMistakeIsOneErrorLineAndANonZeroExit(string[] arguments, string message)
+    {
+        var (exit, output) = await TrainLmAsync([.. arguments, "--run-directory", directory.File("mistake")]);
+
+        Assert.Equal(TrainerHost.ExitUsage, exit);
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains(message, line);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task ARunKilledHardResumesFromItsLastSave()
+    {
+        var run = directory.File("killed");
+        string[] arguments = ["train-lm", .. Tiny, "--mode", "supervised", "--vocabulary-size", "300", "--steps", "100000",
+            "--eval-interval", "10", "--checkpoint-interval", "10", "--run-directory", run];
+        using (var first = RunningProcess.Start(Builds.StudentTrainer, arguments))
+        {
+            await first.WaitForAsync(@"step 20: train loss", TimeSpan.FromMinutes(1));
+            first.Kill();
+        }
+
+        using var second = RunningProcess.Start(Builds.StudentTrainer, arguments);
+        var resumedAfter = int.Parse(await second.WaitForAsync(@"resuming after step (\d+)", TimeSpan.FromMinutes(1)));
+        var next = int.Parse(await second.WaitForAsync(@"step (\d+): train loss", TimeSpan.FromMinutes(1)));
+
+        Assert.True(resumedAfter >= 20 && resumedAfter % 10 == 0, $"resumed after step {resumedAfter}");
+        Assert.Equal(resumedAfter + 10, next);
+    }
+
+    public void Dispose() => directory.Dispose();
+}
