@@ -13,6 +13,12 @@ var lmSwitches = new OptionSwitches().Add<LanguageTrainerOptions>(trainLm, Langu
 trainLm.SetAction((result, cancellation) => TrainerHost.TrainLanguageModelAsync(lmSwitches.Given(result), cancellation));
 root.Subcommands.Add(trainLm);
 
+var measure = new Command("measure-targets",
+    "Measure a language-model teacher service: bytes per token and KL of dense, top-k and sampled targets, served vs in-process tokens/s.");
+var measureSwitches = new OptionSwitches().Add<TargetMeasurementOptions>(measure, TargetMeasurementOptions.Section).Add<TeacherClientOptions>(measure, "Teacher", "teacher-");
+measure.SetAction((result, cancellation) => TrainerHost.MeasureTargetsAsync(measureSwitches.Given(result), cancellation));
+root.Subcommands.Add(measure);
+
 var summarize = new Command("summarize", "Gather finished runs into one report and print a table.");
 var teacherRun = new Option<string?>("--teacher-run") { Description = "run directory of the teacher" };
 var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };

@@ -27,6 +27,10 @@ public static class TrainerHost
     public static Task<int> TrainLanguageModelAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
         RunAsync<LanguageTrainerOptions, LanguageTrainJob>(switches, LanguageTrainerOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
 
+    /// <summary>The <c>measure-targets</c> command: what each way of shipping a language model's targets costs and keeps.</summary>
+    public static Task<int> MeasureTargetsAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
+        RunAsync<TargetMeasurementOptions, TargetMeasurementJob>(switches, TargetMeasurementOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
+
     /// <summary>
     /// Runs <typeparamref name="TJob"/> in a host whose <typeparamref name="TOptions"/> bind to
     /// <paramref name="section"/> and whose <see cref="TeacherClientOptions"/> bind to "Teacher".
