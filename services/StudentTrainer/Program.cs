@@ -31,4 +31,19 @@ summarize.Options.Add(seconds);
 summarize.SetAction(result => Summary.Write(result.GetValue(teacherRun), result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
 root.Subcommands.Add(summarize);
 
+var summarizeLm = new Command("summarize-lm", "Gather a language-model demo (teacher, students, measure-targets) into one report and print tables.");
+var lmTeacherRun = new Option<string>("--teacher-run") { Description = "run directory of the teacher", Required = true };
+var lmRuns = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };
+var lmTargets = new Option<string?>("--targets") { Description = "the JSON written by measure-targets" };
+var lmOutput = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+var lmSeconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+summarizeLm.Options.Add(lmTeacherRun);
+summarizeLm.Options.Add(lmRuns);
+summarizeLm.Options.Add(lmTargets);
+summarizeLm.Options.Add(lmOutput);
+summarizeLm.Options.Add(lmSeconds);
+summarizeLm.SetAction(result => LanguageSummary.Write(result.GetValue(lmTeacherRun)!, result.GetValue(lmRuns)!, result.GetValue(lmTargets),
+    result.GetValue(lmOutput)!, result.GetValue(lmSeconds)));
+root.Subcommands.Add(summarizeLm);
+
 return await root.Parse(args).InvokeAsync();

@@ -61,7 +61,7 @@ public static class TargetMeasurement
         Console.WriteLine($"top32 targets: {served:0} tokens/s served, {inProcess:0} tokens/s in process ({served / inProcess:0.00})");
         var figures = new TargetFigures(teacher.Teacher, reference.Version, sequences * length, batch, shapes, served, inProcess, served / inProcess);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(figures, Json), cancellationToken);
+        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(figures, RunOutputs.Json), cancellationToken);
         return figures;
     }
 
@@ -100,7 +100,6 @@ public static class TargetMeasurement
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }
 
 /// <summary>What shipping one way costs and keeps, per token.</summary>
