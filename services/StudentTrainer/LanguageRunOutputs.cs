@@ -111,4 +111,5 @@ public sealed record LanguageRunReport(
 public sealed record LanguageModelShape(int Layers, int Width, int Heads, int ContextLength, int VocabularySize, int TokenizerVocabularySize);
 
 /// <summary>The on-policy settings of a run, in its report.</summary>
-public sealed record OnPolicyReport(int NewTokens, double TeacherMixing, bool LengthNormalisation);
+/// <param name="Fraction">Share of the steps trained on the student's own samples (GKD's lambda).</param>
+public sealed record OnPolicyReport(int NewTokens, double TeacherMixing, bool LengthNormalisation, double Fraction);

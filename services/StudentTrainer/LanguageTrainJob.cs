@@ -31,7 +31,10 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var settings = ToSettings(o, tokenizer.VocabularySize).Validate();
 
         var t = teacherOptions.Value;
-        await using var connection = mode.NeedsTeacher() ? Connect(t, tokenizer, device, progress) : null;
+        // An offline run that stored its targets resumes without asking its teacher again.
+        bool stored = mode == LanguageTrainingMode.Offline && File.Exists(Path.Combine(o.RunDirectory, OfflineTargetsFile.FileName));
+        if (stored) progress.Note($"learning from the targets stored in {o.RunDirectory}; the teacher is not asked");
+        await using var connection = mode.NeedsTeacher() && !stored ? Connect(t, tokenizer, device, progress) : null;
         var teacher = connection?.Source;
         if (connection is not null) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
 
@@ -53,7 +56,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         };
         var result = await run.RunAsync(cancellationToken);
 
-        var report = ToReport(o, name, settings, tokenizer, result, connection?.Name);
+        var report = ToReport(o, name, settings, tokenizer, result, connection?.Name ?? (mode.NeedsTeacher() ? t.Teacher : null));
         LanguageRunOutputs.WriteMetrics(o.RunDirectory, result.History);
         LanguageRunOutputs.WritePlot(o.RunDirectory, name, result.History);
         LanguageRunOutputs.WriteReport(o.RunDirectory, report);
@@ -84,6 +87,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         NewTokens = o.NewTokens,
         TeacherMixing = o.TeacherMixing,
         LengthNormalisation = o.LengthNormalisation,
+        OnPolicyFraction = o.OnPolicyFraction,
         Seed = o.Seed,
         EvalInterval = o.EvalInterval,
         EvalWindows = o.EvalWindows,
@@ -173,6 +177,6 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             new LanguageModelShape(s.Model.Layers, s.Model.Width, s.Model.Heads, s.Model.ContextLength, s.Model.VocabularySize, tokenizer.VocabularySize),
             tokenizer.Digest, r.Test.Perplexity, r.Test.Loss, r.Test.Tokens, r.History, r.Samples, teacher, r.TeacherVersions,
             r.OfflineTargetBytes, r.Seconds, r.TrainSeconds, PerSecond(r.Steps, r.TrainSeconds), PerSecond(r.Tokens, r.TrainSeconds), s.Seed,
-            s.Mode == LanguageTrainingMode.OnPolicy ? new OnPolicyReport(s.NewTokens, s.TeacherMixing, s.LengthNormalisation) : null);
+            s.Mode == LanguageTrainingMode.OnPolicy ? new OnPolicyReport(s.NewTokens, s.TeacherMixing, s.LengthNormalisation, s.OnPolicyFraction) : null);
     }
 }

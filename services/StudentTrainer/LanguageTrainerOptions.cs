@@ -114,6 +114,10 @@ public sealed class LanguageTrainerOptions
     [Description("on_policy: average D over each sequence's generated tokens, then over sequences (instead of over all generated tokens)")]
     public bool LengthNormalisation { get; set; }
 
+    [Description("on_policy: share of the steps that train on the student's own samples (GKD's lambda); the others are online steps on corpus windows")]
+    [Range(1e-6, 1.0)]
+    public double OnPolicyFraction { get; set; } = 1;
+
     [Description("seed for initialisation, windows, dropout and sampling")]
     public int Seed { get; set; } = 1;
 

@@ -18,6 +18,7 @@ public enum LanguageTrainingMode
     /// <summary>
     /// The student learns on its own samples (GKD, MiniLLM): each training window's tail is replaced
     /// by a continuation the student samples (with teacher-mixed sampling), which the teacher then scores.
+    /// With an on-policy fraction below 1 (GKD's lambda), the other steps are online steps.
     /// </summary>
     OnPolicy,
 }

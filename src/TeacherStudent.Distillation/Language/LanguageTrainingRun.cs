@@ -63,8 +63,13 @@ public sealed class LanguageTrainingRun(
         var mode = settings.Mode;
         if (settings.Model.VocabularySize < Vocabulary)
             throw new ArgumentException($"the model scores {settings.Model.VocabularySize} tokens, fewer than its tokenizer's {Vocabulary}.");
-        if (mode.NeedsTeacher() && teacher is null) throw new ArgumentException($"mode {mode.Name()} needs a teacher.");
-        if (mode.NeedsTeacher()) await CheckTeacherAsync(cancellationToken);
+        // An offline run that stored its targets resumes from them, teacher or no teacher.
+        var offline = mode == LanguageTrainingMode.Offline ? OfflineTargetsFile.TryLoad(OfflineTargetsPath, OfflineKey()) : null;
+        if (mode.NeedsTeacher() && offline is null)
+        {
+            if (teacher is null) throw new ArgumentException($"mode {mode.Name()} needs a teacher.");
+            await CheckTeacherAsync(cancellationToken);
+        }
         Directory.CreateDirectory(runDirectory);
 
         manual_seed(settings.Seed);
@@ -77,7 +82,7 @@ public sealed class LanguageTrainingRun(
 
         var objective = new SequenceObjective(DistillationLosses.Create(settings.Loss, settings.MixingWeight), settings.Temperature,
             mode == LanguageTrainingMode.Supervised ? 0 : settings.Alpha, Vocabulary);
-        var offline = mode == LanguageTrainingMode.Offline ? await FetchOfflineAsync(cancellationToken) : null;
+        if (mode == LanguageTrainingMode.Offline) offline ??= await FetchOfflineAsync(cancellationToken);
         var rollout = mode == LanguageTrainingMode.OnPolicy ? new OnPolicyRollout(teacher, settings.TeacherMixing, Vocabulary) : null;
         var schedule = LearningRateSchedule.Of(settings);
         var versions = new List<string>(); // since the last evaluation
@@ -102,7 +107,9 @@ public sealed class LanguageTrainingRun(
             var windows = offline is null ? TrainingWindows(step) : null;
             double loss;
             long generated = 0, teacherDraws = 0;
-            switch (mode)
+            // An on-policy run's other steps (GKD's 1 - lambda) learn from the teacher on the corpus windows, as online.
+            var kind = mode == LanguageTrainingMode.OnPolicy && !settings.IsRolloutStep(step) ? LanguageTrainingMode.Online : mode;
+            switch (kind)
             {
                 case LanguageTrainingMode.Supervised:
                     loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows!), null, NextTokens(windows!)));
@@ -111,7 +118,7 @@ public sealed class LanguageTrainingRun(
                 {
                     var targets = await (pending ?? RequestTargets(step, cancellationToken));
                     // Ask for the next step's targets now: a teacher service computes them while this step trains.
-                    pending = step < settings.Steps ? RequestTargets(step + 1, cancellationToken) : null;
+                    pending = mode == LanguageTrainingMode.Online && step < settings.Steps ? RequestTargets(step + 1, cancellationToken) : null;
                     Note(versions, targets.TeacherVersion);
                     loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows!), targets, NextTokens(windows!)));
                     break;
@@ -219,13 +226,22 @@ public sealed class LanguageTrainingRun(
             throw new ArgumentException($"teacher '{identity.Name}' reads at most {identity.ContextLength} tokens, fewer than the student's context of {ContextLength}.");
     }
 
+    /// <summary>Where an offline run keeps the targets it fetched.</summary>
+    public string OfflineTargetsPath => Path.Combine(runDirectory, OfflineTargetsFile.FileName);
+
+    private OfflineTargetsKey OfflineKey() =>
+        new(tokenizer.Digest, settings.Targets(settings.Seed), settings.OfflineWindows, WindowLength, settings.Seed, OfflineTargetsKey.Digest(train));
+
+    /// <summary>Fetches the targets of a fixed set of windows, and stores them in the run directory.</summary>
     private async Task<OfflineTargets> FetchOfflineAsync(CancellationToken cancellationToken)
     {
-        var targets = settings.Targets(settings.Seed);
-        OfflineTargets.CheckFits(targets, settings.OfflineWindows, ContextLength, Vocabulary);
+        var key = OfflineKey();
+        OfflineTargets.CheckFits(key.Targets, settings.OfflineWindows, ContextLength, Vocabulary);
         // A fixed set, drawn from a seed no step uses (steps are 1-based).
         var windows = train.RandomWindows(settings.OfflineWindows, WindowLength, new Random(StepSeed(settings.Seed, 0)));
-        return await OfflineTargets.FetchAsync(teacher!, windows, settings.OfflineWindows, WindowLength, targets, FetchProgress, cancellationToken);
+        var targets = await OfflineTargets.FetchAsync(teacher!, windows, settings.OfflineWindows, WindowLength, key.Targets, FetchProgress, cancellationToken);
+        OfflineTargetsFile.Save(OfflineTargetsPath, key, targets);
+        return targets;
     }
 
     /// <summary>One optimiser step on the loss <paramref name="computeLoss"/> builds (inside this step's dispose scope); returns its value.</summary>

@@ -34,11 +34,19 @@ public sealed record LanguageTrainingSettings
     public int NewTokens { get; init; } = 32;            // on-policy: tokens the student generates at the end of each window
     public double TeacherMixing { get; init; } = 0.2;    // on-policy: chance that a generated token is drawn from the teacher instead (MiniLLM)
     public bool LengthNormalisation { get; init; }       // on-policy: mean of D over each sequence's generated tokens, then over sequences
+    public double OnPolicyFraction { get; init; } = 1;   // on-policy: share of steps on the student's samples (GKD's lambda); the others are online steps
 
     public int Seed { get; init; } = 1;                  // initialisation, windows, dropout and sampling
     public int EvalInterval { get; init; } = 100;        // evaluate on the validation split every this many steps (and at 0 and the end)
     public int EvalWindows { get; init; } = 64;          // validation windows per evaluation (0 = the whole split)
     public int CheckpointInterval { get; init; } = 100;  // write the checkpoint and training state every this many steps (and at the end)
+
+    /// <summary>
+    /// Whether an on-policy run trains <paramref name="step"/> on the student's own samples: a share
+    /// <see cref="OnPolicyFraction"/> of the steps, spread evenly (every step at 1, every other at 0.5).
+    /// </summary>
+    public bool IsRolloutStep(int step) =>
+        Mode == LanguageTrainingMode.OnPolicy && Math.Floor(step * OnPolicyFraction) > Math.Floor((step - 1) * OnPolicyFraction);
 
     /// <summary>The targets the teacher is asked for at the distillation temperature (the seed varies per request).</summary>
     public SequenceTargetSettings Targets(long seed) => new((float)Temperature, K, TargetKind, seed);
@@ -63,6 +71,7 @@ public sealed record LanguageTrainingSettings
             if (NewTokens < 1 || NewTokens >= Model.ContextLength)
                 throw new ArgumentException($"on-policy new tokens must be between 1 and the context length - 1 ({Model.ContextLength - 1}), not {NewTokens}: the rest of the window is the prompt.");
             if (TeacherMixing is not (>= 0 and <= 1)) throw new ArgumentException($"the teacher mixing weight must be between 0 and 1, not {TeacherMixing}.");
+            if (OnPolicyFraction is not (> 0 and <= 1)) throw new ArgumentException($"the on-policy fraction must be above 0 and at most 1, not {OnPolicyFraction}.");
         }
         if (EvalInterval < 0 || EvalWindows < 0 || CheckpointInterval < 0)
             throw new ArgumentException("the evaluation interval, evaluation windows and checkpoint interval must be 0 or more.");

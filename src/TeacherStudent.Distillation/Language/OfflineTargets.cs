@@ -4,7 +4,8 @@ namespace TeacherStudent.Distillation.Language;
 /// An offline student's training data: a fixed set of training windows and the teacher's targets
 /// for every input position of them, fetched once before training and kept in memory, sparse
 /// (k ids and log-probabilities per position, and the tail mass for top-k). Dense targets cost
-/// V floats per position, so they are allowed only up to <see cref="MaxDenseValues"/>.
+/// V floats per position, so they are allowed only up to <see cref="MaxDenseValues"/>. A run also
+/// keeps them in its directory (<see cref="OfflineTargetsFile"/>), so that it resumes without the teacher.
 /// </summary>
 public sealed class OfflineTargets
 {
@@ -16,7 +17,7 @@ public sealed class OfflineTargets
 
     private readonly SequenceTargetBatch[] chunks;
 
-    private OfflineTargets(int[] windows, int count, int windowLength, SequenceTargetBatch[] chunks)
+    internal OfflineTargets(int[] windows, int count, int windowLength, SequenceTargetBatch[] chunks)
     {
         Windows = windows;
         Count = count;
@@ -32,6 +33,9 @@ public sealed class OfflineTargets
 
     /// <summary>Tokens per window: the context length + 1.</summary>
     public int WindowLength { get; }
+
+    /// <summary>The teacher's answers, one per <see cref="FetchChunk"/> windows, in order.</summary>
+    internal IReadOnlyList<SequenceTargetBatch> Chunks => chunks;
 
     /// <summary>Teacher versions that answered, in the order they first answered.</summary>
     public IReadOnlyList<string> TeacherVersions => chunks.Select(c => c.TeacherVersion).Distinct().ToArray();

@@ -89,6 +89,25 @@ public sealed class LanguageTrainingRunTests : IDisposable
     }
 
     [Fact]
+    public async Task AnOfflineRunStoppedAfterItsFetchResumesFromItsStoredTargetsWithoutATeacher()
+    {
+        using var teacher = new RecordingTeacher(TinyLanguageModels.Teacher());
+        var settings = Student(LanguageTrainingMode.Offline, steps: 20) with { K = 8, OfflineWindows = 64, CheckpointInterval = 10, EvalInterval = 10 };
+        var whole = await Run(settings, "whole", teacher).RunAsync(CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            Run(settings, "stopped", teacher, saved: step => { if (step == 10) stop.Cancel(); }).RunAsync(stop.Token));
+        int requests = teacher.Requests.Count;
+
+        var resumed = await Run(settings, "stopped", teacher: null).RunAsync(CancellationToken.None);
+
+        Assert.Equal(4, requests);                                    // two fetches of 64 windows, 32 per request
+        Assert.True(File.Exists(Path.Combine(directory.File("stopped"), OfflineTargetsFile.FileName)));
+        Assert.Equal(whole.Test.Loss, resumed.Test.Loss, 4);
+        Assert.Equal(whole.TeacherVersions, resumed.TeacherVersions);
+    }
+
+    [Fact]
     public async Task DenseOfflineTargetsForMoreThanASmallNumberOfPositionsAreRefusedWithWhatToDoInstead()
     {
         using var teacher = new RecordingTeacher(TinyLanguageModels.Teacher());

@@ -148,6 +148,31 @@ public sealed class OnPolicyTests : IDisposable
         Assert.True(result.Test.Perplexity < 0.75 * TinyLanguageModels.VocabularySize, $"test perplexity {result.Test.Perplexity:0.0}");
     }
 
+    [Theory]
+    [InlineData(1.0, new[] { 1, 2, 3, 4, 5, 6, 7, 8 })]
+    [InlineData(0.5, new[] { 2, 4, 6, 8 })]
+    [InlineData(0.25, new[] { 4, 8 })]
+    public void AnOnPolicyFractionSpreadsTheRolloutStepsEvenly(double fraction, int[] rolloutSteps)
+    {
+        var settings = new LanguageTrainingSettings { Mode = LanguageTrainingMode.OnPolicy, OnPolicyFraction = fraction };
+
+        Assert.Equal(rolloutSteps, Enumerable.Range(1, 8).Where(settings.IsRolloutStep));
+    }
+
+    [Fact]
+    public async Task WithHalfTheStepsOnPolicyTheOthersAreOnlineStepsOnCorpusWindows()
+    {
+        using var teacher = new RecordingTeacher(TinyLanguageModels.Teacher());
+        var settings = TinyLanguageModels.Student(LanguageTrainingMode.OnPolicy, steps: 4) with { NewTokens = 4, OnPolicyFraction = 0.5 };
+
+        var result = await TinyLanguageModels.Run(settings, directory.File("half"), teacher).RunAsync(CancellationToken.None);
+
+        // Every step asks for dense targets of 16 windows once; only the two rollout steps also ask for draws.
+        Assert.Equal(4, teacher.Requests.Count(r => r.Settings.K == 0));
+        Assert.InRange(result.GeneratedTokens, 2 * 16, 2 * 16 * 4);
+        Assert.Equal(result.TeacherDraws, teacher.Requests.Where(r => r.Settings.K == 1).Sum(r => r.Sequences));
+    }
+
     private static SequenceTargetBatch Batch(Tensor logProbs) =>
         new(2, 6, 5, new SequenceTargetSettings(2f), logProbs.data<float>().ToArray(), null, null, "v");
 
