@@ -48,11 +48,15 @@ public static class TrainerHost
         builder.Services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TJob>();
+        // Ctrl+C and SIGTERM reach the host's console lifetime, which only stops the host: the job
+        // learns of them through ApplicationStopping, stops after its current step and exits.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             using var host = builder.Build();
             await host.StartAsync(cancellationToken);
-            await run(host.Services.GetRequiredService<TJob>(), cancellationToken);
+            using var onStop = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(stopping.Cancel);
+            await run(host.Services.GetRequiredService<TJob>(), stopping.Token);
             await host.StopAsync(CancellationToken.None);
             return 0;
         }
@@ -77,7 +81,7 @@ public static class TrainerHost
         {
             return Fail(ExitFailure, e.Message);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             return Fail(ExitFailure, "cancelled; the run resumes from its last save (an epoch, or a checkpoint step) when started again.");
         }

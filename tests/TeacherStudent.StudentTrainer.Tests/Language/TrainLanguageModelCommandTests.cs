@@ -114,5 +114,23 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
         Assert.Equal(resumedAfter + 10, next);
     }
 
+    [Fact]
+    public async Task SigtermStopsARunWithOneLineAndItResumesFromItsLastSave()
+    {
+        string[] arguments = ["train-lm", .. Tiny, "--mode", "supervised", "--vocabulary-size", "300", "--steps", "100000",
+            "--eval-interval", "10", "--checkpoint-interval", "10", "--run-directory", directory.File("stopped")];
+        using var process = RunningProcess.Start(Builds.StudentTrainer, arguments);
+        await process.WaitForAsync(@"step 10: train loss", TimeSpan.FromMinutes(1));
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TrainerHost.ExitFailure, exit);
+        var line = Assert.Single(process.Output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("cancelled; the run resumes from its last save", line);
+        Assert.True(File.Exists(Path.Combine(directory.File("stopped"), "state.bin")));
+    }
+
     public void Dispose() => directory.Dispose();
 }
