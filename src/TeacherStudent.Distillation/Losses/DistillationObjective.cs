@@ -41,7 +41,7 @@ public sealed class DistillationObjective(IDistillationLoss divergence, double t
         if (teacherLogProbs is null) return hard;
         var studentLogProbs = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
         var soft = Divergence.Divergence(teacherLogProbs, studentLogProbs).mul(temperatureSquared);
-        return soft.mul(alphaScalar) + hard.mul(oneMinusAlpha);
+        return soft.mul(alphaScalar).add(hard.mul(oneMinusAlpha), TorchScalars.One);
     }
 
     /// <summary>Mean cross-entropy over the labelled examples; zero when none is labelled.</summary>

@@ -53,6 +53,6 @@ public sealed class GeneralizedJsd : IDistillationLoss
         if (Beta == 0) return LogSpace.Term(p, q, divisor);  // forward KL
         if (Beta == 1) return LogSpace.Term(q, p, divisor);  // reverse KL
         var m = mixture.Of(p, q);
-        return LogSpace.Term(p, m, divisor).mul(betaScalar) + LogSpace.Term(q, m, divisor).mul(oneMinusBeta);
+        return LogSpace.Term(p, m, divisor).mul(betaScalar).add(LogSpace.Term(q, m, divisor).mul(oneMinusBeta), TorchScalars.One);
     }
 }

@@ -29,8 +29,8 @@ internal sealed class LogMixture
         // Where both are 0 the mixture is 0 too; the inputs are filled there first so that
         // logaddexp's gradient, exp(-inf - -inf), is never formed.
         var bothAbsent = logA.isneginf().logical_and(logB.isneginf());
-        var a = logA.masked_fill(bothAbsent, TorchScalars.Zero).add(logWeight);
-        var b = logB.masked_fill(bothAbsent, TorchScalars.Zero).add(logOneMinusWeight);
+        var a = logA.masked_fill(bothAbsent, TorchScalars.Zero).add(logWeight, TorchScalars.One);
+        var b = logB.masked_fill(bothAbsent, TorchScalars.Zero).add(logOneMinusWeight, TorchScalars.One);
         return a.logaddexp(b).masked_fill(bothAbsent, LogSpace.NegativeInfinity);
     }
 }

@@ -90,8 +90,9 @@ internal sealed class GptBlock : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        x = x + attention.forward(attentionNorm.forward(x));
-        return x + feedForward.forward(feedForwardNorm.forward(x));
+        // add with a held alpha: "+" passes an implicit Scalar 1 (see TorchScalars).
+        x = x.add(attention.forward(attentionNorm.forward(x)), TorchScalars.One);
+        return x.add(feedForward.forward(feedForwardNorm.forward(x)), TorchScalars.One);
     }
 }
 
@@ -147,7 +148,7 @@ public sealed class Gpt : Module<Tensor, Tensor>
         if (length > Spec.ContextLength)
             throw new ArgumentException($"a sequence of {length} tokens is longer than the context of {Spec.ContextLength}.");
 
-        var x = tokenEmbedding.forward(tokens) + positionEmbedding.forward(positions.narrow(0, 0, length));
+        var x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(positions.narrow(0, 0, length)), TorchScalars.One);
         x = embeddingDropout.forward(x);
         foreach (var block in blocks) x = block.forward(x);
         return functional.linear(finalNorm.forward(x), tokenEmbedding.weight!);  // the tied head
