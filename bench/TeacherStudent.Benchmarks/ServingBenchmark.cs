@@ -97,7 +97,8 @@ public sealed class ServingBenchmark(BenchSettings settings)
         Add($"batching_on_examples_per_second_{name}", onRate, "examples/s", "reported", how);
         Add($"batching_off_examples_per_second_{name}", offRate, "examples/s", "reported", how);
         Add($"in_process_examples_per_second_b{MaxBatch}_{name}", limitRate, "examples/s", "reported", $"{name}: in-process forward at MaxBatch");
-        Add(Suffixed("batching_efficiency", name), onRate / limitRate, "ratio", ">= 0.9", $"{how}; batcher on / in-process at MaxBatch");
+        // The goal is the ConvNet's (issue 3); the MLP, where per-request overhead dominates, is reported beside it.
+        Add(Suffixed("batching_efficiency", name), onRate / limitRate, "ratio", name == "convnet" ? ">= 0.9" : "reported", $"{how}; batcher on / in-process at MaxBatch");
         Add(Suffixed("batching_speedup", name), onRate / offRate, "ratio", "reported", $"{how}; batcher on / off");
         Add(Suffixed("batching_limit_ratio", name), limitRate / smallRate, "ratio", "reported", $"{name}: in-process per example at MaxBatch / at batch {StudentBatch}");
         // Students that wait for every answer before sending again: no forward can hold more than students x batch examples.

@@ -15,10 +15,6 @@ public sealed class SoftTargetKeys(string prefix)
     private const int DigestSize = 32;
     private readonly byte[] prefix = Encoding.UTF8.GetBytes(prefix);
 
-    // Examples hashed by one thread: hashing is most of a cache hit's cost (about 1.3 us per
-    // example on SHA-NI), so a large batch is split between cores.
-    private const int ExamplesPerTask = 64;
-
     /// <summary>One key per example of <paramref name="inputs"/> (shape [B, ...]).</summary>
     public byte[][] Compute(string teacher, string version, float temperature, WireDType outputDType, WireTensor inputs)
     {
@@ -27,21 +23,9 @@ public sealed class SoftTargetKeys(string prefix)
         if (count == 0) return keys;
         var settings = Settings(teacher, version, temperature, outputDType, inputs);
         var exampleBytes = inputs.Data.Length / count;
-        var parts = (count + ExamplesPerTask - 1) / ExamplesPerTask;
-        if (parts == 1) Hash(settings, inputs.Data.Span, exampleBytes, keys, 0, count);
-        else
-            Parallel.For(0, parts, part =>
-            {
-                var start = part * ExamplesPerTask;
-                Hash(settings, inputs.Data.Span, exampleBytes, keys, start, Math.Min(start + ExamplesPerTask, count));
-            });
-        return keys;
-    }
-
-    private void Hash(byte[] settings, ReadOnlySpan<byte> data, int exampleBytes, byte[][] keys, int start, int end)
-    {
+        var data = inputs.Data.Span;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        for (int i = start; i < end; i++)
+        for (int i = 0; i < count; i++)
         {
             hash.AppendData(settings);
             hash.AppendData(data.Slice(i * exampleBytes, exampleBytes));
@@ -50,6 +34,7 @@ public sealed class SoftTargetKeys(string prefix)
             hash.GetHashAndReset(key.AsSpan(prefix.Length));
             keys[i] = key;
         }
+        return keys;
     }
 
     // Length-prefixed strings and fixed-size numbers, so that no two settings serialise alike.
