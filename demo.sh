@@ -4,13 +4,15 @@
 #   loopback port, runs the students against it (several at a time), stops the service and
 #   prints a table; writes artifacts/demo/report.json.
 # The teacher caches soft targets in process; REDIS=host:port ./demo.sh uses that Redis instead.
-# ./demo.sh self runs the born-again (self-distillation) demo instead: scripts/demo-self.sh.
+# ./demo.sh self runs the born-again (self-distillation) demo instead: scripts/demo-self.sh;
+# ./demo.sh lm the language-model demo on the fortunes corpus: scripts/demo-lm.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 case "${1:-fashion}" in
   fashion) ;;
   self) exec scripts/demo-self.sh ;;
-  *) echo "error: unknown demo '$1'; known: fashion (the default), self" >&2; exit 2 ;;
+  lm) exec scripts/demo-lm.sh ;;
+  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm" >&2; exit 2 ;;
 esac
 source scripts/ensure-packages.sh
 ensure_packages dataset-fashion-mnist
@@ -20,7 +22,7 @@ out=artifacts/demo
 mkdir -p "$out"
 dotnet build TeacherStudent.sln -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
-teacher_dll=services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll
+source scripts/teacher-service.sh
 
 source scripts/teacher-settings.sh
 # Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
@@ -34,22 +36,10 @@ if [ ! -f "$teacher_dir/report.json" ]; then
   "${trainer[@]}" "${teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
 fi
 
-# 2. The teacher service on a free loopback port (Kestrel picks it; we read it from the log).
-log="$out/teacher-service.log"
+# 2. The teacher service on a free loopback port.
 cache_args=()
 [ -n "${REDIS:-}" ] && cache_args=(--Cache:Redis="$REDIS")
-dotnet "$teacher_dll" --urls http://127.0.0.1:0 --Teacher:Name=fashion --Teacher:Checkpoint="$teacher_dir/model.ckpt" \
-  "${cache_args[@]}" > "$log" 2>&1 &
-service=$!
-trap 'kill $service 2>/dev/null || true' EXIT
-address=""
-for _ in $(seq 1 300); do
-  address=$(grep -o 'Now listening on: http://127.0.0.1:[0-9]*' "$log" | head -n 1 | sed 's/Now listening on: //' || true)
-  [ -n "$address" ] && break
-  kill -0 $service 2>/dev/null || { echo "error: the teacher service did not start:"; cat "$log"; exit 1; }
-  sleep 0.2
-done
-[ -n "$address" ] || { echo "error: the teacher service did not say where it listens"; exit 1; }
+start_teacher_service "$out/teacher-service.log" --Teacher:Name=fashion --Teacher:Checkpoint="$teacher_dir/model.ckpt" "${cache_args[@]}"
 echo "teacher service at $address (cache: ${REDIS:-in-process})"
 
 # 3. The students, two at a time (this machine has two cores), each its own process.
@@ -78,9 +68,7 @@ for seed in 1 2 3; do
 done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-kill $service 2>/dev/null || true
-wait $service 2>/dev/null || true
-trap - EXIT
+stop_teacher_service
 if [ $failed -ne 0 ]; then
   echo "error: a student failed; the end of each student's log:"
   for dir in "${runs[@]}"; do [ -f "$dir/report.json" ] || { echo "== $dir.log"; tail -n 5 "$dir.log"; }; done
