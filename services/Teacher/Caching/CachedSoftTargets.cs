@@ -81,7 +81,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             ownedKeys[j] = exampleKeys[owned[j]];
             rows[j] = row;
         }
-        await WriteBackAsync(ownedKeys, rows, cancellationToken);
+        await cache.SetManyOrLogAsync(ownedKeys, rows, logger, cancellationToken);
     }
 
     // Copies in the rows other requests computed; returns the examples whose owner gave up.
@@ -101,19 +101,6 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     {
         metrics.RequestAnswered(batch.Teacher.Name, Stopwatch.GetElapsedTime(started));
         return new SoftTargetResult(output, hits);
-    }
-
-    // The answer is already computed: a failed write costs a later recomputation, not this batch.
-    private async Task WriteBackAsync(byte[][] missKeys, byte[][] missValues, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await cache.SetManyAsync(missKeys, missValues, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.CacheWriteFailed(e.GetType().Name, e.Message);
-        }
     }
 
     private static WireTensor Gather(WireTensor inputs, IReadOnlyList<int> indices)

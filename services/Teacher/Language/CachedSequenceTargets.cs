@@ -43,23 +43,10 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
             metrics.Forward(teacher.Name, misses.Count, Stopwatch.GetElapsedTime(computeStarted));
             var computed = layout.Encode(targets);
             for (int j = 0; j < misses.Count; j++) rows[misses[j]] = computed[j];
-            await WriteBackAsync(misses.Select(m => sequenceKeys[m]).ToArray(), computed, cancellationToken);
+            await cache.SetManyOrLogAsync(misses.Select(m => sequenceKeys[m]).ToArray(), computed, logger, cancellationToken);
         }
         layout.Answer(response, rows);
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
         return hits;
-    }
-
-    // The answer is already computed: a failed write costs a later recomputation, not this batch.
-    private async Task WriteBackAsync(byte[][] missKeys, byte[][] rows, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await cache.SetManyAsync(missKeys, rows, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.CacheWriteFailed(e.GetType().Name, e.Message);
-        }
     }
 }
