@@ -5,6 +5,7 @@ using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Rpc;
 
 namespace TeacherStudent.Teacher.Language;
 
@@ -54,9 +55,11 @@ public static class SequenceRequestValidator
                 return Fail(out error, StatusCode.InvalidArgument,
                     $"token id {ids[i]} (sequence {i / shape[1]}, position {i % shape[1]}) is outside teacher '{teacher.Name}''s vocabulary of {vocabulary} (ids 0..{vocabulary - 1}).");
         var tokens = Array.ConvertAll(ids, id => (int)id);
-        var temperature = request.Temperature;
-        if (!float.IsFinite(temperature) || temperature <= 0)
-            return Fail(out error, StatusCode.InvalidArgument, $"temperature {temperature} is not allowed; use a finite temperature greater than 0 (1 gives the plain softmax).");
+        if (SoftTargetsRequestValidator.CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable)
+        {
+            error = unusable;
+            return null;
+        }
         if (request.K < 0 || request.K > vocabulary)
             return Fail(out error, StatusCode.InvalidArgument, $"k = {request.K} is not allowed; ask for 0 (every token) up to the vocabulary size {vocabulary}.");
         var kind = request.SparseKind switch
@@ -67,9 +70,6 @@ public static class SequenceRequestValidator
         };
         if (kind is null)
             return Fail(out error, StatusCode.InvalidArgument, $"sparse kind {(int)request.SparseKind} is unknown; use SPARSE_KIND_TOP_K or SPARSE_KIND_SAMPLED.");
-        var outputDType = request.OutputDtype == DType.Unspecified ? WireDType.Float32 : (WireDType)request.OutputDtype;
-        if (outputDType is not (WireDType.Float32 or WireDType.Float16))
-            return Fail(out error, StatusCode.InvalidArgument, $"output dtype {outputDType.DisplayName()} is not offered; ask for float32 (the default) or float16.");
         var settings = new SequenceTargetSettings(temperature, request.K, kind.Value, request.Seed);
         return new ValidatedSequenceBatch(teacher, tokens, (int)shape[0], (int)shape[1], settings, outputDType);
     }

@@ -64,16 +64,26 @@ public static class SoftTargetsRequestValidator
         var wire = new WireTensor(shape, inputDType, inputs.Data.Memory);
         if (wire.Validate() is { } malformed)
             return Invalid($"the inputs are malformed: {malformed}");
-        var temperature = request.Temperature;
-        if (!float.IsFinite(temperature) || temperature <= 0)
-            return Invalid($"temperature {temperature} is not allowed; use a finite temperature greater than 0 (1 gives the plain softmax).");
-        var outputDType = request.OutputDtype == DType.Unspecified ? WireDType.Float32 : (WireDType)request.OutputDtype;
-        if (outputDType is not (WireDType.Float32 or WireDType.Float16))
-            return Invalid($"output dtype {outputDType.DisplayName()} is not offered; ask for float32 (the default) or float16.");
+        if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
         if (inputDType == WireDType.Float32 && FirstNonFinite(wire) is { } example)
             return Invalid($"input example {example} holds a NaN or infinite value; float32 inputs must be finite pixels in 0..1.");
 
         batch = new ValidatedBatch(teacher, wire, (int)shape[0], temperature, outputDType);
+        return null;
+    }
+
+    /// <summary>
+    /// The checks every teacher makes: a finite temperature above 0, and an output dtype of float32
+    /// (the default when unspecified) or float16. Null when both are fine.
+    /// </summary>
+    public static BatchError? CheckTemperatureAndOutput(SoftTargetsRequest request, out float temperature, out WireDType outputDType)
+    {
+        temperature = request.Temperature;
+        outputDType = request.OutputDtype == DType.Unspecified ? WireDType.Float32 : (WireDType)request.OutputDtype;
+        if (!float.IsFinite(temperature) || temperature <= 0)
+            return Invalid($"temperature {temperature} is not allowed; use a finite temperature greater than 0 (1 gives the plain softmax).");
+        if (outputDType is not (WireDType.Float32 or WireDType.Float16))
+            return Invalid($"output dtype {outputDType.DisplayName()} is not offered; ask for float32 (the default) or float16.");
         return null;
     }
 
