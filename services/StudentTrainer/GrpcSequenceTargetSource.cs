@@ -46,10 +46,7 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
 
     private async Task<LanguageTeacherIdentity> DescribeOnceAsync(CancellationToken cancellationToken)
     {
-        var reply = await client.DescribeAsync(new DescribeRequest { Teacher = options.Teacher }, connection.Headers,
-            deadline: DateTime.UtcNow.AddSeconds(options.TimeoutSeconds), cancellationToken: cancellationToken);
-        var info = reply.Teachers.SingleOrDefault(t => t.Name == options.Teacher)
-                   ?? throw new TeacherUnavailableException($"the teacher service does not describe a teacher named '{options.Teacher}'.");
+        var info = await connection.DescribeAsync(cancellationToken);
         if (info.Task != TeacherTask.CausalLm || info.LanguageModel is not { } lm)
             throw new TeacherUnavailableException($"teacher '{options.Teacher}' is a {info.Task}, not a causal language model.");
         return identity = new LanguageTeacherIdentity(info.Name, info.Version, lm.VocabularySize, lm.TokenizerDigest, lm.ContextLength);

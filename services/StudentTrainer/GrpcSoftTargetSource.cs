@@ -27,10 +27,7 @@ public sealed class GrpcSoftTargetSource(
 
     private async Task<TeacherIdentity> DescribeOnceAsync(CancellationToken cancellationToken)
     {
-        var reply = await client.DescribeAsync(new DescribeRequest { Teacher = options.Teacher }, connection.Headers,
-            deadline: DateTime.UtcNow.AddSeconds(options.TimeoutSeconds), cancellationToken: cancellationToken);
-        var info = reply.Teachers.SingleOrDefault(t => t.Name == options.Teacher)
-                   ?? throw new TeacherUnavailableException($"the teacher service does not describe a teacher named '{options.Teacher}'.");
+        var info = await connection.DescribeAsync(cancellationToken);
         return new TeacherIdentity(info.Name, info.Version, info.NumOutputs);
     }
 

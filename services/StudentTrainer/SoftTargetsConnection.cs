@@ -24,6 +24,16 @@ public sealed class SoftTargetsConnection(Teacher.TeacherClient client, TeacherC
     /// <summary>The API key header, when one is configured.</summary>
     public Metadata? Headers { get; } = options.ApiKey.Length == 0 ? null : new Metadata { { ApiKeyHeader, options.ApiKey } };
 
+    /// <summary>What the service says about the configured teacher, within the batch timeout.</summary>
+    /// <exception cref="TeacherUnavailableException">the service holds no teacher of that name.</exception>
+    public async Task<TeacherInfo> DescribeAsync(CancellationToken cancellationToken)
+    {
+        var reply = await client.DescribeAsync(new DescribeRequest { Teacher = options.Teacher }, Headers,
+            deadline: DateTime.UtcNow.AddSeconds(options.TimeoutSeconds), cancellationToken: cancellationToken);
+        return reply.Teachers.SingleOrDefault(t => t.Name == options.Teacher)
+               ?? throw new TeacherUnavailableException($"the teacher service does not describe a teacher named '{options.Teacher}'.");
+    }
+
     /// <summary>Sends <paramref name="request"/> (its id is set here) and returns its successful reply.</summary>
     /// <exception cref="TeacherBatchException">the teacher answered this batch with an error.</exception>
     public async Task<SoftTargetsResponse> AskAsync(SoftTargetsRequest request, CancellationToken cancellationToken)
