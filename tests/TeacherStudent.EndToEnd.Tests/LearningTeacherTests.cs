@@ -37,7 +37,7 @@ public sealed class LearningTeacherTests : IDisposable
         {
             Assert.True(await student.WaitForExitAsync(TimeSpan.FromMinutes(4)) == 0, student.Output);
         }
-        Assert.False(teacherRun.HasExited, "the teacher run ended before the student did; the test proves less than it says.");
+        Assert.False(teacherRun.HasExited, $"the teacher run ended before the student did; the test proves less than it says:\n{teacherRun.Output}");
         teacherRun.Kill();
 
         // Assert: more than one version taught the student, each one a version the service loaded.
