@@ -1,0 +1,34 @@
+using TeacherStudent.Contracts.V1;
+
+namespace TeacherStudent.Teacher.Generation;
+
+/// <summary>
+/// How the samples of one Generate request are drawn, checked: every value in range, the
+/// request's defaults filled in.
+/// </summary>
+/// <param name="MaxNewTokens">Most tokens one sample may write.</param>
+/// <param name="Temperature">Logits are divided by this; 0 takes the most likely token.</param>
+/// <param name="TopP">Nucleus sampling mass in (0, 1].</param>
+/// <param name="Stop">A sample ends before the first of these it writes.</param>
+/// <param name="Seed">With the prompt and the sample index, fixes a sample's draws.</param>
+public sealed record GenerationSettings(int MaxNewTokens, double Temperature, double TopP, IReadOnlyList<string> Stop, long Seed);
+
+/// <summary>One sample written by a teacher: the continuation only, why it ended, and what it cost in tokens.</summary>
+public sealed record GeneratedText(string Text, FinishReason FinishReason, int PromptTokens, int CompletionTokens);
+
+/// <summary>
+/// A teacher that writes text: a language model held by this service, or an upstream
+/// OpenAI-compatible endpoint. One call writes one sample; the Generate call asks for every
+/// (prompt, sample index) of a request at once and lets the generator batch or bound them.
+/// </summary>
+public interface ITextGenerator
+{
+    /// <summary>What wrote the text: a checkpoint digest, or the upstream's model name. Part of every cache key.</summary>
+    string Version { get; }
+
+    /// <summary>
+    /// Sample <paramref name="sampleIndex"/> of <paramref name="prompt"/>. A failure the caller
+    /// should see is an <see cref="Grpc.Core.RpcException"/> with its status and a plain message.
+    /// </summary>
+    Task<GeneratedText> GenerateAsync(string prompt, int sampleIndex, GenerationSettings settings, CancellationToken cancellationToken);
+}
