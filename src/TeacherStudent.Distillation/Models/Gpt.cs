@@ -43,6 +43,23 @@ internal sealed class CausalSelfAttention : Module<Tensor, Tensor>
         return residualDropout.forward(projection.forward(merged));
     }
 
+    /// <summary>
+    /// Decoding with a cache: the keys and values of <paramref name="x"/> [B, n, C] are written to
+    /// columns start..start+n of <paramref name="keys"/> and <paramref name="values"/> [B, H, capacity, C / H],
+    /// and its queries attend over columns 0..start+n where <paramref name="mask"/> [B, 1, n, start+n] is true.
+    /// </summary>
+    internal Tensor Decode(Tensor x, Tensor keys, Tensor values, long start, Tensor mask)
+    {
+        long batch = x.shape[0], length = x.shape[1], width = x.shape[2];
+        var qkv = queryKeyValue.forward(x).split(width, 2);
+        keys.narrow(2, start, length).copy_(SplitHeads(qkv[1]));
+        values.narrow(2, start, length).copy_(SplitHeads(qkv[2]));
+        long seen = start + length;
+        var attended = functional.scaled_dot_product_attention(SplitHeads(qkv[0]), keys.narrow(2, 0, seen), values.narrow(2, 0, seen), mask);
+        var merged = attended.transpose(1, 2).contiguous().view(batch, length, width);
+        return projection.forward(merged);
+    }
+
     /// <summary>[B, L, C] -> [B, H, L, C / H].</summary>
     private Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, x.shape[2] / heads).transpose(1, 2);
 }
@@ -92,6 +109,13 @@ internal sealed class GptBlock : Module<Tensor, Tensor>
     {
         // add with a held alpha: "+" passes an implicit Scalar 1 (see TorchScalars).
         x = x.add(attention.forward(attentionNorm.forward(x)), TorchScalars.One);
+        return x.add(feedForward.forward(feedForwardNorm.forward(x)), TorchScalars.One);
+    }
+
+    /// <summary>The block with cached attention (see <see cref="CausalSelfAttention.Decode"/>).</summary>
+    internal Tensor Decode(Tensor x, Tensor keys, Tensor values, long start, Tensor mask)
+    {
+        x = x.add(attention.Decode(attentionNorm.forward(x), keys, values, start, mask), TorchScalars.One);
         return x.add(feedForward.forward(feedForwardNorm.forward(x)), TorchScalars.One);
     }
 }
@@ -152,6 +176,32 @@ public sealed class Gpt : Module<Tensor, Tensor>
         x = embeddingDropout.forward(x);
         foreach (var block in blocks) x = block.forward(x);
         return functional.linear(finalNorm.forward(x), tokenEmbedding.weight!);  // the tied head
+    }
+
+    /// <summary>
+    /// Next-token logits [B, V] after the last of <paramref name="tokens"/> [B, n] (int64), reading
+    /// and extending <paramref name="cache"/>: the keys and values of these tokens go into columns
+    /// <see cref="KeyValueCache.Length"/>..+n, <paramref name="positions"/> [B, n] are their learned
+    /// positions (rows of different lengths are left-padded), and <paramref name="mask"/> [B, 1, n, Length + n]
+    /// says which cached columns each token sees (causal, padding left out). For generation: call in
+    /// eval mode under no_grad. With no padding it gives what <see cref="forward"/> gives at the last position.
+    /// </summary>
+    public Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)
+    {
+        long length = tokens.shape[1];
+        if (cache.Length + length > cache.Capacity)
+            throw new ArgumentException($"{length} more tokens do not fit a cache of {cache.Capacity} holding {cache.Length}.");
+        var x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(positions), TorchScalars.One);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Decode(x, cache.Keys[i], cache.Values[i], cache.Length, mask);
+        cache.Length += length;
+        return functional.linear(finalNorm.forward(x.select(1, -1)), tokenEmbedding.weight!);
+    }
+
+    /// <summary>An empty cache for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens each, on this model's device.</summary>
+    public KeyValueCache NewCache(long batch, long capacity)
+    {
+        var weight = tokenEmbedding.weight!;
+        return new KeyValueCache(Spec, batch, capacity, weight.dtype, weight.device);
     }
 
     /// <summary>Number of trainable values; the tied head is counted once, with the embedding.</summary>
