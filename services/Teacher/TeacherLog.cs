@@ -55,4 +55,7 @@ internal static partial class TeacherLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} with {Code}: {Reason}")]
     public static partial void CallRefused(this ILogger logger, string method, StatusCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Generation failed for teacher {Teacher}; the call ended with INTERNAL")]
+    public static partial void GenerationFailed(this ILogger logger, string teacher, Exception error);
 }

@@ -4,6 +4,8 @@ using StackExchange.Redis;
 using TeacherStudent.Teacher.Auth;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Generation;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Options;
@@ -30,6 +32,11 @@ public static class TeacherServiceRegistration
         services.AddSingleton(sp => new SequenceTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton<CachedSequenceTargets>();
         services.AddDynamicBatching();
+        services.AddOptions<GenerationOptions>().BindConfiguration(GenerationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<LocalGenerators>();
+        services.AddSingleton(sp => new GenerationKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
+        services.AddSingleton<CachedGeneration>();
+        services.TryAddSingleton<IUpstreamGenerators, NoUpstreamGenerators>();
 
         services.AddGrpc();
         services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, GrpcMessageLimits>();

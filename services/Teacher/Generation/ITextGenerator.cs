@@ -32,3 +32,27 @@ public interface ITextGenerator
     /// </summary>
     Task<GeneratedText> GenerateAsync(string prompt, int sampleIndex, GenerationSettings settings, CancellationToken cancellationToken);
 }
+
+/// <summary>What one Generate call may ask of a teacher.</summary>
+/// <param name="MaxSamples">Most samples (prompts x n).</param>
+/// <param name="DefaultMaxNewTokens">max_new_tokens when the call leaves it 0.</param>
+/// <param name="MaxNewTokens">Largest max_new_tokens.</param>
+public sealed record GenerationLimits(int MaxSamples, int DefaultMaxNewTokens, int MaxNewTokens);
+
+/// <summary>The black-box teachers behind upstream endpoints, found by name.</summary>
+public interface IUpstreamGenerators
+{
+    /// <summary>The upstream teacher called <paramref name="name"/>: its generator and limits.</summary>
+    bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ITextGenerator? generator, out GenerationLimits limits);
+}
+
+/// <summary>No upstream teachers: every name is unknown.</summary>
+public sealed class NoUpstreamGenerators : IUpstreamGenerators
+{
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ITextGenerator? generator, out GenerationLimits limits)
+    {
+        generator = null;
+        limits = new GenerationLimits(0, 0, 0);
+        return false;
+    }
+}

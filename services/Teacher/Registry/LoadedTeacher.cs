@@ -97,6 +97,24 @@ public sealed class LoadedTeacher : IDisposable
     }
 
     /// <summary>
+    /// A language model's continuations of <paramref name="rows"/> (see <see cref="BatchGenerator"/>),
+    /// serialised with every other forward. Synchronous: it holds its thread for the whole run.
+    /// </summary>
+    public GenerationResult[] Generate(IReadOnlyList<GenerationRow> rows, Func<int, IReadOnlyList<int>, bool>? stop, CancellationToken cancellationToken)
+    {
+        var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
+        forwardGate.Wait(cancellationToken);
+        try
+        {
+            return BatchGenerator.Generate(language.Model, language.VocabularySize, rows, stop, cancellationToken);
+        }
+        finally
+        {
+            forwardGate.Release();
+        }
+    }
+
+    /// <summary>
     /// log_softmax(logits / T) of a well-formed batch of inputs, as little-endian bytes of
     /// <paramref name="outputDType"/>, row-major [B, NumOutputs].
     /// </summary>

@@ -1,5 +1,6 @@
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Data;
+using TeacherStudent.Teacher.Generation;
 using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Registry;
 
@@ -9,7 +10,8 @@ namespace TeacherStudent.Teacher.Rpc;
 public static class TeacherDescription
 {
     /// <summary>The <see cref="TeacherInfo"/> of <paramref name="teacher"/>, with why its last load failed, if it did.</summary>
-    public static TeacherInfo For(LoadedTeacher teacher, string? lastLoadError = null)
+    /// <param name="generation">What Generate may ask of a language model held here.</param>
+    public static TeacherInfo For(LoadedTeacher teacher, string? lastLoadError = null, GenerationLimits? generation = null)
     {
         var info = new TeacherInfo
         {
@@ -33,6 +35,13 @@ public static class TeacherDescription
                 ContextLength = lm.Spec.ContextLength,
                 EndOfTextId = lm.Tokenizer.EndOfText,
             };
+            if (generation is not null)
+            {
+                info.Limits.MaxSamples = generation.MaxSamples;
+                info.Limits.DefaultMaxNewTokens = generation.DefaultMaxNewTokens;
+                // The context bounds what one sample can write, after at least one token of prompt.
+                info.Limits.MaxNewTokens = Math.Min(generation.MaxNewTokens, lm.Spec.ContextLength - 1);
+            }
             return info;
         }
         info.Task = TeacherTask.Classifier;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
+using TeacherStudent.Teacher.Generation;
 using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
@@ -19,21 +20,24 @@ namespace TeacherStudent.Teacher.Rpc;
 /// answered at once, so a student that sends ahead keeps the teacher's forwards full.
 /// </summary>
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
-    IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
+    CachedGeneration generation, LocalGenerators localGenerators, IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
     {
         var response = new DescribeResponse();
         if (string.IsNullOrEmpty(request.Teacher))
-            response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name))));
+            response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name), localGenerators.Limits)));
         else if (registry.TryGet(request.Teacher, out var teacher))
-            response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name)));
+            response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name), localGenerators.Limits));
         else
             throw new RpcException(new Status(StatusCode.NotFound,
                 $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}."));
         return Task.FromResult(response);
     }
+
+    public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context) =>
+        generation.RunAsync(request, responseStream, context.CancellationToken);
 
     public override async Task SoftTargets(IAsyncStreamReader<SoftTargetsRequest> requestStream,
         IServerStreamWriter<SoftTargetsResponse> responseStream, ServerCallContext context)

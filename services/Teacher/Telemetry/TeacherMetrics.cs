@@ -34,6 +34,10 @@ public sealed class TeacherMetrics
     private readonly Histogram<double> requestDuration, forwardDuration, queueWait;
     private readonly Histogram<int> batchSize;
     private readonly UpDownCounter<long> queued;
+    private readonly Counter<long> generationRuns, samplesGenerated, samplesCached;
+    private readonly Histogram<int> generationRunSize;
+    private readonly Histogram<double> generationRunDuration;
+    private long generationRunTotal, generatedTotal, generationCachedTotal, largestGenerationRun;
 
     private long requestTotal, exampleTotal, cacheHitTotal, cacheMissTotal, coalescedTotal;
     private long forwardTotal, forwardExampleTotal, largestBatch, queuedNow, droppedTotal, rejectedTotal;
@@ -55,6 +59,53 @@ public sealed class TeacherMetrics
         queued = meter.CreateUpDownCounter<long>("teacher.queue.examples", "{example}", "Examples waiting in the batchers' queues");
         dropped = meter.CreateCounter<long>("teacher.queue.dropped", "{example}", "Queued examples dropped because their caller went away");
         rejected = meter.CreateCounter<long>("teacher.queue.rejected", "{request}", "Requests refused because the queue stayed full until their deadline");
+        generationRuns = meter.CreateCounter<long>("teacher.generation.runs", "{run}", "Batched generation runs of a language model");
+        generationRunSize = meter.CreateHistogram<int>("teacher.generation.run.size", "{sample}", "Samples continued together in one generation run");
+        generationRunDuration = meter.CreateHistogram<double>("teacher.generation.run.duration", "s", "Time of one generation run");
+        samplesGenerated = meter.CreateCounter<long>("teacher.generation.samples", "{sample}", "Samples a teacher wrote (a model here or an upstream)");
+        samplesCached = meter.CreateCounter<long>("teacher.generation.cached", "{sample}", "Samples answered from the generation cache");
+    }
+
+    /// <summary>Generation runs so far.</summary>
+    public long GenerationRuns => Volatile.Read(ref generationRunTotal);
+
+    /// <summary>The most samples any one generation run has continued.</summary>
+    public long LargestGenerationRun => Volatile.Read(ref largestGenerationRun);
+
+    /// <summary>Samples written by teachers so far (not from the cache).</summary>
+    public long SamplesGenerated => Volatile.Read(ref generatedTotal);
+
+    /// <summary>Samples answered from the generation cache so far.</summary>
+    public long SamplesCached => Volatile.Read(ref generationCachedTotal);
+
+    /// <summary>A generation run continued <paramref name="count"/> samples in <paramref name="elapsed"/>.</summary>
+    public void GenerationRun(string teacher, int count, TimeSpan elapsed)
+    {
+        Interlocked.Increment(ref generationRunTotal);
+        Max(ref largestGenerationRun, count);
+        generationRuns.Add(1, Tag(teacher));
+        generationRunSize.Record(count, Tag(teacher));
+        generationRunDuration.Record(elapsed.TotalSeconds, Tag(teacher));
+    }
+
+    /// <summary>A Generate call got <paramref name="cached"/> samples from the cache and <paramref name="generated"/> from its teacher.</summary>
+    public void SamplesServed(string teacher, int cached, int generated)
+    {
+        Interlocked.Add(ref generationCachedTotal, cached);
+        Interlocked.Add(ref generatedTotal, generated);
+        samplesCached.Add(cached, Tag(teacher));
+        samplesGenerated.Add(generated, Tag(teacher));
+    }
+
+    private static void Max(ref long location, long value)
+    {
+        var current = Volatile.Read(ref location);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current) break;
+            current = seen;
+        }
     }
 
     /// <summary>Valid requests so far.</summary>
@@ -123,13 +174,7 @@ public sealed class TeacherMetrics
     {
         Interlocked.Increment(ref forwardTotal);
         Interlocked.Add(ref forwardExampleTotal, count);
-        var largest = Volatile.Read(ref largestBatch);
-        while (count > largest)
-        {
-            var seen = Interlocked.CompareExchange(ref largestBatch, count, largest);
-            if (seen == largest) break;
-            largest = seen;
-        }
+        Max(ref largestBatch, count);
         forwards.Add(1, Tag(teacher));
         forwardExamples.Add(count, Tag(teacher));
         batchSize.Record(count, Tag(teacher));

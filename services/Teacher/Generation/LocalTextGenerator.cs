@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using Grpc.Core;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Text;
+using TeacherStudent.Teacher.Registry;
+
+namespace TeacherStudent.Teacher.Generation;
+
+/// <summary>
+/// One Generate call's view of a language-model teacher version held here: prompts are read as the
+/// start of a new text (after end-of-text, as in training), samples go through the version's
+/// <see cref="GenerationBatcher"/>, and each sample's draws are seeded by the request's seed, the
+/// prompt and the sample index, so the same request always gets the same text.
+/// </summary>
+public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher batcher) : ITextGenerator
+{
+    private readonly object caller = new();  // this call's samples share runs fairly with other calls'
+    private readonly ConcurrentDictionary<string, int[]> encoded = new(StringComparer.Ordinal);
+    private readonly BpeTokenizer tokenizer = teacher.Language?.Tokenizer
+        ?? throw new ArgumentException($"teacher '{teacher.Name}' is not a language model.", nameof(teacher));
+
+    public string Version => teacher.Version;
+
+    /// <summary>
+    /// The prompt ids (end-of-text first), or INVALID_ARGUMENT when a prompt leaves the model no room to write.
+    /// Called for every prompt before anything is generated, so that a bad prompt fails the call before it starts.
+    /// </summary>
+    public int[] Encode(string prompt, int promptIndex = -1)
+    {
+        var ids = encoded.GetOrAdd(prompt, p => [BpeTokenizer.EndOfTextId, .. tokenizer.Encode(p)]);
+        int context = teacher.Language!.Spec.ContextLength;
+        if (ids.Length >= context)
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length - 1} tokens; teacher '{teacher.Name}' reads at most {context - 2} tokens of prompt, so that it can write at least one."));
+        return ids;
+    }
+
+    public async Task<GeneratedText> GenerateAsync(string prompt, int sampleIndex, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        var ids = Encode(prompt);
+        var row = new GenerationRow(ids, settings.Temperature, settings.TopP, settings.MaxNewTokens, SeedOf(settings.Seed, sampleIndex, prompt));
+        Func<IReadOnlyList<int>, bool>? stop = settings.Stop.Count == 0 ? null : tokens => FirstStop(Decode(tokens), settings.Stop) >= 0;
+        var result = await batcher.GenerateAsync(row, stop, caller, cancellationToken);
+
+        var text = Decode(result.Tokens);
+        if (result.End == GenerationEnd.Stopped) text = text[..FirstStop(text, settings.Stop)];
+        var finish = result.End == GenerationEnd.Length ? FinishReason.Length : FinishReason.Stop;
+        return new GeneratedText(text, finish, result.PromptTokens, result.CompletionTokens);
+    }
+
+    private string Decode(IReadOnlyList<int> tokens) =>
+        tokenizer.Decode(tokens is int[] array ? array : tokens.ToArray());
+
+    // Where the first stop sequence starts in the text, or -1.
+    private static int FirstStop(string text, IReadOnlyList<string> stops)
+    {
+        int first = -1;
+        foreach (var stop in stops)
+        {
+            int at = text.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0 && (first < 0 || at < first)) first = at;
+        }
+        return first;
+    }
+
+    /// <summary>The seed of one sample's draws: a hash of the request's seed, the sample index and the prompt.</summary>
+    public static ulong SeedOf(long seed, int sampleIndex, string prompt)
+    {
+        var hash = new XxHash64();
+        hash.Append(MemoryMarshal.AsBytes([seed]));
+        hash.Append(MemoryMarshal.AsBytes([sampleIndex]));
+        hash.Append(Encoding.UTF8.GetBytes(prompt));
+        return hash.GetCurrentHashAsUInt64();
+    }
+}
