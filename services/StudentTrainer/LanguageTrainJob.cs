@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer;
 
-/// <summary>Trains one language model on the fortunes corpus as the options say and writes its outputs.</summary>
+/// <summary>Trains one language model on the fortunes corpus (or a corpus file) as the options say and writes its outputs.</summary>
 public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOptions, IOptions<TeacherClientOptions> teacherOptions)
 {
     /// <summary>Prompts every run continues in its report, so students can be read side by side.</summary>
@@ -26,7 +26,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var name = string.IsNullOrEmpty(o.Name) ? $"{o.Mode}-{o.Layers}x{o.Width}-s{o.Seed}" : o.Name;
         var progress = new ConsoleProgress(name);
 
-        var corpus = FortunesCorpus.Load(o.CorpusDirectory);
+        var corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
         var tokenizer = LoadOrTrainTokenizer(o, corpus, progress);
         var settings = ToSettings(o, tokenizer.VocabularySize).Validate();
 

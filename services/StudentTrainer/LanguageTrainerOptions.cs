@@ -4,7 +4,7 @@ using System.ComponentModel.DataAnnotations;
 namespace TeacherStudent.StudentTrainer;
 
 /// <summary>
-/// How a language-model student is trained on the fortunes corpus (configuration section
+/// How a language-model student is trained on the fortunes corpus or a corpus file (configuration section
 /// "LanguageTraining"; environment variables <c>LanguageTraining__Steps=500</c>; command-line
 /// switches of <c>train-lm</c>, <c>--steps 500</c>).
 /// </summary>
@@ -152,6 +152,9 @@ public sealed class LanguageTrainerOptions
     [Description("directory of the fortune files")]
     [Required]
     public string CorpusDirectory { get; set; } = TeacherStudent.Distillation.Text.FortunesCorpus.DefaultDirectory;
+
+    [Description("a file of entries separated by lines holding only % (the fortune format) to train on instead of the fortune files, e.g. system2-data's teacher-corpus.txt; split by entry like them")]
+    public string CorpusFile { get; set; } = "";
 
     [Description("where model.ckpt, state.bin, metrics.csv, curves.svg and report.json go; a run resumes from here")]
     [Required]

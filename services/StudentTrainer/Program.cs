@@ -8,7 +8,7 @@ var switches = new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<T
 train.SetAction((result, cancellation) => TrainerHost.TrainAsync(switches.Given(result), cancellation));
 root.Subcommands.Add(train);
 
-var trainLm = new Command("train-lm", "Train one language model on the fortunes corpus: a teacher (--mode supervised) or a student distilled from one.");
+var trainLm = new Command("train-lm", "Train one language model on the fortunes corpus (or --corpus-file): a teacher (--mode supervised) or a student distilled from one.");
 var lmSwitches = new OptionSwitches().Add<LanguageTrainerOptions>(trainLm, LanguageTrainerOptions.Section).Add<TeacherClientOptions>(trainLm, "Teacher", "teacher-");
 trainLm.SetAction((result, cancellation) => TrainerHost.TrainLanguageModelAsync(lmSwitches.Given(result), cancellation));
 root.Subcommands.Add(trainLm);

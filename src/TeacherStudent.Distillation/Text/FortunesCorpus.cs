@@ -67,6 +67,23 @@ public sealed class FortunesCorpus
         return new FortunesCorpus(files, splits);
     }
 
+    /// <summary>
+    /// Reads one file of entries in the fortune format (entries separated by lines that hold only
+    /// <c>%</c>), such as a corpus the project generates, and splits it by entry like the fortunes.
+    /// </summary>
+    /// <exception cref="DatasetNotFoundException">The file is missing or holds no entry.</exception>
+    public static FortunesCorpus LoadFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new DatasetNotFoundException($"The corpus file {path} does not exist.");
+        var splits = Enum.GetValues<CorpusSplit>().Select(_ => new List<string>()).ToArray();
+        foreach (var entry in FortuneFile.ReadEntries(path))
+            splits[(int)StableSplit.Of(entry)].Add(entry);
+        if (splits.All(s => s.Count == 0))
+            throw new DatasetNotFoundException($"The corpus file {path} holds no entry (entries are separated by lines holding only %).");
+        return new FortunesCorpus([Path.GetFileName(path)], splits);
+    }
+
     private static List<string> FindDataFiles(string directory)
     {
         var names = new List<string>();

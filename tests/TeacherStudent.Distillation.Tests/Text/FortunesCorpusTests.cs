@@ -105,6 +105,31 @@ public sealed class FortunesCorpusTests : IDisposable
         Assert.Contains("apt-get install fortunes", error.Message);
     }
 
+    [Fact]
+    public void OneCorpusFileIsSplitByEntryLikeTheFortuneFiles()
+    {
+        Write("corpus.txt", "fortune 0", "fortune 29", "fortune 3", "fortune 24");
+
+        var corpus = FortunesCorpus.LoadFile(directory.File("corpus.txt"));
+
+        Assert.Equal(["corpus.txt"], corpus.Files);
+        Assert.Equal(["fortune 0", "fortune 24"], corpus.Train);
+        Assert.Equal(["fortune 29"], corpus.Validation);
+        Assert.Equal(["fortune 3"], corpus.Test);
+    }
+
+    [Fact]
+    public void AMissingOrEmptyCorpusFileIsNamed()
+    {
+        File.WriteAllText(directory.File("empty.txt"), "%\n\n%\n");
+
+        var missing = Assert.Throws<DatasetNotFoundException>(() => FortunesCorpus.LoadFile(directory.File("none.txt")));
+        var empty = Assert.Throws<DatasetNotFoundException>(() => FortunesCorpus.LoadFile(directory.File("empty.txt")));
+
+        Assert.Contains("none.txt does not exist", missing.Message);
+        Assert.Contains("empty.txt holds no entry", empty.Message);
+    }
+
     public void Dispose() => directory.Dispose();
 
     private void Write(string name, params string[] entries) =>
