@@ -4,6 +4,7 @@ using TeacherStudent.Teacher.Operations;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Upstream;
 
 namespace TeacherStudent.Teacher;
 
@@ -41,6 +42,7 @@ public static class TeacherApp
         try
         {
             app.Services.GetRequiredService<TeacherRegistry>();
+            app.Services.GetRequiredService<UpstreamTeachers>();
             app.Services.GetRequiredService<ISoftTargetCache>();
             _ = app.Services.GetRequiredService<IOptions<BatchingOptions>>().Value;
             // Read here rather than on start, so that a bad value is one log line, not a stack trace.

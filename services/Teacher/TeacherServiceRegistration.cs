@@ -10,6 +10,7 @@ using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Rpc;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Upstream;
 
 namespace TeacherStudent.Teacher;
 
@@ -24,6 +25,7 @@ public static class TeacherServiceRegistration
         services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddTeacherRegistry();
+        services.AddUpstreamTeachers();
         services.AddApiKeyAuthentication();
         services.AddSingleton(sp => new SoftTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton(ConnectRedis);

@@ -1,20 +1,24 @@
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Upstream;
 
 namespace TeacherStudent.Teacher.Operations;
 
 /// <summary>
 /// The gRPC health service's answers: each teacher name is SERVING once a version of it is
-/// loaded (a name added later becomes SERVING when its first version is in), and the whole
-/// service ("") is SERVING while it runs; everything turns NOT_SERVING when it stops.
+/// loaded (a name added later becomes SERVING when its first version is in), each upstream
+/// teacher from the start (whether its endpoint answers is each call's business: a probe that
+/// failed the pod over an outside API would only take the local teachers down with it), and the
+/// whole service ("") is SERVING while it runs; everything turns NOT_SERVING when it stops.
 /// </summary>
-public sealed class TeacherHealth(HealthServiceImpl health, TeacherRegistry registry) : IHostedService
+public sealed class TeacherHealth(HealthServiceImpl health, TeacherRegistry registry, UpstreamTeachers upstreams) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         registry.Changed += Serving;
         foreach (var teacher in registry.All) Serving(teacher.Name);
+        foreach (var teacher in upstreams.All) Serving(teacher.Name);
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
         return Task.CompletedTask;
     }
@@ -23,7 +27,8 @@ public sealed class TeacherHealth(HealthServiceImpl health, TeacherRegistry regi
     {
         registry.Changed -= Serving;
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
-        foreach (var teacher in registry.All) health.SetStatus(teacher.Name, HealthCheckResponse.Types.ServingStatus.NotServing);
+        foreach (var name in registry.All.Select(t => t.Name).Concat(upstreams.All.Select(t => t.Name)))
+            health.SetStatus(name, HealthCheckResponse.Types.ServingStatus.NotServing);
         return Task.CompletedTask;
     }
 

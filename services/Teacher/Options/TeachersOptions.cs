@@ -3,20 +3,25 @@ using System.ComponentModel.DataAnnotations;
 namespace TeacherStudent.Teacher.Options;
 
 /// <summary>
-/// The teachers loaded at start, bound from the configuration root: the "Teachers" list
-/// (Teachers:0:Name, Teachers:0:Checkpoint, Teachers:0:Device, Teachers:0:MaxBatch, ...) and the
-/// "Teacher" shorthand for one more (used when its Checkpoint is set). At least one is needed,
-/// and names are unique.
+/// The teachers held from the start, bound from the configuration root: the "Teachers" list
+/// (Teachers:0:Name, Teachers:0:Checkpoint, Teachers:0:Device, Teachers:0:MaxBatch, ...), the
+/// "Teacher" shorthand for one more (used when its Checkpoint is set), and the "Upstreams" list of
+/// black-box teachers behind OpenAI-compatible endpoints (Upstreams:0:Name, Upstreams:0:BaseUrl,
+/// ...). At least one teacher of either kind is needed, and names are unique across both.
 /// </summary>
 public sealed class TeachersOptions : IValidatableObject
 {
     public const string ListSection = "Teachers";
+    public const string UpstreamsSection = "Upstreams";
 
     /// <summary>One teacher, the shorthand (--Teacher:Name=fashion --Teacher:Checkpoint=...); ignored while its Checkpoint is empty.</summary>
     public TeacherOptions Teacher { get; set; } = new();
 
     /// <summary>Any number of named teachers (Teachers:0:Name=fashion, Teachers:0:Checkpoint=..., Teachers:1:Name=...).</summary>
     public List<TeacherOptions> Teachers { get; set; } = [];
+
+    /// <summary>Black-box teachers behind OpenAI-compatible endpoints (Upstreams:0:Name=gpt, Upstreams:0:BaseUrl=..., Upstreams:0:Model=...).</summary>
+    public List<UpstreamOptions> Upstreams { get; set; } = [];
 
     /// <summary>Every teacher to load, each with the configuration path it came from ("Teacher", "Teachers:0", ...).</summary>
     public IReadOnlyList<(string Path, TeacherOptions Options)> All
@@ -32,11 +37,12 @@ public sealed class TeachersOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var all = All;
-        if (all.Count == 0)
+        if (all.Count == 0 && Upstreams.Count == 0)
         {
             yield return new ValidationResult(
                 "no teacher is configured: Teacher:Checkpoint is required (--Teacher:Checkpoint=/path/model.ckpt), "
-                + "or list several as Teachers:0:Name=..., Teachers:0:Checkpoint=...");
+                + "or list several as Teachers:0:Name=..., Teachers:0:Checkpoint=..., "
+                + "or an upstream endpoint as Upstreams:0:Name=..., Upstreams:0:BaseUrl=..., Upstreams:0:Model=...");
             yield break;
         }
         foreach (var (path, teacher) in all)
@@ -48,7 +54,16 @@ public sealed class TeachersOptions : IValidatableObject
             if (string.IsNullOrWhiteSpace(teacher.Checkpoint))
                 yield return new ValidationResult($"{path}:Checkpoint is required: give the path of the checkpoint of teacher '{teacher.Name}'.");
         }
-        foreach (var duplicate in all.GroupBy(t => t.Options.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        var upstreams = Upstreams.Select((u, i) => (Path: $"{UpstreamsSection}:{i}", Options: u)).ToList();
+        foreach (var (path, upstream) in upstreams)
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(upstream, new ValidationContext(upstream), results, validateAllProperties: true);
+            foreach (var result in results)
+                yield return new ValidationResult($"{path}: {result.ErrorMessage}", result.MemberNames.Select(m => $"{path}:{m}"));
+        }
+        var names = all.Select(t => (t.Path, t.Options.Name)).Concat(upstreams.Select(u => (u.Path, u.Options.Name)));
+        foreach (var duplicate in names.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
             yield return new ValidationResult(
                 $"teacher name '{duplicate.Key}' is configured more than once ({string.Join(", ", duplicate.Select(t => t.Path))}); names must be unique.");
     }

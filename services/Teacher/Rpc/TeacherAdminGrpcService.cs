@@ -2,6 +2,7 @@ using Grpc.Core;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Upstream;
 
 namespace TeacherStudent.Teacher.Rpc;
 
@@ -10,7 +11,7 @@ namespace TeacherStudent.Teacher.Rpc;
 /// new teacher) beside the one serving and swaps it in. Only the admin key gets this far
 /// (see <see cref="Auth.ApiKeyInterceptor"/>).
 /// </summary>
-public sealed class TeacherAdminGrpcService(TeacherLoader loader) : TeacherAdmin.TeacherAdminBase
+public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeachers upstreams) : TeacherAdmin.TeacherAdminBase
 {
     /// <summary>Device of a new teacher when the request names none.</summary>
     public const string DefaultDevice = "auto";
@@ -24,6 +25,9 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader) : TeacherAdmin
     {
         if (!TeacherNames.IsValid(request.Teacher))
             throw Invalid($"teacher name '{request.Teacher}' is not allowed. {TeacherNames.Rule}");
+        if (upstreams.TryGet(request.Teacher, out var upstream))
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"teacher '{upstream.Name}' is an upstream teacher (model '{upstream.Version}' at {upstream.BaseUrl}); it has no checkpoint to load. Give a new teacher another name."));
         if (string.IsNullOrWhiteSpace(request.CheckpointPath))
             throw Invalid("the checkpoint path is empty; give the path of a checkpoint file on the teacher service's machine.");
         if (request.MaxBatch is < 0 or > MaxBatchLimit)
