@@ -74,6 +74,7 @@ public static class LanguageRunOutputs
 /// <param name="Validation">The validation curve: one entry per evaluation.</param>
 /// <param name="TeacherVersions">Every teacher version the run learned from, in the order they first answered.</param>
 /// <param name="TokensPerSecond">Corpus tokens per second of training steps (targets, sampling, forward, backward, update).</param>
+/// <param name="Mode">supervised, offline, online, on_policy or blackbox.</param>
 public sealed record LanguageRunReport(
     string Name,
     string Mode,
@@ -103,7 +104,11 @@ public sealed record LanguageRunReport(
     double StepsPerSecond,
     double TokensPerSecond,
     int Seed,
-    OnPolicyReport? OnPolicy);
+    OnPolicyReport? OnPolicy)
+{
+    /// <summary>What a black-box run learned from: the teacher's samples and what they cost; null for other modes.</summary>
+    public BlackBoxReport? BlackBox { get; init; }
+}
 
 /// <summary>A GPT's shape in a report.</summary>
 /// <param name="VocabularySize">Tokens the model scores (padded, perhaps).</param>

@@ -11,8 +11,12 @@ using static TorchSharp.torch;
 namespace TeacherStudent.StudentTrainer;
 
 /// <summary>Trains one language model on the fortunes corpus (or a corpus file) as the options say and writes its outputs.</summary>
-public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOptions, IOptions<TeacherClientOptions> teacherOptions)
+public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOptions, IOptions<TeacherClientOptions> teacherOptions,
+    IOptions<BlackBoxOptions> blackBoxOptions)
 {
+    /// <summary>The mode that trains on a teacher's text: supervised training on what <see cref="BlackBoxCorpus"/> collects.</summary>
+    public const string BlackBoxMode = "blackbox";
+
     /// <summary>Prompts every run continues in its report, so students can be read side by side.</summary>
     public static readonly IReadOnlyList<string> SamplePrompts = ["", "The ", "A man ", "Q:", "You will "];
 
@@ -22,11 +26,21 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var clock = Stopwatch.StartNew();
         if (o.Threads > 0) set_num_threads(o.Threads);
         var device = DeviceChoice.Resolve(o.Device);
-        var mode = LanguageTrainingModes.Parse(o.Mode);
+        bool blackBox = o.Mode == BlackBoxMode;
+        var mode = blackBox ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode);
         var name = string.IsNullOrEmpty(o.Name) ? $"{o.Mode}-{o.Layers}x{o.Width}-s{o.Seed}" : o.Name;
         var progress = new ConsoleProgress(name);
 
-        var corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
+        BlackBoxReport? collected = null;
+        FortunesCorpus corpus;
+        if (blackBox)
+        {
+            // The teacher's text, split by entry like any corpus: the held-out splits measure how well the student learned it.
+            var (texts, fetched) = await BlackBoxCorpus.CollectAsync(blackBoxOptions.Value, teacherOptions.Value, o.RunDirectory, progress.Note, cancellationToken);
+            corpus = FortunesCorpus.FromEntries(BlackBoxCorpus.FileName, texts);
+            collected = fetched;
+        }
+        else corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
         var tokenizer = LoadOrTrainTokenizer(o, corpus, progress);
         var settings = ToSettings(o, tokenizer.VocabularySize).Validate();
 
@@ -56,7 +70,11 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         };
         var result = await run.RunAsync(cancellationToken);
 
-        var report = ToReport(o, name, settings, tokenizer, result, connection?.Name ?? (mode.NeedsTeacher() ? t.Teacher : null));
+        var report = ToReport(o, name, settings, tokenizer, result, connection?.Name ?? (mode.NeedsTeacher() || blackBox ? t.Teacher : null)) with
+        {
+            Mode = o.Mode,
+            BlackBox = collected,
+        };
         LanguageRunOutputs.WriteMetrics(o.RunDirectory, result.History);
         LanguageRunOutputs.WritePlot(o.RunDirectory, name, result.History);
         LanguageRunOutputs.WriteReport(o.RunDirectory, report);
@@ -68,7 +86,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     /// <summary>The training settings the options describe, for a tokenizer of <paramref name="tokenizerVocabulary"/> tokens.</summary>
     public static LanguageTrainingSettings ToSettings(LanguageTrainerOptions o, int tokenizerVocabulary) => new()
     {
-        Mode = LanguageTrainingModes.Parse(o.Mode),
+        Mode = o.Mode == BlackBoxMode ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode),
         Model = new GptSpec(PaddedVocabulary(tokenizerVocabulary, o.PadVocabularyTo), o.ContextLength, o.Layers, o.Width, o.Heads, o.Dropout),
         Steps = o.Steps,
         BatchSize = o.BatchSize,

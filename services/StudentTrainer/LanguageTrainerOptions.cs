@@ -12,8 +12,8 @@ public sealed class LanguageTrainerOptions
 {
     public const string Section = "LanguageTraining";
 
-    [Description("supervised, offline (targets of a fixed set of windows fetched first), online (targets per batch) or on_policy (the student's own samples, scored by the teacher)")]
-    [Required, RegularExpression("^(supervised|offline|online|on_policy)$", ErrorMessage = "Mode must be supervised, offline, online or on_policy.")]
+    [Description("supervised, offline (targets of a fixed set of windows fetched first), online (targets per batch), on_policy (the student's own samples, scored by the teacher) or blackbox (cross-entropy on text the teacher writes for --prompts)")]
+    [Required, RegularExpression("^(supervised|offline|online|on_policy|blackbox)$", ErrorMessage = "Mode must be supervised, offline, online, on_policy or blackbox.")]
     public string Mode { get; set; } = "supervised";
 
     [Description("divergence D(teacher || student): forward_kl, reverse_kl, jsd, skew_kl or skew_reverse_kl")]

@@ -9,7 +9,8 @@ train.SetAction((result, cancellation) => TrainerHost.TrainAsync(switches.Given(
 root.Subcommands.Add(train);
 
 var trainLm = new Command("train-lm", "Train one language model on the fortunes corpus (or --corpus-file): a teacher (--mode supervised) or a student distilled from one.");
-var lmSwitches = new OptionSwitches().Add<LanguageTrainerOptions>(trainLm, LanguageTrainerOptions.Section).Add<TeacherClientOptions>(trainLm, "Teacher", "teacher-");
+var lmSwitches = new OptionSwitches().Add<LanguageTrainerOptions>(trainLm, LanguageTrainerOptions.Section).Add<BlackBoxOptions>(trainLm, BlackBoxOptions.Section)
+    .Add<TeacherClientOptions>(trainLm, "Teacher", "teacher-");
 trainLm.SetAction((result, cancellation) => TrainerHost.TrainLanguageModelAsync(lmSwitches.Given(result), cancellation));
 root.Subcommands.Add(trainLm);
 
@@ -18,6 +19,12 @@ var measure = new Command("measure-targets",
 var measureSwitches = new OptionSwitches().Add<TargetMeasurementOptions>(measure, TargetMeasurementOptions.Section).Add<TeacherClientOptions>(measure, "Teacher", "teacher-");
 measure.SetAction((result, cancellation) => TrainerHost.MeasureTargetsAsync(measureSwitches.Given(result), cancellation));
 root.Subcommands.Add(measure);
+
+var evaluate = new Command("evaluate-answers",
+    "A served language model answers questions with known answers through Generate: accuracy and tokens per answer, directly or by a vote over samples.");
+var evaluateSwitches = new OptionSwitches().Add<AnswerEvaluationOptions>(evaluate, AnswerEvaluationOptions.Section).Add<TeacherClientOptions>(evaluate, "Teacher", "teacher-");
+evaluate.SetAction((result, cancellation) => TrainerHost.EvaluateAnswersAsync(evaluateSwitches.Given(result), cancellation));
+root.Subcommands.Add(evaluate);
 
 var summarize = new Command("summarize", "Gather finished runs into one report and print a table.");
 var teacherRun = new Option<string?>("--teacher-run") { Description = "run directory of the teacher" };

@@ -25,18 +25,23 @@ public static class TrainerHost
 
     /// <summary>The <c>train-lm</c> command: one language-model student (or teacher).</summary>
     public static Task<int> TrainLanguageModelAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
-        RunAsync<LanguageTrainerOptions, LanguageTrainJob>(switches, LanguageTrainerOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
+        RunAsync<LanguageTrainerOptions, LanguageTrainJob>(switches, LanguageTrainerOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken,
+            services => services.AddOptions<BlackBoxOptions>().BindConfiguration(BlackBoxOptions.Section).ValidateDataAnnotations().ValidateOnStart());
 
     /// <summary>The <c>measure-targets</c> command: what each way of shipping a language model's targets costs and keeps.</summary>
     public static Task<int> MeasureTargetsAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
         RunAsync<TargetMeasurementOptions, TargetMeasurementJob>(switches, TargetMeasurementOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
+
+    /// <summary>The <c>evaluate-answers</c> command: a served model answers questions with known answers.</summary>
+    public static Task<int> EvaluateAnswersAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
+        RunAsync<AnswerEvaluationOptions, AnswerEvaluationJob>(switches, AnswerEvaluationOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
 
     /// <summary>
     /// Runs <typeparamref name="TJob"/> in a host whose <typeparamref name="TOptions"/> bind to
     /// <paramref name="section"/> and whose <see cref="TeacherClientOptions"/> bind to "Teacher".
     /// </summary>
     public static async Task<int> RunAsync<TOptions, TJob>(IDictionary<string, string?> switches, string section,
-        Func<TJob, CancellationToken, Task> run, CancellationToken cancellationToken)
+        Func<TJob, CancellationToken, Task> run, CancellationToken cancellationToken, Action<IServiceCollection>? moreOptions = null)
         where TOptions : class
         where TJob : class
     {
@@ -47,6 +52,7 @@ public static class TrainerHost
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
+        moreOptions?.Invoke(builder.Services);
         builder.Services.AddSingleton<TJob>();
         // Ctrl+C and SIGTERM reach the host's console lifetime, which only stops the host: the job
         // learns of them through ApplicationStopping, stops after its current step and exits.

@@ -76,12 +76,19 @@ public sealed class FortunesCorpus
     {
         if (!File.Exists(path))
             throw new DatasetNotFoundException($"The corpus file {path} does not exist.");
-        var splits = Enum.GetValues<CorpusSplit>().Select(_ => new List<string>()).ToArray();
-        foreach (var entry in FortuneFile.ReadEntries(path))
-            splits[(int)StableSplit.Of(entry)].Add(entry);
-        if (splits.All(s => s.Count == 0))
+        var corpus = FromEntries(Path.GetFileName(path), FortuneFile.ReadEntries(path));
+        if (corpus.Train.Count + corpus.Validation.Count + corpus.Test.Count == 0)
             throw new DatasetNotFoundException($"The corpus file {path} holds no entry (entries are separated by lines holding only %).");
-        return new FortunesCorpus([Path.GetFileName(path)], splits);
+        return corpus;
+    }
+
+    /// <summary>A corpus of <paramref name="entries"/> (texts made elsewhere, such as a teacher's), split by entry like the fortunes.</summary>
+    public static FortunesCorpus FromEntries(string name, IEnumerable<string> entries)
+    {
+        var splits = Enum.GetValues<CorpusSplit>().Select(_ => new List<string>()).ToArray();
+        foreach (var entry in entries)
+            splits[(int)StableSplit.Of(entry)].Add(entry);
+        return new FortunesCorpus([name], splits);
     }
 
     private static List<string> FindDataFiles(string directory)

@@ -80,7 +80,7 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online or on_policy.")]
+    [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online, on_policy or blackbox.")]
     [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "unknown distillation loss 'cosine'")]
     [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm.ckpt" }, "teacher checkpoint /nowhere/lm.ckpt does not exist")]
     [InlineData(new[] { "--tokenizer", "/nowhere/t.json" }, "tokenizer file /nowhere/t.json does not exist")]
