@@ -53,4 +53,18 @@ summarizeLm.SetAction(result => LanguageSummary.Write(result.GetValue(lmTeacherR
     result.GetValue(lmOutput)!, result.GetValue(lmSeconds)));
 root.Subcommands.Add(summarizeLm);
 
+var summarizeSystem2 = new Command("summarize-system2",
+    "Gather the System 2 -> System 1 demo's evaluations ({task}.{role}.json) into one report and print a table.");
+var s2Evaluations = new Option<string>("--evaluations") { Description = "directory of the evaluate-answers JSON files", Required = true };
+var s2Tasks = new Option<string[]>("--tasks") { Description = "the tasks, in report order", AllowMultipleArgumentsPerToken = true, Required = true };
+var s2Output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+var s2Seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+summarizeSystem2.Options.Add(s2Evaluations);
+summarizeSystem2.Options.Add(s2Tasks);
+summarizeSystem2.Options.Add(s2Output);
+summarizeSystem2.Options.Add(s2Seconds);
+summarizeSystem2.SetAction(result => System2Summary.Write(result.GetValue(s2Evaluations)!, result.GetValue(s2Tasks)!, result.GetValue(s2Output)!,
+    result.GetValue(s2Seconds)));
+root.Subcommands.Add(summarizeSystem2);
+
 return await root.Parse(args).InvokeAsync();
