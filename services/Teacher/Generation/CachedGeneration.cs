@@ -22,7 +22,7 @@ public sealed class CachedGeneration(TeacherRegistry registry, LocalGenerators l
     public async Task RunAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Teacher))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"name the teacher to ask; this service holds: {registry.KnownNames}."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"name the teacher to ask; this service holds: {KnownNames}."));
         using var lease = registry.Acquire(request.Teacher);
         if (lease is not null)
         {
@@ -43,9 +43,11 @@ public sealed class CachedGeneration(TeacherRegistry registry, LocalGenerators l
         else
         {
             throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}."));
+                $"there is no teacher named '{request.Teacher}'; this service holds: {KnownNames}."));
         }
     }
+
+    private string KnownNames => string.Join(", ", new[] { registry.KnownNames, upstream.KnownNames }.Where(n => n.Length > 0));
 
     private async Task StreamAsync(GenerateRequest request, ITextGenerator generator, GenerationSettings settings, int n,
         IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)

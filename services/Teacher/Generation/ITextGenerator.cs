@@ -42,6 +42,9 @@ public sealed record GenerationLimits(int MaxSamples, int DefaultMaxNewTokens, i
 /// <summary>The black-box teachers behind upstream endpoints, found by name.</summary>
 public interface IUpstreamGenerators
 {
+    /// <summary>Their names, in order, for messages that list them ("" when there are none).</summary>
+    string KnownNames { get; }
+
     /// <summary>The upstream teacher called <paramref name="name"/>: its generator and limits.</summary>
     bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ITextGenerator? generator, out GenerationLimits limits);
 }
@@ -49,6 +52,8 @@ public interface IUpstreamGenerators
 /// <summary>No upstream teachers: every name is unknown.</summary>
 public sealed class NoUpstreamGenerators : IUpstreamGenerators
 {
+    public string KnownNames => "";
+
     public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ITextGenerator? generator, out GenerationLimits limits)
     {
         generator = null;

@@ -10,6 +10,7 @@ using TeacherStudent.Teacher.Generation;
 using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Upstream;
 
 namespace TeacherStudent.Teacher.Rpc;
 
@@ -20,21 +21,28 @@ namespace TeacherStudent.Teacher.Rpc;
 /// answered at once, so a student that sends ahead keeps the teacher's forwards full.
 /// </summary>
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
-    CachedGeneration generation, LocalGenerators localGenerators, IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
+    CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
     {
         var response = new DescribeResponse();
         if (string.IsNullOrEmpty(request.Teacher))
+        {
             response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name), localGenerators.Limits)));
+            response.Teachers.AddRange(upstreams.All.Select(UpstreamDescription.For));
+        }
         else if (registry.TryGet(request.Teacher, out var teacher))
             response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name), localGenerators.Limits));
+        else if (upstreams.TryGet(request.Teacher, out var upstream))
+            response.Teachers.Add(UpstreamDescription.For(upstream));
         else
             throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}."));
+                $"there is no teacher named '{request.Teacher}'; this service holds: {KnownNames}."));
         return Task.FromResult(response);
     }
+
+    private string KnownNames => string.Join(", ", new[] { registry.KnownNames, upstreams.KnownNames }.Where(n => n.Length > 0));
 
     public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context) =>
         generation.RunAsync(request, responseStream, context.CancellationToken);

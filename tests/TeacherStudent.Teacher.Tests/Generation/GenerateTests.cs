@@ -47,6 +47,10 @@ public sealed class GenerateTests : IAsyncLifetime
             ["Generation:MaxSamples"] = "64",
             ["Generation:DefaultMaxNewTokens"] = "12",
             ["Generation:MaxDelayMs"] = "150",
+            // Never called here: only described (the upstream tests call one).
+            ["Upstreams:0:Name"] = "api",
+            ["Upstreams:0:BaseUrl"] = "http://127.0.0.1:9/v1",
+            ["Upstreams:0:Model"] = "tiny-chat",
         });
     }
 
@@ -165,6 +169,21 @@ public sealed class GenerateTests : IAsyncLifetime
         Assert.All(answered, samples => Assert.Equal(6, samples.Count));
         // Four calls of six samples each, sent together, waited up to 150 ms for each other: at least two shared a run.
         Assert.True(Metrics.LargestGenerationRun >= 12, $"largest run {Metrics.LargestGenerationRun} (was {largest})");
+    }
+
+    [Fact]
+    public async Task DescribeListsTheLanguageModelWithItsGenerationLimitsAndTheUpstreamTeacher()
+    {
+        var all = (await server.Client.DescribeAsync(new DescribeRequest())).Teachers;
+        var missing = await Assert.ThrowsAsync<RpcException>(async () => await server.Client.DescribeAsync(new DescribeRequest { Teacher = "nobody" }));
+
+        Assert.Equal(["fashion", Lm, "api"], all.Select(t => t.Name));
+        var lm = all.Single(t => t.Name == Lm);
+        Assert.Equal((64, 12, 31), (lm.Limits.MaxSamples, lm.Limits.DefaultMaxNewTokens, lm.Limits.MaxNewTokens));  // context 32 - 1
+        var api = (await server.Client.DescribeAsync(new DescribeRequest { Teacher = "api" })).Teachers.Single();
+        Assert.Equal((TeacherTask.BlackBoxText, "tiny-chat", "http://127.0.0.1:9/v1"), (api.Task, api.Version, api.Upstream.BaseUrl));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("fashion, lm, api", missing.Status.Detail);
     }
 
     public static TheoryData<string, GenerateRequest, StatusCode> BadRequests() => new()
