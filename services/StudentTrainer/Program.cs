@@ -67,4 +67,17 @@ summarizeSystem2.SetAction(result => System2Summary.Write(result.GetValue(s2Eval
     result.GetValue(s2Seconds)));
 root.Subcommands.Add(summarizeSystem2);
 
+var system2Data = new Command("system2-data",
+    "Write the data of a System 2 -> System 1 run: the teacher corpus (train-lm --corpus-file), and per task the training questions to label and the held-out problems.");
+var dataOutput = new Option<string>("--out") { Description = "directory to write teacher-corpus.txt and TASK/train-prompts.jsonl, TASK/test.jsonl into", Required = true };
+var dataSeed = new Option<int>("--seed") { Description = "seed of every problem drawn", DefaultValueFactory = _ => 1 };
+var dataCorpus = new Option<int>("--corpus-problems") { Description = "problems of each task in the teacher corpus", DefaultValueFactory = _ => System2Data.DefaultCorpusProblems };
+var dataDirect = new Option<double>("--direct-fraction") { Description = "share of the corpus problems written as direct answers; the rest are step by step", DefaultValueFactory = _ => System2Data.DefaultDirectFraction };
+var dataTrain = new Option<int>("--train-questions") { Description = "training questions of each task for the teacher to label", DefaultValueFactory = _ => System2Data.DefaultTrainQuestions };
+var dataTest = new Option<int>("--test-problems") { Description = "held-out problems of each task", DefaultValueFactory = _ => System2Data.DefaultTestProblems };
+foreach (var option in new Option[] { dataOutput, dataSeed, dataCorpus, dataDirect, dataTrain, dataTest }) system2Data.Options.Add(option);
+system2Data.SetAction(result => System2Data.Write(result.GetValue(dataOutput)!, result.GetValue(dataSeed),
+    new(result.GetValue(dataCorpus), result.GetValue(dataDirect), result.GetValue(dataTrain), result.GetValue(dataTest))));
+root.Subcommands.Add(system2Data);
+
 return await root.Parse(args).InvokeAsync();
