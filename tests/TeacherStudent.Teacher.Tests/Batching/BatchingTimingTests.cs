@@ -115,7 +115,9 @@ public sealed class BatchingTimingTests
         using var big = teacher.Server.Client.SoftTargets(cancellationToken: stopBig.Token);
         await big.RequestStream.WriteAsync(TestImages.Request(0, 4096));
         await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples > 64, "the big request fills the queue");
-        using var late = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(2));
+        // A deadline long enough that the refusal's reserve (a tenth of it, 400 ms) outlasts a stall of
+        // this busy process's reply path: with 2 s (200 ms) the refusal sometimes came too late.
+        using var late = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(4));
 
         // Act
         var watch = Stopwatch.StartNew();
@@ -132,7 +134,7 @@ public sealed class BatchingTimingTests
         Assert.Equal(8, refused.Error.Code);
         Assert.Equal("late", refused.RequestId);
         Assert.Contains("deadline", refused.Error.Message);
-        Assert.True(took > TimeSpan.FromMilliseconds(1500), $"refused after {took.TotalMilliseconds:0} ms, long before the deadline.");
+        Assert.True(took > TimeSpan.FromMilliseconds(3000), $"refused after {took.TotalMilliseconds:0} ms, long before the deadline.");
         Assert.True(queuedBehind > 64, $"the queue held only {queuedBehind} examples when the late batch was refused.");
         Assert.Equal(1, teacher.Metrics.RejectedRequests);
         TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(5000, 8), 8, 1f), TestImages.LogProbs(after), 1e-5);
