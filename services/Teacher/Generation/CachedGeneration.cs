@@ -55,7 +55,7 @@ public sealed class CachedGeneration(TeacherRegistry registry, LocalGenerators l
         var prompts = request.Prompts;
         var sampleKeys = new byte[prompts.Count * n][];
         for (int p = 0; p < prompts.Count; p++)
-            for (int i = 0; i < n; i++) sampleKeys[p * n + i] = keys.Compute(request.Teacher, generator.Version, settings, prompts[p], i);
+            for (int i = 0; i < n; i++) sampleKeys[p * n + i] = keys.Compute(request.Teacher, generator.CacheScope, settings, prompts[p], i);
 
         var stored = await cache.GetManyAsync(sampleKeys, cancellationToken);
         var hits = new GenerateResponse { Teacher = request.Teacher, TeacherVersion = generator.Version };

@@ -5,22 +5,22 @@ namespace TeacherStudent.Teacher.Generation;
 
 /// <summary>
 /// Cache keys of generated samples, one per (prompt, sample index): the fixed prefix, "gen:", then
-/// the SHA-256 of everything that changes the text: teacher name and version (checkpoint digest
-/// or upstream model), the checked sampling settings, the sample index and the prompt.
+/// the SHA-256 of everything that changes the text: teacher name and cache scope (checkpoint digest,
+/// or an upstream's model, base URL and endpoint), the checked sampling settings, the sample index and the prompt.
 /// </summary>
 public sealed class GenerationKeys(string prefix)
 {
     private readonly byte[] prefix = Encoding.UTF8.GetBytes(prefix + "gen:");
 
     /// <summary>The key of sample <paramref name="sampleIndex"/> of <paramref name="prompt"/>.</summary>
-    public byte[] Compute(string teacher, string version, GenerationSettings settings, string prompt, int sampleIndex)
+    public byte[] Compute(string teacher, string scope, GenerationSettings settings, string prompt, int sampleIndex)
     {
         using var buffer = new MemoryStream();
         // Length-prefixed strings and fixed-size numbers, so that no two requests serialise alike.
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(teacher);
-            writer.Write(version);
+            writer.Write(scope);
             writer.Write(settings.MaxNewTokens);
             writer.Write(settings.Temperature);
             writer.Write(settings.TopP);

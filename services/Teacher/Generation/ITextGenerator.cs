@@ -23,8 +23,14 @@ public sealed record GeneratedText(string Text, FinishReason FinishReason, int P
 /// </summary>
 public interface ITextGenerator
 {
-    /// <summary>What wrote the text: a checkpoint digest, or the upstream's model name. Part of every cache key.</summary>
+    /// <summary>What wrote the text: a checkpoint digest, or the upstream's model name.</summary>
     string Version { get; }
+
+    /// <summary>
+    /// Everything besides the request that decides the text, for the cache key: the version, and
+    /// for an upstream also where it is called (another server may serve the same model name).
+    /// </summary>
+    string CacheScope => Version;
 
     /// <summary>
     /// Sample <paramref name="sampleIndex"/> of <paramref name="prompt"/>. A failure the caller

@@ -110,6 +110,16 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         try
         {
             if (lease?.Teacher.Language is not null) return await AnswerSequencesAsync(request, lease.Teacher, response, cancellationToken);
+            if (lease is null && upstreams.TryGet(request.Teacher, out var upstream))
+            {
+                response.Error = new BatchError
+                {
+                    Code = (int)StatusCode.FailedPrecondition,
+                    Message = $"teacher '{upstream.Name}' is a black-box teacher ({upstream.Version} behind {upstream.BaseUrl}): it writes text through Generate and has no soft targets.",
+                };
+                logger.BatchRejected(request.RequestId, request.Teacher, StatusCode.FailedPrecondition, response.Error.Message);
+                return response;
+            }
             if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, registry, out var batch, out var error))
             {
                 logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);

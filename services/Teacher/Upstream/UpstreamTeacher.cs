@@ -49,8 +49,11 @@ public sealed class UpstreamTeacher : ITextGenerator, UpstreamResilience.IObserv
     /// <summary>Name callers use to ask for this teacher.</summary>
     public string Name => options.Name;
 
-    /// <summary>The upstream's model name: what wrote the text, and part of every cache key.</summary>
+    /// <summary>The upstream's model name: what wrote the text.</summary>
     public string Version => options.Model;
+
+    /// <summary>The model and the URL it is called at: the same model name elsewhere, or on the other endpoint, is other text.</summary>
+    public string CacheScope => $"{options.Model} {url}";
 
     /// <summary>Base URL of the API, as configured.</summary>
     public string BaseUrl => options.BaseUrl;

@@ -83,6 +83,20 @@ public sealed class UpstreamGenerateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SoftTargetsAskedOfAnUpstreamTeacherIsFailedPreconditionOnAStreamThatGoesOn()
+    {
+        await using var stream = server.OpenStream();
+
+        var reply = await stream.AskAsync(new SoftTargetsRequest { RequestId = "r", Teacher = Gpt, Temperature = 1 });
+
+        Assert.Equal(SoftTargetsResponse.ResultOneofCase.Error, reply.ResultCase);
+        Assert.Equal((int)StatusCode.FailedPrecondition, reply.Error.Code);
+        Assert.Contains("black-box teacher", reply.Error.Message);
+        Assert.Contains("Generate", reply.Error.Message);
+        Assert.Equal(0, upstream.Requests);
+    }
+
+    [Fact]
     public async Task ASecondIdenticalRequestIsAnsweredFromTheCacheWithoutCallingTheUpstream()
     {
         // Arrange
