@@ -5,14 +5,16 @@
 #   prints a table; writes artifacts/demo/report.json.
 # The teacher caches soft targets in process; REDIS=host:port ./demo.sh uses that Redis instead.
 # ./demo.sh self runs the born-again (self-distillation) demo instead: scripts/demo-self.sh;
-# ./demo.sh lm the language-model demo on the fortunes corpus: scripts/demo-lm.sh.
+# ./demo.sh lm the language-model demo on the fortunes corpus: scripts/demo-lm.sh;
+# ./demo.sh system2 distils a teacher's step-by-step reasoning into direct answers: scripts/demo-system2.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 case "${1:-fashion}" in
   fashion) ;;
   self) exec scripts/demo-self.sh ;;
   lm) exec scripts/demo-lm.sh ;;
-  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm" >&2; exit 2 ;;
+  system2) exec scripts/demo-system2.sh ;;
+  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm, system2" >&2; exit 2 ;;
 esac
 source scripts/ensure-packages.sh
 ensure_packages dataset-fashion-mnist

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Distilling System 2 into System 1 (./demo.sh system2), after Yu et al. 2024 ("Distilling System 2
+# into System 1"): a teacher language model learns two tasks with exact answers (coin flip, last-letter
+# concatenation) mostly from written-out reasoning, with direct answers rarer; the teacher service
+# serves it; on held-out problems we measure the teacher answering directly (System 1) and reasoning
+# step by step with a majority vote over samples (System 2). The teacher's System 2 then labels
+# training questions it never saw (only clear votes kept; the true answers are never used), a
+# student learns question -> answer from those labels alone (train-lm --mode blackbox: it gets
+# only the teacher's text, through Generate), and answers directly. Writes
+# artifacts/system2/report.json and prints the table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+out=artifacts/system2
+data=$out/data
+mkdir -p "$out"
+dotnet build TeacherStudent.sln -c Release -nologo -v quiet
+trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll)
+source scripts/teacher-service.sh
+tasks=(coin_flip last_letter)
+
+# The settings (chosen on a run of the same pipeline with another data seed; see README, "System 2 into System 1").
+data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction 0.1 --train-questions "${S2_TRAIN_QUESTIONS:-2000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
+teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16
+  --steps "${S2_TEACHER_STEPS:-800}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 100 --eval-interval 200 --eval-windows 16 --test-windows 64)
+samples=5            # System 2: samples per question, put to a vote
+sample_temperature=0.7
+agreement=0.6        # labels: keep a training question only when at least 3 of its 5 samples agree
+s2_tokens=120        # room for the longest reasoning (six people)
+student_args=(--layers 2 --width 128 --heads 4 --context-length 64 --vocabulary-size 512 --batch-size 32
+  --steps "${S2_STUDENT_STEPS:-600}" --learning-rate 2e-3 --min-learning-rate 2e-4 --warmup-steps 50 --eval-interval 200 --eval-windows 16 --test-windows 64)
+# What each answer looks like to the evaluation: the direct prompt ends in "The answer is", the
+# reasoning in "So the answer is X."
+direct_answer='^\s*([^.\n]+)'
+reasoned_answer='answer is ([^.\n]+)'
+
+# 1. Data: the teacher corpus, and per task training questions (no answers) and held-out problems.
+"${trainer[@]}" system2-data --out "$data" "${data_args[@]}"
+
+# 2. The teacher: trained once, reused while its checkpoint and report are there.
+teacher_dir=$out/teacher
+if [ ! -f "$teacher_dir/report.json" ]; then
+  "${trainer[@]}" train-lm "${teacher_args[@]}" --corpus-file "$data/teacher-corpus.txt" --name teacher --run-directory "$teacher_dir"
+fi
+
+evaluate() { # evaluate TEACHER TASK ROLE [args...]: writes $out/evaluations/TASK.ROLE.json
+  local teacher=$1 task=$2 role=$3; shift 3
+  "${trainer[@]}" evaluate-answers --teacher "$teacher" --teacher-address "$address" --teacher-timeout-seconds 1800 \
+    --questions "$data/$task/test.jsonl" --name "$task $role" --out "$out/evaluations/$task.$role.json" "$@"
+}
+direct() { evaluate "$@" --prompt-field system1_prompt --answer-pattern "$direct_answer" --samples 1 --temperature 0 --max-new-tokens 8; }
+
+# 3. The teacher service (generation cache in process), and the teacher answering directly and by System 2.
+rm -rf "$out/evaluations" "$out/students"
+mkdir -p "$out/evaluations" "$out/students"
+start_teacher_service "$out/teacher-service.log" --Teachers:0:Name=reasoner --Teachers:0:Checkpoint="$teacher_dir/model.ckpt"
+echo "teacher service at $address"
+for task in "${tasks[@]}"; do
+  direct reasoner "$task" teacher_system1
+  evaluate reasoner "$task" teacher_system2 --prompt-field system2_prompt --answer-pattern "$reasoned_answer" --samples $samples \
+    --temperature $sample_temperature --max-new-tokens $s2_tokens --seed 7
+done
+
+# 4. The students: the teacher's System 2 labels training questions (through Generate, as a black
+# box), and each student learns "question -> answer" from the clear votes only.
+for task in "${tasks[@]}"; do
+  dir=$out/students/$task
+  "${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --name "student-$task" --run-directory "$dir" \
+    --teacher reasoner --teacher-address "$address" --teacher-timeout-seconds 1800 \
+    --prompts "$data/$task/train-prompts.jsonl" --prompt-field system2_prompt --student-prompt-field system1_prompt \
+    --samples $samples --generation-temperature $sample_temperature --max-new-tokens $s2_tokens --generation-seed 11 \
+    --answer-pattern "$reasoned_answer" --agreement $agreement --answer-template ' {answer}.' > "$dir.log" 2>&1 \
+    || { echo "error: student $task failed; the end of its log:"; tail -n 5 "$dir.log"; exit 1; }
+  tail -n 1 "$dir.log"
+done
+stop_teacher_service
+
+# 5. The students answer directly, served like any teacher.
+student_teachers=()
+i=0
+for task in "${tasks[@]}"; do
+  student_teachers+=(--Teachers:$i:Name="student-$task" --Teachers:$i:Checkpoint="$out/students/$task/model.ckpt")
+  i=$((i + 1))
+done
+start_teacher_service "$out/student-service.log" "${student_teachers[@]}"
+for task in "${tasks[@]}"; do direct "student-$task" "$task" student_system1; done
+stop_teacher_service
+
+# 6. The report and the table.
+"${trainer[@]}" summarize-system2 --evaluations "$out/evaluations" --tasks "${tasks[@]}" --out "$out/report.json" --seconds $(( $(date +%s) - start ))
+echo "report: $out/report.json"
