@@ -8,7 +8,8 @@ namespace TeacherStudent.Clients.Tests;
 /// client (clients/node, protos/ loaded at run time by @grpc/proto-loader) against a real teacher
 /// service process, each held against the C# client's answer to the same requests.
 /// </summary>
-public sealed class ForeignClientTests(ServedTeachers teachers) : IClassFixture<ServedTeachers>
+[Collection(ServedTeachersCollection.Name)]
+public sealed class ForeignClientTests(ServedTeachers teachers)
 {
     private static Task<ClientProcess> Run(string client, params string[] arguments) =>
         client == "python" ? ClientProcess.PythonAsync(arguments) : ClientProcess.NodeAsync(arguments);

@@ -111,6 +111,20 @@ public sealed class ServedTeachers : IAsyncLifetime
         return [.. replies];
     }
 
+    /// <summary>The samples of one Generate call, as the C# client gets them, by (prompt_index, sample_index); and the teacher version that wrote them.</summary>
+    public async Task<(GeneratedSample[] Samples, string[] Versions)> GenerateAsync(GenerateRequest request)
+    {
+        using var call = Client.Generate(request, Headers, deadline: DateTime.UtcNow.AddMinutes(1));
+        var samples = new List<GeneratedSample>();
+        var versions = new SortedSet<string>(StringComparer.Ordinal);
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        {
+            samples.AddRange(response.Samples);
+            versions.Add(response.TeacherVersion);
+        }
+        return ([.. samples.OrderBy(s => s.PromptIndex).ThenBy(s => s.SampleIndex)], [.. versions]);
+    }
+
     /// <summary>The values of a float32 or float16 tensor, widened to float.</summary>
     public static float[] Floats(Contracts.V1.Tensor tensor) => tensor.Dtype switch
     {
@@ -134,4 +148,11 @@ public sealed class ServedTeachers : IAsyncLifetime
         directory.Dispose();
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The test classes that share one <see cref="ServedTeachers"/> process (and so run one after another).</summary>
+[CollectionDefinition(Name)]
+public sealed class ServedTeachersCollection : ICollectionFixture<ServedTeachers>
+{
+    public const string Name = "served teachers";
 }

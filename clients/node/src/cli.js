@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 'use strict';
-// Command line: node src/cli.js {describe,soft-targets} --address HOST:PORT ...
+// Command line: node src/cli.js {describe,soft-targets,generate} --address HOST:PORT ...
 //
 // soft-targets sends Fashion-MNIST test images (--images N from --start) in batches of --batch on
 // one stream and saves the log-probs [N, C] as a .npy file (float32; float16 replies are widened)
 // to --out; or, with --tokens FILE.npy (token ids [B, L]), asks a language-model teacher and saves
 // OUT (dense) or OUT.ids.npy, OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k). One JSON
-// line on stdout says what came back. Exit codes: 0 done, 3 a batch was refused (BatchError),
-// 1 the call failed, 2 usage.
+// line on stdout says what came back. generate asks a teacher for -n samples of each --prompt and
+// prints one JSON line per sample as it arrives. Exit codes: 0 done, 3 a batch was refused
+// (BatchError), 1 the call failed, 2 usage.
 const { parseArgs } = require('node:util');
 const { TeacherClient, BatchError, CODE_NAMES } = require('./client');
 const { loadImages, DEFAULT_DIRECTORY } = require('./fashionMnist');
@@ -16,7 +17,9 @@ const npy = require('./npy');
 const USAGE = `usage: node src/cli.js describe --address HOST:PORT [--api-key KEY] [--teacher NAME]
        node src/cli.js soft-targets --address HOST:PORT --out FILE.npy [--api-key KEY] [--teacher NAME]
               [--images N] [--start I] [--data DIR] [--tokens FILE.npy] [--batch B] [--window W]
-              [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S]`;
+              [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S]
+       node src/cli.js generate --address HOST:PORT --teacher NAME [--api-key KEY] [--prompt TEXT ...] [-n N]
+              [--max-new-tokens M] [--temperature T] [--top-p P] [--stop TEXT ...] [--seed S]`;
 
 function concat(parts) {
   const Type = parts[0].values.constructor;
@@ -75,6 +78,13 @@ async function softTargets(client, o) {
   console.log(JSON.stringify(summary));
 }
 
+async function generate(client, o) {
+  const samples = client.generate(o.teacher, o.prompts, {
+    n: o.n, maxNewTokens: o.maxNewTokens, temperature: o.generateTemperature, topP: o.topP, stop: o.stop, seed: o.seed,
+  });
+  for await (const sample of samples) console.log(JSON.stringify(sample));
+}
+
 async function main(argv) {
   let parsed;
   try {
@@ -91,12 +101,17 @@ async function main(argv) {
         tokens: { type: 'string' },
         batch: { type: 'string', default: '64' },
         window: { type: 'string', default: '8' },
-        temperature: { type: 'string', default: '4' },
+        temperature: { type: 'string' }, // soft-targets: 4; generate: unset (1)
         dtype: { type: 'string', default: 'float32' },
         k: { type: 'string', default: '0' },
         'sparse-kind': { type: 'string', default: 'top_k' },
         seed: { type: 'string', default: '0' },
         out: { type: 'string' },
+        prompt: { type: 'string', multiple: true, default: [] },
+        n: { type: 'string', short: 'n', default: '1' },
+        'max-new-tokens': { type: 'string', default: '0' },
+        'top-p': { type: 'string' },
+        stop: { type: 'string', multiple: true, default: [] },
       },
     });
   } catch (e) {
@@ -105,14 +120,19 @@ async function main(argv) {
   }
   const { values: v, positionals } = parsed;
   const command = positionals[0];
-  if (!['describe', 'soft-targets'].includes(command) || !v.address || (command === 'soft-targets' && !v.out)) {
+  if (!['describe', 'soft-targets', 'generate'].includes(command) || !v.address
+      || (command === 'soft-targets' && !v.out) || (command === 'generate' && !v.teacher)) {
     console.error(USAGE);
     return 2;
   }
   const o = {
     teacher: v.teacher, data: v.data, tokens: v.tokens, out: v.out, dtype: v.dtype, sparseKind: v['sparse-kind'],
     images: Number(v.images), start: Number(v.start), batch: Number(v.batch), window: Number(v.window),
-    temperature: Number(v.temperature), k: Number(v.k), seed: Number(v.seed),
+    temperature: Number(v.temperature ?? 4), k: Number(v.k), seed: v.seed,
+    prompts: v.prompt, n: Number(v.n), maxNewTokens: Number(v['max-new-tokens']), stop: v.stop,
+    // Not given: left unset on the wire, which the teacher reads as 1 (0 would mean greedy).
+    generateTemperature: v.temperature === undefined ? undefined : Number(v.temperature),
+    topP: v['top-p'] === undefined ? undefined : Number(v['top-p']),
   };
   const client = new TeacherClient(v.address, { apiKey: v['api-key'] });
   try {
@@ -120,6 +140,8 @@ async function main(argv) {
       for (const t of await client.describe(v.teacher)) {
         console.log(JSON.stringify({ name: t.name, version: t.version, task: t.task, num_outputs: t.num_outputs, max_batch: t.limits.max_batch }));
       }
+    } else if (command === 'generate') {
+      await generate(client, o);
     } else {
       await softTargets(client, o);
     }

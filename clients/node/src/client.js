@@ -1,6 +1,6 @@
 'use strict';
-// A client of the TeacherStudent teacher service: Describe and the SoftTargets stream, with the
-// contract loaded from protos/distill/v1/teacher.proto at run time (no generated code).
+// A client of the TeacherStudent teacher service: Describe, the SoftTargets stream and Generate,
+// with the contract loaded from protos/distill/v1/teacher.proto at run time (no generated code).
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -60,6 +60,26 @@ function toReply(response) {
     default: throw new Error(`reply '${response.request_id}' carries no result`);
   }
   return reply;
+}
+
+const FINISH_REASONS = { FINISH_REASON_STOP: 'stop', FINISH_REASON_LENGTH: 'length' };
+
+/**
+ * One generated sample: sample `sample_index` of prompt `prompt_index` (both 0-based), the
+ * continuation only, why it ended ('stop' or 'length'), token counts, and whether it came from
+ * the teacher's generation cache.
+ */
+function toSample(sample, teacherVersion) {
+  return {
+    prompt_index: sample.prompt_index,
+    sample_index: sample.sample_index,
+    text: sample.text,
+    finish_reason: FINISH_REASONS[sample.finish_reason] ?? 'unspecified',
+    prompt_tokens: sample.prompt_tokens,
+    completion_tokens: sample.completion_tokens,
+    cached: sample.cached,
+    teacher_version: teacherVersion,
+  };
 }
 
 class TeacherClient {
@@ -165,6 +185,41 @@ class TeacherClient {
       }
     } finally {
       if (!ended) call.cancel();
+    }
+  }
+
+  /**
+   * A GenerateRequest. temperature and topP left undefined (or null) are not sent, which the
+   * teacher reads as 1; temperature 0 always takes the most likely token.
+   */
+  generateRequest(teacher, prompts, { n = 1, maxNewTokens = 0, temperature, topP, stop = [], seed = 0 } = {}) {
+    if (typeof prompts === 'string') throw new TypeError('prompts is an array of strings, not one string');
+    const request = { teacher, prompts: [...prompts], n, max_new_tokens: maxNewTokens, stop: [...stop], seed: String(seed) };
+    if (temperature !== undefined && temperature !== null) request.temperature = temperature;
+    if (topP !== undefined && topP !== null) request.top_p = topP;
+    return request;
+  }
+
+  /**
+   * Text from a language-model or black-box teacher: n samples of each prompt, yielded as the
+   * teacher finishes them (in any order; prompt_index and sample_index say which is which) as
+   * { prompt_index, sample_index, text, finish_reason, prompt_tokens, completion_tokens, cached,
+   * teacher_version }. maxNewTokens 0 is the teacher's default; temperature and topP undefined
+   * mean 1. The same prompt, settings, seed and sample index always give the same text. The call
+   * has the client's deadline; a refused request (no prompts, a setting out of range:
+   * INVALID_ARGUMENT; an unknown teacher: NOT_FOUND), a missing key or a failing upstream is
+   * thrown as the grpc-js error (with .code and .details).
+   */
+  async *generate(teacher, prompts, options = {}) {
+    const request = this.generateRequest(teacher, prompts, options);
+    const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
+    const call = this.stub.Generate(request, this.metadata(), { deadline });
+    try {
+      for await (const response of call) {
+        for (const sample of response.samples) yield toSample(sample, response.teacher_version);
+      }
+    } finally {
+      call.cancel(); // a caller that stops early frees the teacher's work; a no-op once the call is over
     }
   }
 

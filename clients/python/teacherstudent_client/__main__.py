@@ -1,13 +1,15 @@
-"""Command line: python3 -m teacherstudent_client {describe,soft-targets} --address HOST:PORT ...
+"""Command line: python3 -m teacherstudent_client {describe,soft-targets,generate} --address HOST:PORT ...
 
 soft-targets sends Fashion-MNIST test images (--images N from --start) in batches of --batch on
 one stream and saves the log-probs [N, C] with numpy.save to --out; or, with --tokens FILE.npy
 (token ids [B, L]), asks a language-model teacher and saves OUT (dense) or OUT.ids.npy,
 OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k). One JSON line on stdout says what came
-back. Exit codes: 0 done, 3 a batch was refused (BatchError), 1 the call failed, 2 usage.
+back. generate asks a teacher for -n samples of each --prompt and prints one JSON line per sample
+as it arrives. Exit codes: 0 done, 3 a batch was refused (BatchError), 1 the call failed, 2 usage.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -24,11 +26,12 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     describe = commands.add_parser("describe", help="list the teachers the service holds")
     targets = commands.add_parser("soft-targets", help="fetch soft targets and save them with numpy")
-    for command in (describe, targets):
+    generate = commands.add_parser("generate", help="print text a teacher writes, one JSON line per sample")
+    for command in (describe, targets, generate):
         command.add_argument("--address", required=True, help="host:port (plaintext) or https://host:port")
         command.add_argument("--api-key", default=os.environ.get("TEACHER_API_KEY"),
                              help="sent as x-api-key (default: $TEACHER_API_KEY)")
-        command.add_argument("--teacher", default="", help="teacher name")
+        command.add_argument("--teacher", default="", required=command is generate, help="teacher name")
     targets.add_argument("--images", type=int, default=256, help="how many Fashion-MNIST test images")
     targets.add_argument("--start", type=int, default=0, help="index of the first image")
     targets.add_argument("--data", default=fashion_mnist.DEFAULT_DIRECTORY, help="Fashion-MNIST IDX folder")
@@ -41,6 +44,13 @@ def main(argv=None) -> int:
     targets.add_argument("--sparse-kind", choices=["top_k", "sampled"], default="top_k")
     targets.add_argument("--seed", type=int, default=0, help="seed of sampled targets")
     targets.add_argument("--out", required=True, help="where to save the targets (.npy)")
+    generate.add_argument("--prompt", action="append", default=[], help="a text to continue (repeat for more)")
+    generate.add_argument("-n", type=int, default=1, help="samples per prompt")
+    generate.add_argument("--max-new-tokens", type=int, default=0, help="most tokens per sample (0 = the teacher's default)")
+    generate.add_argument("--temperature", type=float, default=None, help="0 = always the most likely token (default: unset, 1)")
+    generate.add_argument("--top-p", type=float, default=None, help="nucleus sampling, in (0, 1] (default: unset, 1)")
+    generate.add_argument("--stop", action="append", default=[], help="a sample ends before this string (repeat for more)")
+    generate.add_argument("--seed", type=int, default=0, help="fixes the draws")
     args = parser.parse_args(argv)
 
     try:
@@ -49,6 +59,11 @@ def main(argv=None) -> int:
                 for info in client.describe(args.teacher):
                     print(json.dumps({"name": info.name, "version": info.version, "task": info.task,
                                       "num_outputs": info.num_outputs, "max_batch": info.limits.max_batch}))
+                return 0
+            if args.command == "generate":
+                for sample in client.generate(args.teacher, args.prompt, args.n, args.max_new_tokens, args.temperature,
+                                              args.top_p, args.stop, args.seed):
+                    print(json.dumps(dataclasses.asdict(sample)), flush=True)
                 return 0
             return soft_targets(client, args)
     except BatchError as e:

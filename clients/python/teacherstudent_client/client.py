@@ -1,8 +1,8 @@
-"""A client of the TeacherStudent teacher service: Describe and the SoftTargets stream."""
+"""A client of the TeacherStudent teacher service: Describe, the SoftTargets stream and Generate."""
 
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sequence
 
 import grpc
 import numpy as np
@@ -56,6 +56,27 @@ class Reply:
         if self.error is not None:
             raise self.error
         return self
+
+
+@dataclass
+class GeneratedSample:
+    """One sample of a Generate call: sample `sample_index` of prompt `prompt_index` (both 0-based).
+
+    text is the continuation only (no prompt, no stop sequence); finish_reason is "stop" (the
+    teacher ended the text or wrote a stop sequence) or "length" (max_new_tokens was reached);
+    cached says it came from the teacher's generation cache.
+    """
+    prompt_index: int
+    sample_index: int
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached: bool
+    teacher_version: str
+
+
+FINISH_REASONS = {0: "unspecified", 1: "stop", 2: "length"}
 
 
 def _reply(response) -> Reply:
@@ -152,6 +173,42 @@ class TeacherClient:
         finally:
             done.set()
             call.cancel()
+
+    def generate_request(self, teacher: str, prompts: Sequence[str], n: int = 1, max_new_tokens: int = 0,
+                         temperature: Optional[float] = None, top_p: Optional[float] = None,
+                         stop: Sequence[str] = (), seed: int = 0):
+        """A GenerateRequest. temperature and top_p left None are left unset on the wire, which the
+        teacher reads as 1; temperature 0 always takes the most likely token."""
+        if isinstance(prompts, str):
+            raise TypeError("prompts is a list of strings, not one string")
+        request = pb2.GenerateRequest(teacher=teacher, prompts=list(prompts), n=n, max_new_tokens=max_new_tokens,
+                                      stop=list(stop), seed=seed)
+        # proto3 optional: only a value the caller gave is sent, so that "unset" stays unset.
+        if temperature is not None:
+            request.temperature = temperature
+        if top_p is not None:
+            request.top_p = top_p
+        return request
+
+    def generate(self, teacher: str, prompts: Sequence[str], n: int = 1, max_new_tokens: int = 0,
+                 temperature: Optional[float] = None, top_p: Optional[float] = None,
+                 stop: Sequence[str] = (), seed: int = 0) -> Iterator[GeneratedSample]:
+        """Text from a language-model or black-box teacher: n samples of each prompt, yielded as the
+        teacher finishes them (in any order; prompt_index and sample_index say which is which).
+        max_new_tokens 0 is the teacher's default; temperature and top_p None mean 1. The same
+        prompt, settings, seed and sample index always give the same text. The call has the
+        client's timeout; a refused request (no prompts, a setting out of range: INVALID_ARGUMENT;
+        an unknown teacher: NOT_FOUND), a missing key or a failing upstream raises grpc.RpcError
+        with that status and the teacher's message."""
+        request = self.generate_request(teacher, prompts, n, max_new_tokens, temperature, top_p, stop, seed)
+        call = self._stub.Generate(request, metadata=self._metadata, timeout=self._timeout)
+        try:
+            for response in call:
+                for s in response.samples:
+                    yield GeneratedSample(s.prompt_index, s.sample_index, s.text, FINISH_REASONS.get(s.finish_reason, "unspecified"),
+                                          s.prompt_tokens, s.completion_tokens, s.cached, response.teacher_version)
+        finally:
+            call.cancel()  # a caller that stops early frees the teacher's work; a no-op once the call is over
 
     def soft_targets_for_images(self, images: np.ndarray, teacher: str = "fashion", temperature: float = 4.0,
                                 batch_size: int = 256, output_dtype: str = "float32", window: int = 8) -> tuple:

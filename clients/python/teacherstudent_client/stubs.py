@@ -3,12 +3,19 @@
 Nothing generated is committed: the stubs are made the first time they are imported, into
 build/stubs/<digest of the .proto files>/ beside this package (or TEACHERSTUDENT_STUBS_DIR),
 and made again whenever a .proto file changes, so they can never drift from the contract.
+
+Debian 12's python3-grpc-tools (1.14) bundles protoc 3.5, which predates proto3 `optional`
+fields (protoc 3.15). When that protoc refuses them, the stubs are made from a copy of the .proto
+files in which each `optional` field is written as the one-field oneof it stands for; the wire
+format and field presence (HasField, unset versus 0) are the same.
 """
 
 import hashlib
 import importlib
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,17 +55,18 @@ def generate(out_root: Path = None) -> Path:
     if (target / "distill" / "v1" / "teacher_pb2_grpc.py").is_file():
         return target
 
-    from grpc_tools import protoc  # only needed when the stubs are (re)made
-
     out_root.mkdir(parents=True, exist_ok=True)
     # Generated into a temporary folder and renamed into place, so that two processes starting
     # at once never import half-written stubs.
     work = Path(tempfile.mkdtemp(prefix=".stubs-", dir=out_root))
     try:
-        args = ["grpc_tools.protoc", f"-I{root}", f"--python_out={work}", f"--grpc_python_out={work}"]
-        args += [str(f) for f in files]
-        if protoc.main(args) != 0:
-            raise RuntimeError(f"grpc_tools.protoc failed on {root}")
+        failure = _protoc(root, files, work)
+        if failure and "optional" in failure:
+            with tempfile.TemporaryDirectory(prefix=".protos-", dir=out_root) as rewritten:
+                copies = _without_optional_labels(root, files, Path(rewritten))
+                failure = _protoc(Path(rewritten), copies, work)
+        if failure:
+            raise RuntimeError(f"grpc_tools.protoc failed on {root}:\n{failure}")
         try:
             work.rename(target)
         except OSError:
@@ -68,6 +76,35 @@ def generate(out_root: Path = None) -> Path:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _protoc(root: Path, files: list, out: Path) -> str:
+    """Runs grpc_tools.protoc (in a child process, so its messages do not reach our stderr);
+    returns its error output when it fails, else an empty string."""
+    args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"--python_out={out}", f"--grpc_python_out={out}"]
+    run = subprocess.run(args + [str(f) for f in files], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return "" if run.returncode == 0 else (run.stderr.strip() or f"exit code {run.returncode}")
+
+
+# A proto3 `optional` field: `optional float temperature = 5;` (options in brackets allowed).
+_OPTIONAL_FIELD = re.compile(r"^(\s*)optional\s+([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[[^\]]*\])?\s*;", re.MULTILINE)
+
+
+def _without_optional_labels(root: Path, files: list, into: Path) -> list:
+    """Copies the .proto files under `into`, each `optional` field written as `oneof _name { type name = n; }`:
+    what protoc itself makes of it (a synthetic oneof), in words a protoc older than 3.15 reads."""
+    def as_oneof(m: re.Match) -> str:
+        indent, type_, name, number, options = m.groups()
+        return f"{indent}oneof _{name} {{ {type_} {name} = {number}{' ' + options if options else ''}; }}"
+
+    copies = []
+    for f in files:
+        text = _OPTIONAL_FIELD.sub(as_oneof, f.read_text(encoding="utf-8"))
+        copy = into / f.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text, encoding="utf-8")
+        copies.append(copy)
+    return copies
 
 
 def load():
