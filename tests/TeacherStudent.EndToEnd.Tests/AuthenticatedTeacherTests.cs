@@ -25,7 +25,8 @@ public sealed class AuthenticatedTeacherTests : IDisposable
         Assert.True(await keyed.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, keyed.Output);
         Assert.Equal(1, await keyless.WaitForExitAsync(TimeSpan.FromMinutes(1)));
         Assert.Contains("error: the teacher service answered Unauthenticated", keyless.Output);
-        Assert.DoesNotContain("retrying", keyless.Output);
+        // A refused key is never retried (a connection that was not ready on this busy machine may be).
+        Assert.DoesNotMatch("Unauthenticated[^\n]*retrying", keyless.Output);
         Assert.DoesNotContain("   at ", keyless.Output);
     }
 
