@@ -41,8 +41,16 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             collected = fetched;
         }
         else corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
-        var tokenizer = LoadOrTrainTokenizer(o, corpus, progress);
-        var settings = ToSettings(o, tokenizer.VocabularySize).Validate();
+        // A run that starts from a checkpoint takes its shape and tokenizer.
+        var start = o.InitCheckpoint.Length > 0 ? ReadStart(o.InitCheckpoint) : null;
+        var tokenizer = start?.Tokenizer ?? LoadOrTrainTokenizer(o, corpus, progress);
+        var settings = ToSettings(o, tokenizer.VocabularySize);
+        if (start is not null)
+        {
+            settings = settings with { Model = start.Value.Spec with { Dropout = o.Dropout } };
+            progress.Note($"starting from the weights of {o.InitCheckpoint} (GPT {start.Value.Spec.Layers}x{start.Value.Spec.Width}, tokenizer {tokenizer.Digest})");
+        }
+        settings.Validate();
 
         var t = teacherOptions.Value;
         // An offline run that stored its targets resumes without asking its teacher again.
@@ -60,6 +68,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
 
         var run = new LanguageTrainingRun(settings, tokenizer, train, validation, test, device, o.RunDirectory, teacher)
         {
+            StartFrom = start is null ? null : o.InitCheckpoint,
             Progress = progress,
             FetchProgress = progress,
             Resuming = done => progress.Note($"resuming after step {done} from {o.RunDirectory}"),
@@ -115,6 +124,15 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     /// <summary><paramref name="vocabulary"/> rounded up to a multiple of <paramref name="multiple"/> (0 = as it is).</summary>
     public static int PaddedVocabulary(int vocabulary, int multiple) =>
         multiple <= 0 ? vocabulary : (vocabulary + multiple - 1) / multiple * multiple;
+
+    private static (GptSpec Spec, BpeTokenizer Tokenizer)? ReadStart(string checkpoint)
+    {
+        if (!File.Exists(checkpoint)) throw new ArgumentException($"checkpoint {checkpoint} (--init-checkpoint) does not exist.");
+        if (!LanguageModelCheckpoint.IsLanguageModel(checkpoint))
+            throw new ArgumentException($"{checkpoint} (--init-checkpoint) is not a language-model checkpoint (train one with train-lm).");
+        using var model = LanguageModelCheckpoint.Load(checkpoint, CPU);
+        return (model.Spec, model.Tokenizer);
+    }
 
     private static BpeTokenizer LoadOrTrainTokenizer(LanguageTrainerOptions o, FortunesCorpus corpus, ConsoleProgress progress)
     {

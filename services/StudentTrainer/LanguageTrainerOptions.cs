@@ -71,6 +71,9 @@ public sealed class LanguageTrainerOptions
     [Description("tokenizer file to use instead of training one, e.g. the teacher's NAME.tokenizer.json (a student must use its teacher's)")]
     public string Tokenizer { get; set; } = "";
 
+    [Description("start from this language-model checkpoint's weights (fine-tuning) instead of a random initialisation; its shape and tokenizer are used, and --layers, --width, --heads, --context-length, --vocabulary-size and --tokenizer are ignored")]
+    public string InitCheckpoint { get; set; } = "";
+
     [Description("optimiser steps; every mode reads batch size x context length corpus tokens per step")]
     [Range(1, 100_000_000)]
     public int Steps { get; set; } = 1000;

@@ -52,9 +52,29 @@ public sealed class LanguageTrainingRun(
     /// <summary>How those continuations are sampled.</summary>
     public SamplingSettings Sampling { get; init; } = new(Temperature: 0.8, TopP: 0.95, MaxNewTokens: 48);
 
+    /// <summary>
+    /// A language-model checkpoint whose weights a new run starts from instead of a random
+    /// initialisation (fine-tuning, as System 2 distillation fine-tunes the model that reasoned);
+    /// its spec and tokenizer must be the run's. A run that resumes ignores it.
+    /// </summary>
+    public string? StartFrom { get; init; }
+
     private int ContextLength => settings.Model.ContextLength;
     private int WindowLength => ContextLength + 1;
     private int Vocabulary => tokenizer.VocabularySize;
+
+    // The starting point must be this very model: the same shape and the same tokens.
+    private void LoadStartingWeights(Gpt model, string path)
+    {
+        using var start = LanguageModelCheckpoint.Load(path, device);
+        if (start.Spec != settings.Model)
+            throw new ArgumentException($"{path} holds a model of shape {start.Spec}, not this run's {settings.Model}.");
+        if (start.Tokenizer.Digest != tokenizer.Digest)
+            throw new ArgumentException($"{path} was trained with tokenizer {start.Tokenizer.Digest}, not this run's {tokenizer.Digest}.");
+        using var noGrad = no_grad();
+        var weights = start.Model.state_dict();
+        foreach (var (name, parameter) in model.named_parameters()) parameter.copy_(weights[name]);
+    }
 
     /// <summary>Trains until <see cref="LanguageTrainingSettings.Steps"/> steps are done, then evaluates on the test stream.</summary>
     public async Task<LanguageRunResult> RunAsync(CancellationToken cancellationToken)
@@ -79,6 +99,7 @@ public sealed class LanguageTrainingRun(
         var statePath = Path.Combine(runDirectory, LanguageTrainingState.FileName);
         var state = LanguageTrainingState.Load(statePath, settings, tokenizer, model, optimizer) ?? LanguageTrainingState.Start(settings, tokenizer);
         if (state.StepsDone > 0) Resuming?.Invoke(state.StepsDone);
+        else if (StartFrom is not null) LoadStartingWeights(model, StartFrom);
 
         var objective = new SequenceObjective(DistillationLosses.Create(settings.Loss, settings.MixingWeight), settings.Temperature,
             mode == LanguageTrainingMode.Supervised ? 0 : settings.Alpha, Vocabulary);

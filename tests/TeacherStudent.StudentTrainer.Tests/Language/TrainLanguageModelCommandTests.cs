@@ -79,7 +79,27 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(directory.File("student"), "state.bin")));
     }
 
+    [Fact]
+    public async Task ARunThatStartsFromACheckpointBeginsWhereThatModelEnded()
+    {
+        var teacher = await TeacherAsync();
+        var student = directory.File("fine-tuned");
+
+        // The same corpus and seed give the same validation windows; a vocabulary size of its own is overruled by the checkpoint's tokenizer.
+        var (exit, output) = await TrainLmAsync("--mode", "supervised", "--vocabulary-size", "320", "--steps", "2", "--eval-interval", "1",
+            "--init-checkpoint", Path.Combine(teacher, "model.ckpt"), "--run-directory", student);
+
+        Assert.True(exit == 0, output);
+        using var started = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        using var ended = JsonDocument.Parse(File.ReadAllText(Path.Combine(teacher, "report.json")));
+        double before = started.RootElement.GetProperty("validation")[0].GetProperty("validation_loss").GetDouble();
+        double teacherLast = ended.RootElement.GetProperty("validation").EnumerateArray().Last().GetProperty("validation_loss").GetDouble();
+        Assert.Equal(teacherLast, before, 5);
+        Assert.Equal(ended.RootElement.GetProperty("tokenizer_digest").GetString(), started.RootElement.GetProperty("tokenizer_digest").GetString());
+    }
+
     [Theory]
+    [InlineData(new[] { "--init-checkpoint", "/nowhere/lm.ckpt" }, "checkpoint /nowhere/lm.ckpt (--init-checkpoint) does not exist")]
     [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online, on_policy or blackbox.")]
     [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "unknown distillation loss 'cosine'")]
     [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm.ckpt" }, "teacher checkpoint /nowhere/lm.ckpt does not exist")]
