@@ -19,16 +19,19 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 source scripts/teacher-service.sh
 tasks=(coin_flip last_letter)
 
-# The settings (chosen on a run of the same pipeline with another data seed; see README, "System 2 into System 1").
-data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction 0.1 --train-questions "${S2_TRAIN_QUESTIONS:-2000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
+# The settings (chosen on runs of the same pipeline; see README, "System 2 into System 1").
+data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction "${S2_DIRECT_FRACTION:-0.05}"
+  --train-questions "${S2_TRAIN_QUESTIONS:-2000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
 teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16
-  --steps "${S2_TEACHER_STEPS:-800}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 100 --eval-interval 200 --eval-windows 16 --test-windows 64)
+  --steps "${S2_TEACHER_STEPS:-4000}" --learning-rate 3e-3 --min-learning-rate 3e-4 --warmup-steps 100 --eval-interval 1000 --eval-windows 16 --test-windows 64)
 samples=5            # System 2: samples per question, put to a vote
 sample_temperature=0.7
 agreement=0.6        # labels: keep a training question only when at least 3 of its 5 samples agree
-s2_tokens=120        # room for the longest reasoning (six people)
-student_args=(--layers 2 --width 128 --heads 4 --context-length 64 --vocabulary-size 512 --batch-size 32
-  --steps "${S2_STUDENT_STEPS:-600}" --learning-rate 2e-3 --min-learning-rate 2e-4 --warmup-steps 50 --eval-interval 200 --eval-windows 16 --test-windows 64)
+s2_tokens=100        # room for the longest reasoning (six people)
+# The student is the teacher's own network, fine-tuned on direct answers (as Yu et al. fine-tune the
+# model that reasoned): it starts from the teacher's weights and learns only "question -> answer".
+student_args=(--batch-size 16 --steps "${S2_STUDENT_STEPS:-1000}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 50
+  --eval-interval 500 --eval-windows 16 --test-windows 64)
 # What each answer looks like to the evaluation: the direct prompt ends in "The answer is", the
 # reasoning in "So the answer is X."
 direct_answer='^\s*([^.\n]+)'
@@ -65,7 +68,7 @@ done
 # box), and each student learns "question -> answer" from the clear votes only.
 for task in "${tasks[@]}"; do
   dir=$out/students/$task
-  "${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --name "student-$task" --run-directory "$dir" \
+  "${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --init-checkpoint "$teacher_dir/model.ckpt" --name "student-$task" --run-directory "$dir" \
     --teacher reasoner --teacher-address "$address" --teacher-timeout-seconds 1800 \
     --prompts "$data/$task/train-prompts.jsonl" --prompt-field system2_prompt --student-prompt-field system1_prompt \
     --samples $samples --generation-temperature $sample_temperature --max-new-tokens $s2_tokens --generation-seed 11 \
