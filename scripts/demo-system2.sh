@@ -4,9 +4,9 @@
 # concatenation) mostly from written-out reasoning, with direct answers rarer; the teacher service
 # serves it; on held-out problems we measure the teacher answering directly (System 1) and reasoning
 # step by step with a majority vote over samples (System 2). The teacher's System 2 then labels
-# training questions it never saw (only clear votes kept; the true answers are never used), a
-# student learns question -> answer from those labels alone (train-lm --mode blackbox: it gets
-# only the teacher's text, through Generate), and answers directly. Writes
+# training questions it never saw (only clear votes kept; the true answers are never used), the
+# student (the teacher's network, fine-tuned) learns question -> answer from those labels alone
+# (train-lm --mode blackbox: the labels are only the teacher's text, through Generate), and answers directly. Writes
 # artifacts/system2/report.json and prints the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ tasks=(coin_flip last_letter)
 
 # The settings (chosen on runs of the same pipeline; see README, "System 2 into System 1").
 data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction "${S2_DIRECT_FRACTION:-0.05}"
-  --train-questions "${S2_TRAIN_QUESTIONS:-2000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
+  --train-questions "${S2_TRAIN_QUESTIONS:-6000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
 teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16
   --steps "${S2_TEACHER_STEPS:-4000}" --learning-rate 3e-3 --min-learning-rate 3e-4 --warmup-steps 100 --eval-interval 1000 --eval-windows 16 --test-windows 64)
 samples=5            # System 2: samples per question, put to a vote
@@ -30,7 +30,7 @@ agreement=0.6        # labels: keep a training question only when at least 3 of 
 s2_tokens=100        # room for the longest reasoning (six people)
 # The student is the teacher's own network, fine-tuned on direct answers (as Yu et al. fine-tune the
 # model that reasoned): it starts from the teacher's weights and learns only "question -> answer".
-student_args=(--batch-size 16 --steps "${S2_STUDENT_STEPS:-1000}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 50
+student_args=(--batch-size 16 --steps "${S2_STUDENT_STEPS:-1500}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 50
   --eval-interval 500 --eval-windows 16 --test-windows 64)
 # What each answer looks like to the evaluation: the direct prompt ends in "The answer is", the
 # reasoning in "So the answer is X."
@@ -54,8 +54,8 @@ evaluate() { # evaluate TEACHER TASK ROLE [args...]: writes $out/evaluations/TAS
 direct() { evaluate "$@" --prompt-field system1_prompt --answer-pattern "$direct_answer" --samples 1 --temperature 0 --max-new-tokens 8; }
 
 # 3. The teacher service (generation cache in process), and the teacher answering directly and by System 2.
-rm -rf "$out/evaluations" "$out/students"
-mkdir -p "$out/evaluations" "$out/students"
+rm -rf "$out/evaluations" "$out/student" "$out/student.log"
+mkdir -p "$out/evaluations"
 start_teacher_service "$out/teacher-service.log" --Teachers:0:Name=reasoner --Teachers:0:Checkpoint="$teacher_dir/model.ckpt"
 echo "teacher service at $address"
 for task in "${tasks[@]}"; do
@@ -64,29 +64,22 @@ for task in "${tasks[@]}"; do
     --temperature $sample_temperature --max-new-tokens $s2_tokens --seed 7
 done
 
-# 4. The students: the teacher's System 2 labels training questions (through Generate, as a black
-# box), and each student learns "question -> answer" from the clear votes only.
-for task in "${tasks[@]}"; do
-  dir=$out/students/$task
-  "${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --init-checkpoint "$teacher_dir/model.ckpt" --name "student-$task" --run-directory "$dir" \
-    --teacher reasoner --teacher-address "$address" --teacher-timeout-seconds 1800 \
-    --prompts "$data/$task/train-prompts.jsonl" --prompt-field system2_prompt --student-prompt-field system1_prompt \
-    --samples $samples --generation-temperature $sample_temperature --max-new-tokens $s2_tokens --generation-seed 11 \
-    --answer-pattern "$reasoned_answer" --agreement $agreement --answer-template ' {answer}.' > "$dir.log" 2>&1 \
-    || { echo "error: student $task failed; the end of its log:"; tail -n 5 "$dir.log"; exit 1; }
-  tail -n 1 "$dir.log"
-done
+# 4. The student: the teacher's System 2 labels the training questions of both tasks (through
+# Generate, as a black box), and the student learns "question -> answer" from the clear votes only.
+cat "$data"/*/train-prompts.jsonl > "$data/train-prompts.jsonl"
+dir=$out/student
+"${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --init-checkpoint "$teacher_dir/model.ckpt" --name student --run-directory "$dir" \
+  --teacher reasoner --teacher-address "$address" --teacher-timeout-seconds 1800 \
+  --prompts "$data/train-prompts.jsonl" --prompt-field system2_prompt --student-prompt-field system1_prompt \
+  --samples $samples --generation-temperature $sample_temperature --max-new-tokens $s2_tokens --generation-seed 11 \
+  --answer-pattern "$reasoned_answer" --agreement $agreement --answer-template ' {answer}.' > "$dir.log" 2>&1 \
+  || { echo "error: the student failed; the end of its log:"; tail -n 5 "$dir.log"; exit 1; }
+grep -E "samples \(|done:" "$dir.log" || true
 stop_teacher_service
 
-# 5. The students answer directly, served like any teacher.
-student_teachers=()
-i=0
-for task in "${tasks[@]}"; do
-  student_teachers+=(--Teachers:$i:Name="student-$task" --Teachers:$i:Checkpoint="$out/students/$task/model.ckpt")
-  i=$((i + 1))
-done
-start_teacher_service "$out/student-service.log" "${student_teachers[@]}"
-for task in "${tasks[@]}"; do direct "student-$task" "$task" student_system1; done
+# 5. The student answers directly, served like any teacher.
+start_teacher_service "$out/student-service.log" --Teachers:0:Name=student --Teachers:0:Checkpoint="$dir/model.ckpt"
+for task in "${tasks[@]}"; do direct student "$task" student_system1; done
 stop_teacher_service
 
 # 6. The report and the table.
