@@ -14,10 +14,10 @@ public static class System2Data
     public const int DefaultCorpusProblems = 20_000;
 
     /// <summary>Share of the corpus problems written as direct answers (the rest are traces).</summary>
-    public const double DefaultDirectFraction = 0.1;
+    public const double DefaultDirectFraction = 0.05;
 
     /// <summary>Training questions of each task for the teacher's System 2 vote.</summary>
-    public const int DefaultTrainQuestions = 2_000;
+    public const int DefaultTrainQuestions = 6_000;
 
     /// <summary>Held-out problems of each task (500 keeps a 15-point gap well clear of sampling noise).</summary>
     public const int DefaultTestProblems = 500;
