@@ -19,7 +19,7 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 source scripts/teacher-service.sh
 tasks=(coin_flip last_letter)
 
-# The settings (chosen on runs of the same pipeline; see README, "System 2 into System 1").
+# The settings (chosen on research runs of the same pipeline; see README, "Black-box distillation").
 data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction "${S2_DIRECT_FRACTION:-0.05}"
   --train-questions "${S2_TRAIN_QUESTIONS:-6000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
 teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16
@@ -30,7 +30,7 @@ agreement=0.6        # labels: keep a training question only when at least 3 of 
 s2_tokens=100        # room for the longest reasoning (six people)
 # The student is the teacher's own network, fine-tuned on direct answers (as Yu et al. fine-tune the
 # model that reasoned): it starts from the teacher's weights and learns only "question -> answer".
-student_args=(--batch-size 16 --steps "${S2_STUDENT_STEPS:-1500}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 50
+student_args=(--batch-size 16 --steps "${S2_STUDENT_STEPS:-3000}" --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 50
   --eval-interval 500 --eval-windows 16 --test-windows 64)
 # What each answer looks like to the evaluation: the direct prompt ends in "The answer is", the
 # reasoning in "So the answer is X."
