@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,6 +52,16 @@ public sealed class TeacherServer : IAsyncDisposable
 
     /// <summary>A new SoftTargets stream, sending <paramref name="headers"/> (an API key, say) when given.</summary>
     public SoftTargetStream OpenStream(Grpc.Core.Metadata? headers = null) => new(Client.SoftTargets(headers));
+
+    /// <summary>Every sample of one Generate call, in the order they came, each with the version that wrote it.</summary>
+    public async Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request)
+    {
+        using var call = Client.Generate(request);
+        var samples = new List<(GeneratedSample, string)>();
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+            samples.AddRange(response.Samples.Select(s => (s, response.TeacherVersion)));
+        return samples;
+    }
 
     public async ValueTask DisposeAsync()
     {

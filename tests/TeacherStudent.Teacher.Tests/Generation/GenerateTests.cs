@@ -72,14 +72,7 @@ public sealed class GenerateTests : IAsyncLifetime
         return request;
     }
 
-    private async Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request)
-    {
-        using var call = server.Client.Generate(request);
-        var samples = new List<(GeneratedSample, string)>();
-        await foreach (var response in call.ResponseStream.ReadAllAsync())
-            samples.AddRange(response.Samples.Select(s => (s, response.TeacherVersion)));
-        return samples;
-    }
+    private Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request) => server.GenerateAsync(request);
 
     // What the same checkpoint writes in this process for one sample of the request.
     private GenerationResult InProcess(string prompt, int sampleIndex, long seed, double temperature, int maxNewTokens)

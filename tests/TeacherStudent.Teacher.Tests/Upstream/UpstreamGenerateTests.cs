@@ -48,14 +48,7 @@ public sealed class UpstreamGenerateTests : IAsyncLifetime
     private static GenerateRequest Request(int n, params string[] prompts) =>
         new() { Teacher = Gpt, Prompts = { prompts }, N = n, Seed = 11, MaxNewTokens = 20, Temperature = 0.8f, TopP = 0.95f };
 
-    private async Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request)
-    {
-        using var call = server.Client.Generate(request);
-        var samples = new List<(GeneratedSample, string)>();
-        await foreach (var response in call.ResponseStream.ReadAllAsync())
-            samples.AddRange(response.Samples.Select(s => (s, response.TeacherVersion)));
-        return samples;
-    }
+    private Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request) => server.GenerateAsync(request);
 
     [Fact]
     public async Task GenerateStreamsEverySampleOfEveryPromptEachFromItsOwnUpstreamCall()
