@@ -27,8 +27,8 @@ public sealed class UpstreamGenerateTests : IAsyncLifetime
             ["Upstreams:0:BaseUrl"] = upstream.BaseUrl,
             ["Upstreams:0:Model"] = Model,
             ["Upstreams:0:ApiKey"] = Key,
-            ["Upstreams:0:TimeoutSeconds"] = "0.5",
-            ["Upstreams:0:TotalTimeoutSeconds"] = "1",
+            ["Upstreams:0:TimeoutSeconds"] = "2",
+            ["Upstreams:0:TotalTimeoutSeconds"] = "5",  // attempts and their room on a busy machine (0.5 and 1 s were too tight under load)
             ["Upstreams:0:MaxRetries"] = "2",
             ["Upstreams:0:RetryDelaySeconds"] = "0.01",
             ["Upstreams:0:MaxRetryDelaySeconds"] = "0.05",
