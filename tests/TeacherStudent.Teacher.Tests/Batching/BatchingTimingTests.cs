@@ -113,7 +113,9 @@ public sealed class BatchingTimingTests
             new Dictionary<string, string> { ["MaxBatch"] = "64", ["QueueCapacity"] = "64", ["MaxDelayMs"] = "2" }, maxRequest: 4096, width: 128);
         using var stopBig = new CancellationTokenSource();
         using var big = teacher.Server.Client.SoftTargets(cancellationToken: stopBig.Token);
+        // Two of them: on a quiet machine one drains in under the late call's 4 s.
         await big.RequestStream.WriteAsync(TestImages.Request(0, 4096));
+        await big.RequestStream.WriteAsync(TestImages.Request(5008, 4096, id: "big-2"));  // other images than the first and the late batch: the cache joins none of them
         await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples > 64, "the big request fills the queue");
         // A deadline long enough that the refusal's reserve (a tenth of it, 400 ms) outlasts a stall of
         // this busy process's reply path: with 2 s (200 ms) the refusal sometimes came too late.
