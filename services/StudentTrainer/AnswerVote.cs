@@ -1,9 +1,10 @@
 using System.Text.RegularExpressions;
+using TeacherStudent.Distillation.Reasoning;
 
 namespace TeacherStudent.StudentTrainer;
 
 /// <summary>
-/// Answers read out of generated text and put to a vote (self-consistency, Wang et al. 2022): the
+/// Answers read out of generated text by a pattern and put to <see cref="SelfConsistencyVote"/>: the
 /// answer most samples agree on wins when its share of all samples reaches the agreement asked
 /// for and no other answer has as many votes; otherwise there is no answer.
 /// </summary>
@@ -39,11 +40,8 @@ public sealed class AnswerVote
     /// <summary>The winning answer of <paramref name="texts"/>, and the share of the samples that gave it; null when the vote is not clear.</summary>
     public (string? Answer, double Share) Decide(IReadOnlyList<string> texts)
     {
-        var counts = texts.Select(Extract).OfType<string>().GroupBy(a => a, StringComparer.Ordinal)
-            .Select(g => (Answer: g.Key, Votes: g.Count())).OrderByDescending(g => g.Votes).ToArray();
-        if (counts.Length == 0) return (null, 0);
-        double share = counts[0].Votes / (double)texts.Count;
-        bool tied = counts.Length > 1 && counts[1].Votes == counts[0].Votes;
-        return tied || share < agreement ? (null, share) : (counts[0].Answer, share);
+        // Agreement 0 asks only for a leader: any clarity above 0 that one vote meets.
+        var vote = SelfConsistencyVote.Of(texts.Select(Extract).ToArray(), Math.Max(agreement, double.Epsilon));
+        return (vote.IsClear ? vote.Answer : null, vote.Share);
     }
 }
