@@ -28,6 +28,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
     private const int StudentBatch = 8;    // what each of the concurrent students sends
     private const int Students = 8;
     private const int SentAhead = 8;       // batches each student keeps unanswered: the service's default Streams:MaxInFlight
+    private const int CacheRounds = 5;     // times each measured cache pass goes over its examples
 
     private readonly List<Figure> figures = [];
 
@@ -125,13 +126,13 @@ public sealed class ServingBenchmark(BenchSettings settings)
         using var redis = RedisServer.StartNew();
         using var service = await StartAsync(settings.ConvNetCheckpoint, $"--Cache:Redis={redis.ConnectionString}");
         var cache = new CacheMeasurements(m, redis.ConnectionString, "ts:v1:");
-        var (miss, hit, bare) = await cache.RunAsync(service.Address, MaxBatch, batches, settings.Repeats, ct);
+        var (miss, hit, bare) = await cache.RunAsync(service.Address, MaxBatch, batches, settings.Repeats, CacheRounds, ct);
         double h = Statistics.Median(hit), b = Statistics.Median(bare);
         var how = $"convnet, Redis, one stream, batches of {MaxBatch}, {MaxBatch * batches} distinct examples";
         Add("cache_miss_examples_per_second", miss, "examples/s", "reported", how + ", all misses");
-        Add("cache_hit_examples_per_second", h, "examples/s", "reported", how + ", all hits");
+        Add("cache_hit_examples_per_second", h, "examples/s", "reported", how + $", all hits, {CacheRounds} times over per pass");
         Add("cache_hit_speedup", h / miss, "ratio", "reported", "all hits / all misses");
-        Add("bare_redis_mget_examples_per_second", b, "examples/s", "reported", $"StackExchange.Redis MGET of the same keys, {MaxBatch} per call");
+        Add("bare_redis_mget_examples_per_second", b, "examples/s", "reported", $"StackExchange.Redis MGET of the same keys, {MaxBatch} per call, {CacheRounds} times over per pass");
         Add("cache_hit_vs_bare_redis", h / b, "ratio", ">= 0.5", "hit path through the service / bare multi-get");
     }
 
