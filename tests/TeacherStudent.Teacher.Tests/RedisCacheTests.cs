@@ -72,6 +72,24 @@ public sealed class RedisCacheTests(RedisFixture fixture) : IClassFixture<RedisF
     }
 
     [Fact]
+    public async Task ExamplesAnsweredOnceAreAnsweredFromRedisWhenSentAsDigests()
+    {
+        // Arrange
+        await using var stream = fixture.Server.OpenStream();
+        var computed = await stream.AskAsync(TestImages.Request(6400, 24, temperature: 2f));
+        var keys = fixture.KeysInRedis();
+
+        // Act
+        var looked = await stream.AskAsync(TestImages.DigestRequest(6400, 24, temperature: 2f));
+
+        // Assert
+        Assert.Equal(24, looked.CacheHits);
+        Assert.Empty(looked.Missing);
+        Assert.Equal(computed.LogProbs.Data, looked.LogProbs.Data);
+        Assert.Equal(keys, fixture.KeysInRedis());
+    }
+
+    [Fact]
     public async Task AnotherCheckpointUnderTheSameNameNeverGetsTheOldVersionsEntries()
     {
         // Arrange: the old version has cached these examples in the shared Redis.

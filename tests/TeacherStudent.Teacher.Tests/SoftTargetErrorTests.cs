@@ -32,6 +32,11 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
         { "bfloat16 output", InvalidArgument },
         { "int64 output", InvalidArgument },
         { "batch over MaxBatch", ResourceExhausted },
+        { "digests beside pixels", InvalidArgument },
+        { "digests of the wrong length", InvalidArgument },
+        { "digests at zero temperature", InvalidArgument },
+        { "digests for an unknown teacher", NotFound },
+        { "digests of a wrong shape", InvalidArgument },
     };
 
     [Theory]
@@ -143,8 +148,20 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
                 var over = TestImages.Request(400, TeacherFixture.MaxBatch + 1);
                 request.Inputs = over.Inputs;
                 break;
+            case "digests beside pixels": request.ExampleDigests = ByteString.CopyFrom(new byte[2 * 32]); break;
+            case "digests of the wrong length": request = Digests(request, new byte[2 * 32 - 1]); break;
+            case "digests at zero temperature": request = Digests(request, new byte[2 * 32]); request.Temperature = 0; break;
+            case "digests for an unknown teacher": request = Digests(request, new byte[2 * 32]); request.Teacher = "nobody"; break;
+            case "digests of a wrong shape": request = Digests(request, new byte[2 * 32]); request.Inputs.Shape[3] = 27; break;
             default: throw new ArgumentException($"no bad request called '{problem}'.", nameof(problem));
         }
+        return request;
+    }
+
+    private static SoftTargetsRequest Digests(SoftTargetsRequest request, byte[] digests)
+    {
+        request.Inputs.Data = ByteString.Empty;
+        request.ExampleDigests = ByteString.CopyFrom(digests);
         return request;
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Telemetry;
@@ -59,6 +60,44 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             pending = await WaitForJoinedAsync(claim.Joined, output, rowBytes, cancellationToken);
         }
         return Answered(batch, output, hits, started);
+    }
+
+    /// <summary>
+    /// Answers a batch sent as example digests from the cache alone: the rows it holds, NaN rows
+    /// and their indices in <see cref="SoftTargetResult.Missing"/> for the rest. Nothing is computed.
+    /// </summary>
+    public async Task<SoftTargetResult> LookUpAsync(ValidatedLookup lookup, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var teacher = lookup.Teacher;
+        metrics.RequestReceived(teacher.Name, lookup.Count);
+        var rowBytes = teacher.NumOutputs * lookup.OutputDType.ElementSize();
+        var exampleKeys = keys.FromDigests(teacher.Name, teacher.Version, lookup.Temperature, lookup.OutputDType, lookup.InputDType, lookup.Shape,
+            lookup.Digests.Span);
+        var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
+
+        var output = new byte[lookup.Count * rowBytes];
+        var missing = new List<int>();
+        for (int i = 0; i < lookup.Count; i++)
+        {
+            var row = output.AsSpan(i * rowBytes, rowBytes);
+            if (cached[i] is { } value && value.Length == rowBytes) value.CopyTo(row);
+            else
+            {
+                missing.Add(i);
+                FillNaN(row, lookup.OutputDType);
+            }
+        }
+        metrics.CacheLookedUp(teacher.Name, lookup.Count - missing.Count, missing.Count);
+        metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
+        return new SoftTargetResult(output, lookup.Count - missing.Count, missing);
+    }
+
+    // A row nobody can mistake for an answer: a caller that ignores `missing` trains on NaN and notices.
+    private static void FillNaN(Span<byte> row, WireDType dtype)
+    {
+        if (dtype == WireDType.Float16) MemoryMarshal.Cast<byte, Half>(row).Fill(Half.NaN);
+        else MemoryMarshal.Cast<byte, float>(row).Fill(float.NaN);
     }
 
     // Runs the model on the examples this request owns, hands each row to whoever waits for it,

@@ -30,6 +30,9 @@ public static class SequenceRequestValidator
             return Fail(out error, StatusCode.FailedPrecondition,
                 $"the caller's tokenizer (digest {request.TokenizerDigest}) is not teacher '{teacher.Name}''s (digest {lm.Tokenizer.Digest}): "
                 + "its token ids would mean other text; tokenize with the teacher's tokenizer (Describe gives its digest).");
+        if (!request.ExampleDigests.IsEmpty)
+            return Fail(out error, StatusCode.InvalidArgument,
+                $"teacher '{teacher.Name}' is a language model: example_digests are for classifier teachers; send the token ids in inputs.");
         var inputs = request.Inputs;
         if (inputs is null)
             return Fail(out error, StatusCode.InvalidArgument, $"the inputs are missing; send token ids of shape [B, L] (L up to {context}) as uint16, int32 or int64.");

@@ -38,9 +38,57 @@ public static class SoftTargetsRequestValidator
         return error is null;
     }
 
+    /// <summary>
+    /// Validates <paramref name="request"/>, a batch sent as example digests, against
+    /// <paramref name="teacher"/> (null when the registry has no teacher of that name); exactly one
+    /// of the two outs is set.
+    /// </summary>
+    public static bool TryValidateLookup(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+        [NotNullWhen(true)] out ValidatedLookup? lookup, [NotNullWhen(false)] out BatchError? error)
+    {
+        lookup = null;
+        error = CheckLookup(request, teacher, registry, out lookup);
+        return error is null;
+    }
+
     private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry, out ValidatedBatch? batch)
     {
         batch = null;
+        if (CheckShape(request, teacher, registry, out var shape, out var inputDType) is { } badShape) return badShape;
+        var wire = new WireTensor(shape!, inputDType, request.Inputs.Data.Memory);
+        if (wire.Validate() is { } malformed)
+            return Invalid($"the inputs are malformed: {malformed}");
+        if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
+        if (inputDType == WireDType.Float32 && FirstNonFinite(wire) is { } example)
+            return Invalid($"input example {example} holds a NaN or infinite value; float32 inputs must be finite pixels in 0..1.");
+
+        batch = new ValidatedBatch(teacher!, wire, (int)shape![0], temperature, outputDType);
+        return null;
+    }
+
+    private static BatchError? CheckLookup(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry, out ValidatedLookup? lookup)
+    {
+        lookup = null;
+        if (CheckShape(request, teacher, registry, out var shape, out var inputDType) is { } badShape) return badShape;
+        if (!request.Inputs.Data.IsEmpty)
+            return Invalid("the batch carries both example_digests and input data; send one of the two (inputs then give only shape and dtype).");
+        var count = (int)shape![0];
+        var digests = request.ExampleDigests.Memory;
+        if (digests.Length != count * ExampleDigests.Size)
+            return Invalid($"example_digests holds {digests.Length} bytes but the inputs' shape names {count} examples; send {ExampleDigests.Size} bytes (a SHA-256) per example, {count * ExampleDigests.Size} in all.");
+        if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
+
+        lookup = new ValidatedLookup(teacher!, inputDType, shape, count, temperature, outputDType, digests);
+        return null;
+    }
+
+    // The teacher, the inputs' dtype and shape, and the batch size: what every classifier batch
+    // states, whether it carries its examples or their digests.
+    private static BatchError? CheckShape(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+        out long[]? shape, out WireDType inputDType)
+    {
+        shape = null;
+        inputDType = default;
         if (string.IsNullOrEmpty(request.Teacher))
             return Invalid($"the teacher name is empty; name one of the teachers this service holds: {registry.KnownNames}.");
         if (teacher is null)
@@ -50,25 +98,17 @@ public static class SoftTargetsRequestValidator
         var inputs = request.Inputs;
         if (inputs is null)
             return Invalid($"the inputs are missing; send a tensor of shape {expected} with dtype float32 or uint8.");
-        var inputDType = (WireDType)inputs.Dtype;
+        inputDType = (WireDType)inputs.Dtype;
         if (!InputDTypes.Contains(inputDType))
             return Invalid($"input dtype {inputDType.DisplayName()} is not accepted; send float32 (pixels in 0..1) or uint8 (pixels 0..255).");
-        var shape = inputs.Shape.ToArray();
-        if (shape.Length != teacher.ExampleShape.Length + 1 || !shape.AsSpan(1).SequenceEqual(teacher.ExampleShape) || shape[0] < 0)
-            return Invalid($"input shape [{string.Join(", ", shape)}] does not match {expected}: send B examples of shape [{string.Join(", ", teacher.ExampleShape)}].");
-        if (shape[0] == 0)
+        var dimensions = inputs.Shape.ToArray();
+        if (dimensions.Length != teacher.ExampleShape.Length + 1 || !dimensions.AsSpan(1).SequenceEqual(teacher.ExampleShape) || dimensions[0] < 0)
+            return Invalid($"input shape [{string.Join(", ", dimensions)}] does not match {expected}: send B examples of shape [{string.Join(", ", teacher.ExampleShape)}].");
+        if (dimensions[0] == 0)
             return Invalid($"the batch is empty; send between 1 and {teacher.MaxBatch} examples.");
-        if (shape[0] > teacher.MaxBatch)
-            return Error(StatusCode.ResourceExhausted, $"the batch has {shape[0]} examples but teacher '{teacher.Name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
-
-        var wire = new WireTensor(shape, inputDType, inputs.Data.Memory);
-        if (wire.Validate() is { } malformed)
-            return Invalid($"the inputs are malformed: {malformed}");
-        if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
-        if (inputDType == WireDType.Float32 && FirstNonFinite(wire) is { } example)
-            return Invalid($"input example {example} holds a NaN or infinite value; float32 inputs must be finite pixels in 0..1.");
-
-        batch = new ValidatedBatch(teacher, wire, (int)shape[0], temperature, outputDType);
+        if (dimensions[0] > teacher.MaxBatch)
+            return Error(StatusCode.ResourceExhausted, $"the batch has {dimensions[0]} examples but teacher '{teacher.Name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
+        shape = dimensions;
         return null;
     }
 

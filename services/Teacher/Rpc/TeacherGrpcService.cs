@@ -120,6 +120,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 logger.BatchRejected(request.RequestId, request.Teacher, StatusCode.FailedPrecondition, response.Error.Message);
                 return response;
             }
+            if (!request.ExampleDigests.IsEmpty) return await LookUpAsync(request, lease?.Teacher, response, cancellationToken);
             if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, registry, out var batch, out var error))
             {
                 logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
@@ -154,6 +155,30 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 Message = $"the teacher failed on request '{request.RequestId}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
             };
         }
+        return response;
+    }
+
+    // A classifier batch sent as example digests: answered from the cache alone.
+    private async Task<SoftTargetsResponse> LookUpAsync(SoftTargetsRequest request, LoadedTeacher? teacher, SoftTargetsResponse response,
+        CancellationToken cancellationToken)
+    {
+        if (!SoftTargetsRequestValidator.TryValidateLookup(request, teacher, registry, out var lookup, out var error))
+        {
+            logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
+            response.Error = error;
+            return response;
+        }
+        var started = Stopwatch.GetTimestamp();
+        var result = await softTargets.LookUpAsync(lookup, cancellationToken);
+        response.LogProbs = new Contracts.V1.Tensor
+        {
+            Shape = { lookup.Count, lookup.Teacher.NumOutputs },
+            Dtype = (DType)lookup.OutputDType,
+            Data = UnsafeByteOperations.UnsafeWrap(result.LogProbs),
+        };
+        response.CacheHits = result.CacheHits;
+        response.Missing.AddRange(result.Missing);
+        logger.BatchAnswered(request.RequestId, request.Teacher, lookup.Count, result.CacheHits, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return response;
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Caching;
@@ -17,14 +18,31 @@ public sealed class SoftTargetKeysTests
         Keys.Compute(teacher, version, temperature, output, inputs)[0];
 
     [Fact]
-    public void AKeyIsThePrefixFollowedByASha256Digest()
+    public void AKeyIsThePrefixTheSettingsDigestAndTheExamplesSha256()
     {
         // Act
         var key = KeyOf(Examples(A));
 
         // Assert
-        Assert.Equal(6 + 32, key.Length);
+        Assert.Equal(6 + 32 + 32, key.Length);
+        Assert.Equal(Keys.KeySize, key.Length);
         Assert.Equal("ts:v1:", Encoding.UTF8.GetString(key, 0, 6));
+        Assert.Equal(SHA256.HashData(A), key[^32..]);
+    }
+
+    [Fact]
+    public void TheDigestsOfABatchGiveTheKeysItsExamplesGive()
+    {
+        // Arrange
+        var examples = Examples(A, B);
+        var digests = ExampleDigests.Compute(examples.Data, 2);
+
+        // Act
+        var fromExamples = Keys.Compute("fashion", "v1", 2f, WireDType.Float32, examples);
+        var fromDigests = Keys.FromDigests("fashion", "v1", 2f, WireDType.Float32, WireDType.UInt8, examples.Shape, digests);
+
+        // Assert
+        Assert.Equal(fromExamples, fromDigests);
     }
 
     [Fact]

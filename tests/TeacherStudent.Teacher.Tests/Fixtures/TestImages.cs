@@ -30,6 +30,19 @@ public static class TestImages
         },
     };
 
+    /// <summary>
+    /// A request for images [start, start + count) sent as their digests: shape and dtype in the
+    /// inputs, no pixels.
+    /// </summary>
+    public static SoftTargetsRequest DigestRequest(int start, int count, float temperature = 1f,
+        DType outputDType = DType.Float32, string teacher = "fashion")
+    {
+        var request = Request(start, count, temperature, outputDType, teacher, id: $"digests of images {start}+{count} T={temperature} {outputDType}");
+        request.ExampleDigests = ByteString.CopyFrom(ExampleDigests.Compute(request.Inputs.Data.Memory, count));
+        request.Inputs.Data = ByteString.Empty;
+        return request;
+    }
+
     /// <summary>The log-probs of a successful response as floats, row-major [B, C].</summary>
     public static float[] LogProbs(SoftTargetsResponse response)
     {

@@ -150,6 +150,7 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         { "k over the vocabulary", InvalidArgument },
         { "one-dimensional ids", InvalidArgument },
         { "zero temperature", InvalidArgument },
+        { "example digests", InvalidArgument },
     };
 
     [Theory]
@@ -167,6 +168,7 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
             "k over the vocabulary" => Request(tokens, 2, 8, k: reference.VocabularySize + 1),
             "one-dimensional ids" => Reshaped(Request(tokens, 2, 8), 16),
             "zero temperature" => Zero(Request(tokens, 2, 8)),
+            "example digests" => WithDigests(Request(tokens, 2, 8)),
             _ => throw new ArgumentException(problem),
         };
         await using var stream = server.OpenStream();
@@ -184,6 +186,12 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
     {
         request.Inputs.Shape.Clear();
         request.Inputs.Shape.Add(length);
+        return request;
+    }
+
+    private static SoftTargetsRequest WithDigests(SoftTargetsRequest request)
+    {
+        request.ExampleDigests = Google.Protobuf.ByteString.CopyFrom(new byte[2 * 32]);
         return request;
     }
 
