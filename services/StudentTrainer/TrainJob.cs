@@ -85,7 +85,10 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
             EpochCompleted = m => job.Progress.EpochDone(m, job.EvaluatedOn),
             Publisher = job.Publisher,
         };
-        return (await run.RunAsync(cancellationToken), teacher is null ? null : t.Teacher, null);
+        var epochs = await run.RunAsync(cancellationToken);
+        if (served is { ExamplesByDigest: > 0 })
+            job.Progress.Note($"asked the teacher for {served.ExamplesByPixels} examples as pixels and {served.ExamplesByDigest} as digests of examples it held");
+        return (epochs, teacher is null ? null : t.Teacher, null);
     }
 
     /// <summary>
