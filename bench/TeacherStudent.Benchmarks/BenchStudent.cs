@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Wire;
 
 namespace TeacherStudent.Benchmarks;
 
@@ -31,6 +32,21 @@ public sealed class BenchStudent : IAsyncDisposable
         Inputs = new Contracts.V1.Tensor { Shape = { count, 1, 28, 28 }, Dtype = DType.Uint8, Data = UnsafeByteOperations.UnsafeWrap(pixels) },
     };
 
+    /// <summary>
+    /// A request for the same examples sent as their digests (hashed here, as a student does for
+    /// every batch it sends this way): shape and dtype, no pixels.
+    /// </summary>
+    public static SoftTargetsRequest DigestRequest(ReadOnlyMemory<byte> pixels, int count, float temperature, long id) =>
+        KnownDigestRequest(ExampleDigests.Compute(pixels, count), count, temperature, id);
+
+    /// <summary>A request for examples sent as digests the student already holds.</summary>
+    public static SoftTargetsRequest KnownDigestRequest(ReadOnlyMemory<byte> digests, int count, float temperature, long id)
+    {
+        var request = Request(ReadOnlyMemory<byte>.Empty, count, temperature, id);
+        request.ExampleDigests = UnsafeByteOperations.UnsafeWrap(digests);
+        return request;
+    }
+
     /// <summary>Sends one batch and waits for its reply; returns the reply and the round-trip time.</summary>
     public async Task<(SoftTargetsResponse Reply, TimeSpan Latency)> AskAsync(ReadOnlyMemory<byte> pixels, int count, float temperature, CancellationToken cancellationToken)
     {
@@ -44,15 +60,25 @@ public sealed class BenchStudent : IAsyncDisposable
     /// Sends batches back to back with up to <paramref name="inFlight"/> unanswered (as a trainer
     /// asks for the next batches while it trains on this one); returns every reply.
     /// </summary>
+    /// <param name="sendAs">Pixels, digests hashed here per batch, or <paramref name="batches"/> already holding digests.</param>
     public async Task<List<SoftTargetsResponse>> StreamAsync(IReadOnlyList<ReadOnlyMemory<byte>> batches, int countPerBatch, float temperature,
-        int inFlight, CancellationToken cancellationToken)
+        int inFlight, CancellationToken cancellationToken, SendAs sendAs = SendAs.Pixels)
     {
         var replies = new List<SoftTargetsResponse>(batches.Count);
         int sent = 0;
         while (replies.Count < batches.Count)
         {
             while (sent < batches.Count && sent - replies.Count < inFlight)
-                await stream.RequestStream.WriteAsync(Request(batches[sent++], countPerBatch, temperature, ++nextId), cancellationToken);
+            {
+                var batch = batches[sent++];
+                var request = sendAs switch
+                {
+                    SendAs.Digests => DigestRequest(batch, countPerBatch, temperature, ++nextId),
+                    SendAs.KnownDigests => KnownDigestRequest(batch, countPerBatch, temperature, ++nextId),
+                    _ => Request(batch, countPerBatch, temperature, ++nextId),
+                };
+                await stream.RequestStream.WriteAsync(request, cancellationToken);
+            }
             replies.Add(await ReadAsync(cancellationToken));
         }
         return replies;
@@ -74,4 +100,15 @@ public sealed class BenchStudent : IAsyncDisposable
         stream.Dispose();
         channel.Dispose();
     }
+}
+
+/// <summary>How a bench student sends its examples.</summary>
+public enum SendAs
+{
+    /// <summary>Their pixels.</summary>
+    Pixels,
+    /// <summary>Their SHA-256 digests, hashed as each batch is sent.</summary>
+    Digests,
+    /// <summary>Digests the student computed before (the batches hold digests, not pixels).</summary>
+    KnownDigests,
 }

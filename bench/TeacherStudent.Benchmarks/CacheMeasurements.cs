@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StackExchange.Redis;
+using TeacherStudent.Distillation.Wire;
 
 namespace TeacherStudent.Benchmarks;
 
@@ -12,10 +13,11 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
     /// <summary>
     /// One pass of <paramref name="batches"/> batches that misses (and fills Redis), then
     /// <paramref name="repeats"/> passes that hit, <paramref name="rounds"/> times over the same
-    /// examples each, every one beside a bare MGET of the stored keys in batches of the same size,
-    /// as often. Returns examples per second of each pass.
+    /// examples each: the examples sent as pixels, as digests hashed by the student in the pass,
+    /// and as digests it already holds, then a bare MGET of the stored keys in batches of the same
+    /// size, as often. Returns examples per second of each pass.
     /// </summary>
-    public async Task<(double Miss, List<double> Hit, List<double> Bare)> RunAsync(
+    public async Task<CacheRates> RunAsync(
         string address, int batchSize, int batches, int repeats, int rounds, CancellationToken cancellationToken)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(redisConnection + ",allowAdmin=true");
@@ -40,44 +42,63 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
         // One pass of each before the measured ones, so that neither side is timed while its code
         // is still being compiled; then each measured pass goes over the examples several times,
         // long enough (a few hundred ms) for the scheduler's noise to even out.
-        await HitPassAsync(student, inputs, batchSize, t, rounds: 1, cancellationToken);
+        var digests = inputs.Select(batch => (ReadOnlyMemory<byte>)ExampleDigests.Compute(batch, batchSize)).ToArray();
+        var sent = new Dictionary<SendAs, ReadOnlyMemory<byte>[]> { [SendAs.Pixels] = inputs, [SendAs.Digests] = inputs, [SendAs.KnownDigests] = digests };
+        foreach (var (sendAs, batchesSent) in sent) await HitPassAsync(student, batchesSent, batchSize, t, rounds: 1, sendAs, cancellationToken);
         await BarePassAsync(db, keyBatches, rounds: 1);
-        var hit = new List<double>();
+        var hit = sent.Keys.ToDictionary(s => s, _ => new List<double>());
         var bare = new List<double>();
         for (int r = 0; r < repeats; r++)
         {
-            clock.Restart();
-            await HitPassAsync(student, inputs, batchSize, t, rounds, cancellationToken);
-            hit.Add(rounds * batchSize * batches / clock.Elapsed.TotalSeconds);
+            foreach (var (sendAs, batchesSent) in sent)
+            {
+                clock.Restart();
+                await HitPassAsync(student, batchesSent, batchSize, t, rounds, sendAs, cancellationToken);
+                hit[sendAs].Add(rounds * batchSize * batches / clock.Elapsed.TotalSeconds);
+            }
 
             clock.Restart();
             await BarePassAsync(db, keyBatches, rounds);
             bare.Add(rounds * keys.Length / clock.Elapsed.TotalSeconds);
         }
-        return (miss, hit, bare);
+        return new CacheRates(miss, hit[SendAs.Pixels], hit[SendAs.Digests], hit[SendAs.KnownDigests], bare);
     }
 
     private static async Task HitPassAsync(BenchStudent student, ReadOnlyMemory<byte>[] inputs, int batchSize, float temperature, int rounds,
-        CancellationToken cancellationToken)
+        SendAs sendAs, CancellationToken cancellationToken)
     {
         for (int round = 0; round < rounds; round++)
         {
-            var replies = await student.StreamAsync(inputs, batchSize, temperature, inFlight: 2, cancellationToken);
-            if (replies.Sum(x => x.CacheHits) != batchSize * inputs.Length) throw new InvalidOperationException("the repeat should hit everywhere.");
+            var replies = await student.StreamAsync(inputs, batchSize, temperature, inFlight: 2, cancellationToken, sendAs);
+            if (replies.Sum(x => x.CacheHits) != batchSize * inputs.Length || replies.Any(x => x.Missing.Count > 0))
+                throw new InvalidOperationException("the repeat should hit everywhere.");
         }
     }
 
+    // MGETs of the stored keys, two in flight as the student keeps two batches in flight.
     private static async Task BarePassAsync(IDatabase db, RedisKey[][] keyBatches, int rounds)
     {
         long bytes = 0;
+        var pending = new Queue<Task<RedisValue[]>>();
         for (int round = 0; round < rounds; round++)
         {
             foreach (var chunk in keyBatches)
             {
-                var values = await db.StringGetAsync(chunk);
-                foreach (var v in values) bytes += ((byte[])v!).Length;
+                if (pending.Count == 2) bytes += Sum(await pending.Dequeue());
+                pending.Enqueue(db.StringGetAsync(chunk));
             }
         }
+        while (pending.Count > 0) bytes += Sum(await pending.Dequeue());
         if (bytes == 0) throw new InvalidOperationException("the bare multi-get read nothing.");
     }
+
+    private static long Sum(RedisValue[] values)
+    {
+        long bytes = 0;
+        foreach (var v in values) bytes += ((byte[])v!).Length;
+        return bytes;
+    }
 }
+
+/// <summary>Examples per second: the pass that missed, and each repeat of the hit passes and the bare multi-get.</summary>
+public sealed record CacheRates(double Miss, List<double> Pixels, List<double> Digests, List<double> KnownDigests, List<double> Bare);
