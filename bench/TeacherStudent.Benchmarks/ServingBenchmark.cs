@@ -68,6 +68,8 @@ public sealed class ServingBenchmark(BenchSettings settings)
         {
             local.Add(m.InProcess(model, MaxBatch, batches));
             served.Add(await m.OneStreamAsync(service.Address, MaxBatch, batches, ct));
+            // Each pair, not only the medians: on a shared machine one side can change speed between repeats.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  serving repeat {r + 1}: in process {local[^1]:0}, served {served[^1]:0} examples/s"));
         }
         double s = Statistics.Median(served), l = Statistics.Median(local);
         Add("served_examples_per_second_b256", s, "examples/s", "reported", $"convnet, one stream, batches of {MaxBatch}, two in flight");
