@@ -39,6 +39,7 @@ public static class TeacherServiceRegistration
         services.AddSingleton(sp => new GenerationKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton<CachedGeneration>();
         services.TryAddSingleton<IUpstreamGenerators, NoUpstreamGenerators>();
+        services.AddSingleton<KnownTeachers>();
 
         services.AddGrpc();
         services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, GrpcMessageLimits>();

@@ -16,13 +16,13 @@ namespace TeacherStudent.Teacher.Generation;
 /// fails half-way keeps what it paid for. The first failure ends the call with its status, after
 /// the samples finished before it.
 /// </summary>
-public sealed class CachedGeneration(TeacherRegistry registry, LocalGenerators local, IUpstreamGenerators upstream, ISoftTargetCache cache,
+public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers names, LocalGenerators local, IUpstreamGenerators upstream, ISoftTargetCache cache,
     GenerationKeys keys, TeacherMetrics metrics, ILogger<CachedGeneration> logger)
 {
     public async Task RunAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Teacher))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"name the teacher to ask; this service holds: {KnownNames}."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"name the teacher to ask; this service holds: {names.All}."));
         using var lease = registry.Acquire(request.Teacher);
         if (lease is not null)
         {
@@ -43,11 +43,10 @@ public sealed class CachedGeneration(TeacherRegistry registry, LocalGenerators l
         else
         {
             throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {KnownNames}."));
+                $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}."));
         }
     }
 
-    private string KnownNames => string.Join(", ", new[] { registry.KnownNames, upstream.KnownNames }.Where(n => n.Length > 0));
 
     private async Task StreamAsync(GenerateRequest request, ITextGenerator generator, GenerationSettings settings, int n,
         IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)

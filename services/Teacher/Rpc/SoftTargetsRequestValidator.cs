@@ -17,24 +17,16 @@ public static class SoftTargetsRequestValidator
     /// <summary>Input element types a classifier teacher accepts.</summary>
     public static readonly IReadOnlyList<WireDType> InputDTypes = [WireDType.Float32, WireDType.UInt8];
 
-    /// <summary>Validates <paramref name="request"/>; exactly one of the two outs is set.</summary>
-    public static bool TryValidate(SoftTargetsRequest request, TeacherRegistry registry,
-        [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
-    {
-        registry.TryGet(request.Teacher, out var teacher);
-        return TryValidate(request, teacher, registry, out batch, out error);
-    }
-
     /// <summary>
     /// Validates <paramref name="request"/> against <paramref name="teacher"/>, the version the
     /// caller already holds (null when the registry has no teacher of that name); exactly one of
     /// the two outs is set.
     /// </summary>
-    public static bool TryValidate(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+    public static bool TryValidate(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
         [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
     {
         batch = null;
-        error = Check(request, teacher, registry, out batch);
+        error = Check(request, teacher, names, out batch);
         return error is null;
     }
 
@@ -43,18 +35,18 @@ public static class SoftTargetsRequestValidator
     /// <paramref name="teacher"/> (null when the registry has no teacher of that name); exactly one
     /// of the two outs is set.
     /// </summary>
-    public static bool TryValidateLookup(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+    public static bool TryValidateLookup(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
         [NotNullWhen(true)] out ValidatedLookup? lookup, [NotNullWhen(false)] out BatchError? error)
     {
         lookup = null;
-        error = CheckLookup(request, teacher, registry, out lookup);
+        error = CheckLookup(request, teacher, names, out lookup);
         return error is null;
     }
 
-    private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry, out ValidatedBatch? batch)
+    private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, out ValidatedBatch? batch)
     {
         batch = null;
-        if (CheckShape(request, teacher, registry, out var shape, out var inputDType) is { } badShape) return badShape;
+        if (CheckShape(request, teacher, names, out var shape, out var inputDType) is { } badShape) return badShape;
         var wire = new WireTensor(shape!, inputDType, request.Inputs.Data.Memory);
         if (wire.Validate() is { } malformed)
             return Invalid($"the inputs are malformed: {malformed}");
@@ -66,10 +58,10 @@ public static class SoftTargetsRequestValidator
         return null;
     }
 
-    private static BatchError? CheckLookup(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry, out ValidatedLookup? lookup)
+    private static BatchError? CheckLookup(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, out ValidatedLookup? lookup)
     {
         lookup = null;
-        if (CheckShape(request, teacher, registry, out var shape, out var inputDType) is { } badShape) return badShape;
+        if (CheckShape(request, teacher, names, out var shape, out var inputDType) is { } badShape) return badShape;
         if (!request.Inputs.Data.IsEmpty)
             return Invalid("the batch carries both example_digests and input data; send one of the two (inputs then give only shape and dtype).");
         var count = (int)shape![0];
@@ -84,15 +76,15 @@ public static class SoftTargetsRequestValidator
 
     // The teacher, the inputs' dtype and shape, and the batch size: what every classifier batch
     // states, whether it carries its examples or their digests.
-    private static BatchError? CheckShape(SoftTargetsRequest request, LoadedTeacher? teacher, TeacherRegistry registry,
+    private static BatchError? CheckShape(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
         out long[]? shape, out WireDType inputDType)
     {
         shape = null;
         inputDType = default;
         if (string.IsNullOrEmpty(request.Teacher))
-            return Invalid($"the teacher name is empty; name one of the teachers this service holds: {registry.KnownNames}.");
+            return Invalid($"the teacher name is empty; name one of the teachers this service holds: {names.All}.");
         if (teacher is null)
-            return Error(StatusCode.NotFound, $"there is no teacher named '{request.Teacher}'; this service holds: {registry.KnownNames}.");
+            return Error(StatusCode.NotFound, $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}.");
 
         var expected = $"[B, {string.Join(", ", teacher.ExampleShape)}]";
         var inputs = request.Inputs;

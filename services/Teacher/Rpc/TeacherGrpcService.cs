@@ -21,7 +21,8 @@ namespace TeacherStudent.Teacher.Rpc;
 /// answered at once, so a student that sends ahead keeps the teacher's forwards full.
 /// </summary>
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
-    CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, IOptions<StreamOptions> streamOptions, ILogger<TeacherGrpcService> logger)
+    CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, KnownTeachers names, IOptions<StreamOptions> streamOptions,
+    ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
@@ -38,11 +39,9 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             response.Teachers.Add(UpstreamDescription.For(upstream));
         else
             throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {KnownNames}."));
+                $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}."));
         return Task.FromResult(response);
     }
-
-    private string KnownNames => string.Join(", ", new[] { registry.KnownNames, upstreams.KnownNames }.Where(n => n.Length > 0));
 
     public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context) =>
         generation.RunAsync(request, responseStream, context.CancellationToken);
@@ -121,7 +120,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 return response;
             }
             if (!request.ExampleDigests.IsEmpty) return await LookUpAsync(request, lease?.Teacher, response, cancellationToken);
-            if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, registry, out var batch, out var error))
+            if (!SoftTargetsRequestValidator.TryValidate(request, lease?.Teacher, names, out var batch, out var error))
             {
                 logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
                 response.Error = error;
@@ -162,7 +161,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     private async Task<SoftTargetsResponse> LookUpAsync(SoftTargetsRequest request, LoadedTeacher? teacher, SoftTargetsResponse response,
         CancellationToken cancellationToken)
     {
-        if (!SoftTargetsRequestValidator.TryValidateLookup(request, teacher, registry, out var lookup, out var error))
+        if (!SoftTargetsRequestValidator.TryValidateLookup(request, teacher, names, out var lookup, out var error))
         {
             logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
             response.Error = error;

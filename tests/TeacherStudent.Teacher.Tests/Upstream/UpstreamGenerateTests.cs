@@ -90,6 +90,18 @@ public sealed class UpstreamGenerateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SoftTargetsOfAnUnknownTeacherListsTheUpstreamTeachersToo()
+    {
+        await using var stream = server.OpenStream();
+
+        var reply = await stream.AskAsync(TestImages.Request(0, 1, teacher: "nobody"));
+
+        Assert.Equal((int)StatusCode.NotFound, reply.Error.Code);
+        // This service holds no local teacher: the message used to end "holds: ." here.
+        Assert.EndsWith("this service holds: gpt.", reply.Error.Message);
+    }
+
+    [Fact]
     public async Task ASecondIdenticalRequestIsAnsweredFromTheCacheWithoutCallingTheUpstream()
     {
         // Arrange

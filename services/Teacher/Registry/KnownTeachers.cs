@@ -1,0 +1,10 @@
+using TeacherStudent.Teacher.Generation;
+
+namespace TeacherStudent.Teacher.Registry;
+
+/// <summary>Every teacher name this service answers to, held here or upstream, for messages that list them.</summary>
+public sealed class KnownTeachers(TeacherRegistry registry, IUpstreamGenerators upstream)
+{
+    /// <summary>The names, comma-separated: the registry's, then the upstream teachers'.</summary>
+    public string All => string.Join(", ", new[] { registry.KnownNames, upstream.KnownNames }.Where(n => n.Length > 0));
+}
