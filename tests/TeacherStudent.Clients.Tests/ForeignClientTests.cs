@@ -136,6 +136,29 @@ public sealed class ForeignClientTests(ServedTeachers teachers)
     }
 
     [Fact]
+    public async Task ThePythonClientSendingDigestsGetsTheCachedTargetsAndTheImagesTheCacheLacksAsMissing()
+    {
+        // Arrange: images 400..463 answered by the C# client; the Python client asks for 400..527 by digest.
+        var replies = await teachers.AskAsync(teachers.ImageRequest(400, 64, 3f));
+        var expected = ServedTeachers.Floats(replies[0].LogProbs);
+        var output = teachers.File("python-digests.npy");
+
+        // Act
+        var run = await Run("python", ["soft-targets", .. Connection(), "--images", "128", "--start", "400", "--batch", "64",
+            "--temperature", "3", "--by-digest", "--out", output]);
+
+        // Assert: the first batch as the C# client got it, the second all missing (NaN rows).
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var (shape, values) = NpyFile.ReadFloats(output);
+        Assert.Equal([128L, 10L], shape);
+        Assert.Equal(expected, values[..640]);
+        Assert.All(values[640..], v => Assert.True(float.IsNaN(v)));
+        using var summary = JsonDocument.Parse(run.Output);
+        Assert.Equal(64, summary.RootElement.GetProperty("cache_hits").GetInt32());
+        Assert.Equal(64, summary.RootElement.GetProperty("missing").GetInt32());
+    }
+
+    [Fact]
     public async Task ThePythonClientsOwnTestsPass()
     {
         var run = await ClientProcess.RunAsync(ClientProcess.Python, ["-m", "unittest", "discover", "-s", "tests", "-t", "."], ClientProcess.PythonClientDirectory);

@@ -43,6 +43,8 @@ def main(argv=None) -> int:
     targets.add_argument("--k", type=int, default=0, help="language models: tokens kept per position (0 = all)")
     targets.add_argument("--sparse-kind", choices=["top_k", "sampled"], default="top_k")
     targets.add_argument("--seed", type=int, default=0, help="seed of sampled targets")
+    targets.add_argument("--by-digest", action="store_true",
+                         help="send each image's SHA-256 instead of its pixels (answered from the teacher's cache only)")
     targets.add_argument("--out", required=True, help="where to save the targets (.npy)")
     generate.add_argument("--prompt", action="append", default=[], help="a text to continue (repeat for more)")
     generate.add_argument("-n", type=int, default=1, help="samples per prompt")
@@ -81,13 +83,14 @@ def soft_targets(client: TeacherClient, args) -> int:
         inputs = fashion_mnist.load_images("t10k", args.data)[args.start:args.start + args.images]
         teacher = args.teacher or "fashion"
     requests = (client.request(teacher, inputs[i:i + args.batch], args.temperature, args.dtype,
-                               k=args.k, sparse_kind=args.sparse_kind, seed=args.seed)
+                               k=args.k, sparse_kind=args.sparse_kind, seed=args.seed, by_digest=args.by_digest)
                 for i in range(0, len(inputs), args.batch))
     replies = [reply.check() for reply in client.soft_targets(requests, args.window)]
 
     summary = {"examples": len(inputs), "requests": len(replies),
                "teacher_versions": sorted({r.teacher_version for r in replies}),
-               "cache_hits": sum(r.cache_hits for r in replies)}
+               "cache_hits": sum(r.cache_hits for r in replies),
+               "missing": sum(len(r.missing) for r in replies)}
     if replies and replies[0].sparse is not None:
         stem = args.out[:-4] if args.out.endswith(".npy") else args.out
         for part in ("ids", "log_probs", "tail_log_mass"):

@@ -1,7 +1,8 @@
 """A client of the TeacherStudent teacher service: Describe, the SoftTargets stream and Generate."""
 
+import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Sequence
 
 import grpc
@@ -50,6 +51,8 @@ class Reply:
     log_probs: Optional[np.ndarray] = None
     sparse: Optional[SparseTargets] = None
     error: Optional[BatchError] = None
+    # A request sent by digest: the examples the teacher's cache did not hold (their rows are NaN).
+    missing: list = field(default_factory=list)
 
     def check(self) -> "Reply":
         """This reply, or its BatchError raised."""
@@ -80,7 +83,8 @@ FINISH_REASONS = {0: "unspecified", 1: "stop", 2: "length"}
 
 
 def _reply(response) -> Reply:
-    reply = Reply(response.request_id, response.teacher, response.teacher_version, response.cache_hits)
+    reply = Reply(response.request_id, response.teacher, response.teacher_version, response.cache_hits,
+                  missing=list(response.missing))
     which = response.WhichOneof("result")
     if which == "log_probs":
         reply.log_probs = tensors.decode(response.log_probs)
@@ -131,13 +135,25 @@ class TeacherClient:
         return list(reply.teachers)
 
     def request(self, teacher: str, inputs: np.ndarray, temperature: float, output_dtype: str = "float32", *,
-                k: int = 0, sparse_kind: str = "top_k", seed: int = 0, tokenizer_digest: str = ""):
-        """A SoftTargetsRequest: images [B, 1, 28, 28] (uint8 or float32) or token ids [B, L] (uint16, int32, int64)."""
+                k: int = 0, sparse_kind: str = "top_k", seed: int = 0, tokenizer_digest: str = "",
+                by_digest: bool = False):
+        """A SoftTargetsRequest: images [B, 1, 28, 28] (uint8 or float32) or token ids [B, L] (uint16, int32, int64).
+
+        by_digest (classifiers): send the SHA-256 of each example instead of its bytes. The teacher
+        answers from its cache alone; reply.missing lists the examples it did not hold (NaN rows),
+        to be sent again with their bytes."""
+        encoded = tensors.encode(inputs, pb2.Tensor)
+        digests = b""
+        if by_digest:
+            count = encoded.shape[0]
+            size = len(encoded.data) // count if count else 0
+            digests = b"".join(hashlib.sha256(encoded.data[i * size:(i + 1) * size]).digest() for i in range(count))
+            encoded.data = b""
         return pb2.SoftTargetsRequest(
             teacher=teacher, temperature=temperature, output_dtype=tensors.NAMES[output_dtype],
-            inputs=tensors.encode(inputs, pb2.Tensor), k=k,
+            inputs=encoded, k=k,
             sparse_kind=pb2.SPARSE_KIND_SAMPLED if sparse_kind == "sampled" else pb2.SPARSE_KIND_TOP_K,
-            seed=seed, tokenizer_digest=tokenizer_digest)
+            seed=seed, tokenizer_digest=tokenizer_digest, example_digests=digests)
 
     def soft_targets(self, requests: Iterable, window: int = 8) -> Iterator[Reply]:
         """Sends the requests on one SoftTargets stream, up to `window` ahead of the replies, and
