@@ -135,16 +135,18 @@ public sealed class ForeignClientTests(ServedTeachers teachers)
         Assert.Equal(expected.Select(t => (t.Name, t.Version)).Order().ToArray(), described.Order().ToArray());
     }
 
-    [Fact]
-    public async Task ThePythonClientSendingDigestsGetsTheCachedTargetsAndTheImagesTheCacheLacksAsMissing()
+    [Theory]
+    [InlineData("python", 400)]
+    [InlineData("node", 600)]
+    public async Task SendingDigestsGetsTheCachedTargetsAndTheImagesTheCacheLacksAsMissing(string client, int start)
     {
-        // Arrange: images 400..463 answered by the C# client; the Python client asks for 400..527 by digest.
-        var replies = await teachers.AskAsync(teachers.ImageRequest(400, 64, 3f));
+        // Arrange: 64 images answered by the C# client; the client asks for them and the next 64 by digest.
+        var replies = await teachers.AskAsync(teachers.ImageRequest(start, 64, 3f));
         var expected = ServedTeachers.Floats(replies[0].LogProbs);
-        var output = teachers.File("python-digests.npy");
+        var output = teachers.File($"{client}-digests.npy");
 
         // Act
-        var run = await Run("python", ["soft-targets", .. Connection(), "--images", "128", "--start", "400", "--batch", "64",
+        var run = await Run(client, ["soft-targets", .. Connection(), "--images", "128", "--start", $"{start}", "--batch", "64",
             "--temperature", "3", "--by-digest", "--out", output]);
 
         // Assert: the first batch as the C# client got it, the second all missing (NaN rows).

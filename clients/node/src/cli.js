@@ -17,7 +17,7 @@ const npy = require('./npy');
 const USAGE = `usage: node src/cli.js describe --address HOST:PORT [--api-key KEY] [--teacher NAME]
        node src/cli.js soft-targets --address HOST:PORT --out FILE.npy [--api-key KEY] [--teacher NAME]
               [--images N] [--start I] [--data DIR] [--tokens FILE.npy] [--batch B] [--window W]
-              [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S]
+              [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S] [--by-digest]
        node src/cli.js generate --address HOST:PORT --teacher NAME [--api-key KEY] [--prompt TEXT ...] [-n N]
               [--max-new-tokens M] [--temperature T] [--top-p P] [--stop TEXT ...] [--seed S]`;
 
@@ -36,7 +36,7 @@ function* batches(client, inputs, teacher, o) {
   for (let i = 0; i < count; i += o.batch) {
     const n = Math.min(o.batch, count - i);
     const values = inputs.values.subarray(i * size, (i + n) * size);
-    yield client.request(teacher, { values, shape: [n, ...rest] }, o.temperature, o.dtype, { k: o.k, sparseKind: o.sparseKind, seed: o.seed });
+    yield client.request(teacher, { values, shape: [n, ...rest] }, o.temperature, o.dtype, { k: o.k, sparseKind: o.sparseKind, seed: o.seed, byDigest: o.byDigest });
   }
 }
 
@@ -61,6 +61,7 @@ async function softTargets(client, o) {
     requests: replies.length,
     teacher_versions: [...new Set(replies.map((r) => r.teacher_version))].sort(),
     cache_hits: replies.reduce((n, r) => n + r.cache_hits, 0),
+    missing: replies.reduce((n, r) => n + r.missing.length, 0),
   };
   if (replies.length > 0 && replies[0].sparse) {
     const stem = o.out.replace(/\.npy$/, '');
@@ -106,6 +107,7 @@ async function main(argv) {
         k: { type: 'string', default: '0' },
         'sparse-kind': { type: 'string', default: 'top_k' },
         seed: { type: 'string', default: '0' },
+        'by-digest': { type: 'boolean', default: false },
         out: { type: 'string' },
         prompt: { type: 'string', multiple: true, default: [] },
         n: { type: 'string', short: 'n', default: '1' },
@@ -128,7 +130,7 @@ async function main(argv) {
   const o = {
     teacher: v.teacher, data: v.data, tokens: v.tokens, out: v.out, dtype: v.dtype, sparseKind: v['sparse-kind'],
     images: Number(v.images), start: Number(v.start), batch: Number(v.batch), window: Number(v.window),
-    temperature: Number(v.temperature ?? 4), k: Number(v.k), seed: v.seed,
+    temperature: Number(v.temperature ?? 4), k: Number(v.k), seed: v.seed, byDigest: v['by-digest'],
     prompts: v.prompt, n: Number(v.n), maxNewTokens: Number(v['max-new-tokens']), stop: v.stop,
     // Not given: left unset on the wire, which the teacher reads as 1 (0 would mean greedy).
     generateTemperature: v.temperature === undefined ? undefined : Number(v.temperature),

@@ -1,6 +1,7 @@
 'use strict';
 // A client of the TeacherStudent teacher service: Describe, the SoftTargets stream and Generate,
 // with the contract loaded from protos/distill/v1/teacher.proto at run time (no generated code).
+const crypto = require('node:crypto');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -43,6 +44,8 @@ function toReply(response) {
     teacher: response.teacher,
     teacher_version: response.teacher_version,
     cache_hits: response.cache_hits,
+    // A request sent by digest: the examples the teacher's cache did not hold (their rows are NaN).
+    missing: response.missing || [],
   };
   switch (response.result) {
     case 'log_probs': reply.log_probs = decode(response.log_probs); break;
@@ -116,13 +119,25 @@ class TeacherClient {
   /**
    * A SoftTargetsRequest: inputs is { values: typed array, shape } — images [B, 1, 28, 28] as
    * Uint8Array or Float32Array, or token ids [B, L] as Uint16Array, Int32Array or BigInt64Array.
+   * byDigest (classifiers): send the SHA-256 of each example instead of its bytes; the teacher
+   * answers from its cache alone and reply.missing lists the examples it did not hold (NaN rows).
    */
-  request(teacher, inputs, temperature, outputDtype = 'float32', { k = 0, sparseKind = 'top_k', seed = 0, tokenizerDigest = '' } = {}) {
+  request(teacher, inputs, temperature, outputDtype = 'float32', { k = 0, sparseKind = 'top_k', seed = 0, tokenizerDigest = '', byDigest = false } = {}) {
+    const encoded = encode(inputs.values, inputs.shape);
+    let digests = Buffer.alloc(0);
+    if (byDigest) {
+      const count = inputs.shape[0];
+      const size = count > 0 ? encoded.data.length / count : 0;
+      digests = Buffer.concat(Array.from({ length: count },
+        (_, i) => crypto.createHash('sha256').update(encoded.data.subarray(i * size, (i + 1) * size)).digest()));
+      encoded.data = Buffer.alloc(0);
+    }
     return {
       teacher,
       temperature,
       output_dtype: outputDtype === 'float16' ? 'DTYPE_FLOAT16' : 'DTYPE_FLOAT32',
-      inputs: encode(inputs.values, inputs.shape),
+      inputs: encoded,
+      example_digests: digests,
       k,
       sparse_kind: sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K',
       seed: String(seed),
