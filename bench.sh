@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
+source scripts/jemalloc.sh
 ensure_packages redis-server dataset-fashion-mnist
 source scripts/teacher-settings.sh
 dotnet build TeacherStudent.sln -c Release -nologo -v quiet
@@ -15,6 +16,8 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 mlp_dir=artifacts/bench/mlp-teacher
 [ -f "$mlp_dir/report.json" ] || "${trainer[@]}" --mode supervised --architecture mlp --width 1024 --epochs 3 --name mlp-teacher --run-directory "$mlp_dir"
 
+# The benchmark, the service it starts and the in-process forward it compares with, all on jemalloc.
+use_jemalloc
 dotnet bench/TeacherStudent.Benchmarks/bin/Release/net10.0/TeacherStudent.Benchmarks.dll \
   --convnet "$teacher_dir/model.ckpt" --mlp "$mlp_dir/model.ckpt" \
   --teacher-dll services/Teacher/bin/Release/net10.0/TeacherStudent.Teacher.dll "$@"

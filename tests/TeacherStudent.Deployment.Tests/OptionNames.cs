@@ -39,8 +39,10 @@ public sealed class OptionNames(string service, IReadOnlyDictionary<string, Type
     /// <summary>Null when <paramref name="variable"/> is a real setting of this service, else why not.</summary>
     public string? Problem(string variable)
     {
-        // The host's own settings: URLs and environment, runtime knobs, logging.
+        // The host's own settings: URLs and environment, runtime knobs, logging; and the allocator
+        // the image preloads (jemalloc, keeping freed pages: see scripts/jemalloc.sh).
         if (variable is "ASPNETCORE_URLS" or "ASPNETCORE_ENVIRONMENT" || variable.StartsWith("DOTNET_", StringComparison.Ordinal)) return null;
+        if (variable is "LD_PRELOAD" or "MALLOC_CONF") return null;
         var keys = variable.Split("__");
         if (keys[0] == "Logging")
             return keys.Length == 3 && keys[1] == "LogLevel" || keys.Length == 3 && keys[1] == "Console" && Resolves(typeof(ConsoleLoggerOptions), keys, 2)

@@ -1,0 +1,13 @@
+# Sourced by bench.sh: use_jemalloc makes the processes started after it (dotnet and the teacher
+# service it starts) allocate with jemalloc, keeping the memory they free instead of giving it
+# back to the kernel. With glibc's malloc, libtorch's CPU forwards free and re-allocate their
+# activations every batch and fault in fresh zeroed pages each time: millions of page faults a
+# minute, and forwards at anything from 60% to 100% of their speed from one second to the next
+# (README, "Serving benchmarks"). The price: a process keeps its peak memory.
+use_jemalloc() {
+  ensure_packages libjemalloc2
+  local lib
+  lib=$(dpkg-query -L libjemalloc2 | grep -m1 '/libjemalloc\.so\.2$')
+  export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}"
+  export MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1"
+}
