@@ -1,5 +1,5 @@
-# Sourced by bench.sh: use_jemalloc makes the processes started after it (dotnet and the teacher
-# service it starts) allocate with jemalloc, keeping the memory they free instead of giving it
+# Sourced by bench.sh and demo.sh: use_jemalloc makes the processes started after it (dotnet, the
+# teacher service, the trainers) allocate with jemalloc, keeping the memory they free instead of giving it
 # back to the kernel. With glibc's malloc, libtorch's CPU forwards free and re-allocate their
 # activations every batch and fault in fresh zeroed pages each time: millions of page faults a
 # minute, and forwards at anything from 60% to 100% of their speed from one second to the next
