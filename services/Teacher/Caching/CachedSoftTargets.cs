@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Batching;
+using TeacherStudent.Teacher.Registry;
 using TeacherStudent.Teacher.Telemetry;
 
 namespace TeacherStudent.Teacher.Caching;
@@ -26,21 +27,10 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
-        metrics.RequestReceived(teacher.Name, batch.Count);
         var rowBytes = teacher.NumOutputs * batch.OutputDType.ElementSize();
         var exampleKeys = keys.Compute(teacher.Name, teacher.Version, batch.Temperature, batch.OutputDType, batch.Inputs);
-        var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
-
-        var output = new byte[batch.Count * rowBytes];
-        var misses = new List<int>();
-        for (int i = 0; i < batch.Count; i++)
-        {
-            // A value of the wrong length (another format under the same key) counts as a miss.
-            if (cached[i] is { } row && row.Length == rowBytes) row.CopyTo(output, i * rowBytes);
-            else misses.Add(i);
-        }
+        var (output, misses) = await ReadCachedAsync(teacher, exampleKeys, rowBytes, cancellationToken);
         var hits = batch.Count - misses.Count;
-        metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
 
         // An example whose computation another request owns is waited for; when that owner gives
         // up (cancelled, failed) the example comes round again, and this request may own it then.
@@ -70,27 +60,32 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = lookup.Teacher;
-        metrics.RequestReceived(teacher.Name, lookup.Count);
         var rowBytes = teacher.NumOutputs * lookup.OutputDType.ElementSize();
         var exampleKeys = keys.FromDigests(teacher.Name, teacher.Version, lookup.Temperature, lookup.OutputDType, lookup.InputDType, lookup.Shape,
             lookup.Digests.Span);
-        var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
-
-        var output = new byte[lookup.Count * rowBytes];
-        var missing = new List<int>();
-        for (int i = 0; i < lookup.Count; i++)
-        {
-            var row = output.AsSpan(i * rowBytes, rowBytes);
-            if (cached[i] is { } value && value.Length == rowBytes) value.CopyTo(row);
-            else
-            {
-                missing.Add(i);
-                FillNaN(row, lookup.OutputDType);
-            }
-        }
-        metrics.CacheLookedUp(teacher.Name, lookup.Count - missing.Count, missing.Count);
+        var (output, missing) = await ReadCachedAsync(teacher, exampleKeys, rowBytes, cancellationToken);
+        foreach (var i in missing) FillNaN(output.AsSpan(i * rowBytes, rowBytes), lookup.OutputDType);
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
         return new SoftTargetResult(output, lookup.Count - missing.Count, missing);
+    }
+
+    // A request's first step either way: every example looked up at once, the rows found copied
+    // into the answer in request order; returns the answer and the examples the cache lacks.
+    private async Task<(byte[] Output, List<int> Misses)> ReadCachedAsync(LoadedTeacher teacher, byte[][] exampleKeys, int rowBytes,
+        CancellationToken cancellationToken)
+    {
+        metrics.RequestReceived(teacher.Name, exampleKeys.Length);
+        var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
+        var output = new byte[exampleKeys.Length * rowBytes];
+        var misses = new List<int>();
+        for (int i = 0; i < exampleKeys.Length; i++)
+        {
+            // A value of the wrong length (another format under the same key) counts as a miss.
+            if (cached[i] is { } row && row.Length == rowBytes) row.CopyTo(output, i * rowBytes);
+            else misses.Add(i);
+        }
+        metrics.CacheLookedUp(teacher.Name, exampleKeys.Length - misses.Count, misses.Count);
+        return (output, misses);
     }
 
     // A row nobody can mistake for an answer: a caller that ignores `missing` trains on NaN and notices.

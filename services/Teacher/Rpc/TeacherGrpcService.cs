@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Generation;
@@ -128,16 +129,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             }
             var started = Stopwatch.GetTimestamp();
             var result = await softTargets.ComputeAsync(batch, caller, deadline, cancellationToken);
-            response.LogProbs = new Contracts.V1.Tensor
-            {
-                Shape = { batch.Count, batch.Teacher.NumOutputs },
-                Dtype = (DType)batch.OutputDType,
-                // The buffer is new for this response and never written again: no copy needed.
-                Data = UnsafeByteOperations.UnsafeWrap(result.LogProbs),
-            };
-            response.CacheHits = result.CacheHits;
-            logger.BatchAnswered(request.RequestId, request.Teacher, batch.Count, result.CacheHits,
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Answer(request, response, batch.Teacher, batch.Count, batch.OutputDType, result, started);
         }
         catch (TeacherBusyException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -169,16 +161,24 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         }
         var started = Stopwatch.GetTimestamp();
         var result = await softTargets.LookUpAsync(lookup, cancellationToken);
+        Answer(request, response, lookup.Teacher, lookup.Count, lookup.OutputDType, result, started);
+        return response;
+    }
+
+    // A classifier's answer: log-probs [count, C], the cache hits and (for digests) what the cache lacked.
+    private void Answer(SoftTargetsRequest request, SoftTargetsResponse response, LoadedTeacher teacher, int count, WireDType outputDType,
+        SoftTargetResult result, long started)
+    {
         response.LogProbs = new Contracts.V1.Tensor
         {
-            Shape = { lookup.Count, lookup.Teacher.NumOutputs },
-            Dtype = (DType)lookup.OutputDType,
+            Shape = { count, teacher.NumOutputs },
+            Dtype = (DType)outputDType,
+            // The buffer is new for this response and never written again: no copy needed.
             Data = UnsafeByteOperations.UnsafeWrap(result.LogProbs),
         };
         response.CacheHits = result.CacheHits;
         response.Missing.AddRange(result.Missing);
-        logger.BatchAnswered(request.RequestId, request.Teacher, lookup.Count, result.CacheHits, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return response;
+        logger.BatchAnswered(request.RequestId, request.Teacher, count, result.CacheHits, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     // A language-model teacher: token sequences in, targets for every position out.
