@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TeacherStudent.Distillation.Data;
 using TeacherStudent.Distillation.Training;
+using TorchSharp;
 
 namespace TeacherStudent.Benchmarks;
 
@@ -22,12 +23,40 @@ public sealed class Measurements(ImageDataset images)
         return images.Pixels.AsMemory(start * images.ExampleSize, count * images.ExampleSize);
     }
 
-    /// <summary>Examples per second of the in-process forward (log-probs copied out) at one batch size.</summary>
+    // torch's threads in this process as it started (OMP_NUM_THREADS, else one per core). Every
+    // in-process pass sets its own threads' share explicitly: a thread takes torch's last global
+    // setting when it first runs torch, and awaits move the benchmark between pool threads.
+    private readonly int torchThreads = torch.get_num_threads();
+
+    /// <summary>torch's threads in this process (OMP_NUM_THREADS, else one per core).</summary>
+    public int TorchThreads => torchThreads;
+
+    /// <summary>Examples per second of the in-process forward (log-probs copied out) at one batch size, one forward at a time on every thread.</summary>
     public double InProcess(ModelSoftTargetSource model, int batchSize, int batches)
     {
+        torch.set_num_threads(torchThreads);
         var clock = Stopwatch.StartNew();
         for (int b = 0; b < batches; b++) model.LogProbs(Pixels(b * batchSize, batchSize).Span, batchSize);
         return batchSize * batches / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Examples per second of the in-process forward at one batch size run as the service runs a
+    /// teacher of several instances: one thread per copy of the model, each running forwards at
+    /// the same time on its own batches with an equal share of torch's threads.
+    /// </summary>
+    public double InProcessCopies(IReadOnlyList<ModelSoftTargetSource> copies, int batchSize, int batches)
+    {
+        int each = Math.Max(1, batches / copies.Count), threadsEach = Math.Max(1, torchThreads / copies.Count);
+        var workers = copies.Select((model, c) => new Thread(() =>
+        {
+            torch.set_num_threads(threadsEach);
+            for (int b = 0; b < each; b++) model.LogProbs(Pixels((c * each + b) * batchSize, batchSize).Span, batchSize);
+        })).ToArray();
+        var clock = Stopwatch.StartNew();
+        foreach (var worker in workers) worker.Start();
+        foreach (var worker in workers) worker.Join();
+        return batchSize * each * copies.Count / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>Examples per second through one SoftTargets stream, two batches in flight.</summary>

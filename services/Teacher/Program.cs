@@ -5,6 +5,7 @@ WebApplication app;
 try
 {
     app = TeacherApp.Build(args);
+    TeacherApp.ShareTorchThreads(app);
 }
 catch (TeacherStartupException)
 {

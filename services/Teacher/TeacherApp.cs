@@ -59,6 +59,24 @@ public static class TeacherApp
         }
     }
 
+    /// <summary>
+    /// For the service in a process of its own (Program): when a teacher runs several forwards at
+    /// once (Instances), each gets an equal share of torch's threads (OMP_NUM_THREADS, else one
+    /// per core), so that the copies do not fight over the cores; at least one each. Not done for a
+    /// host inside another process (tests), whose torch settings are that process's own. Threads
+    /// take the setting when they first run torch, so this comes before the first request.
+    /// </summary>
+    public static void ShareTorchThreads(WebApplication app)
+    {
+        var teachers = app.Services.GetRequiredService<TeacherRegistry>().All;
+        var most = teachers.Count == 0 ? 1 : teachers.Max(t => t.Instances);
+        if (most == 1) return;
+        var threads = TorchSharp.torch.get_num_threads();
+        var each = Math.Max(1, threads / most);
+        TorchSharp.torch.set_num_threads(each);
+        app.Logger.TorchThreadsShared(most, threads, each);
+    }
+
     private static TeacherStartupException Failed(WebApplication app, string reason, Exception cause)
     {
         app.Logger.StartupFailed(reason);

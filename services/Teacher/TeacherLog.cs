@@ -8,6 +8,9 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded teacher {Teacher} version {Version} ({Architecture}, {Classes} classes) on {Device} from {Checkpoint}")]
     public static partial void TeacherLoaded(this ILogger logger, string teacher, string version, string architecture, int classes, string device, string checkpoint);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Up to {Instances} forwards of one teacher run at once: torch's {Threads} threads shared out, {ThreadsEach} per forward")]
+    public static partial void TorchThreadsShared(this ILogger logger, int instances, int threads, int threadsEach);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Teacher service cannot start: {Reason}")]
     public static partial void StartupFailed(this ILogger logger, string reason);
 

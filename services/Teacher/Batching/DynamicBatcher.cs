@@ -8,9 +8,11 @@ namespace TeacherStudent.Teacher.Batching;
 
 /// <summary>
 /// The dynamic batcher of one teacher version. Examples of every request, from every stream and
-/// client, go into one bounded queue; a single thread runs the model on up to MaxBatch of them,
+/// client, go into one bounded queue; a forward thread runs the model on up to MaxBatch of them,
 /// or on what is there once the oldest has waited MaxDelay, whichever comes first, and writes
-/// every row back into its own request's answer, in request order.
+/// every row back into its own request's answer, in request order. There is one forward thread
+/// per copy of the model (<see cref="LoadedTeacher.Instances"/>): while one runs a forward, the
+/// next takes the next batch from the same queue.
 /// <para>
 /// Fairness: each forward's room is split between the callers (streams) with queued examples in
 /// max-min fair shares (<see cref="FairShare"/>), and a caller's share goes to its requests in
@@ -47,7 +49,7 @@ public sealed class DynamicBatcher : IDisposable
     private readonly object gate = new();
     private readonly List<QueuedRequest> queue = [];
     private readonly LinkedList<QueuedRequest> waiting = new();
-    private readonly Thread thread;
+    private readonly Thread[] threads;
     private int queued;
     private bool stopping, stopped;
 
@@ -58,9 +60,11 @@ public sealed class DynamicBatcher : IDisposable
         maxBatch = options.MaxBatch;
         capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
-        // A thread of its own: forwards are long, synchronous and use thread-bound dispose scopes.
-        thread = new Thread(Run) { IsBackground = true, Name = $"batcher {teacher.Name}@{teacher.Version}" };
-        thread.Start();
+        // Threads of their own: forwards are long, synchronous and use thread-bound dispose scopes.
+        threads = Enumerable.Range(0, teacher.Instances)
+            .Select(i => new Thread(Run) { IsBackground = true, Name = $"batcher {teacher.Name}@{teacher.Version} #{i}" })
+            .ToArray();
+        foreach (var thread in threads) thread.Start();
     }
 
     /// <summary>The teacher version this batcher runs.</summary>
@@ -116,7 +120,8 @@ public sealed class DynamicBatcher : IDisposable
     public void Dispose()
     {
         Stop();
-        thread.Join(DrainTimeout);
+        var until = DateTime.UtcNow + DrainTimeout;
+        foreach (var thread in threads) thread.Join(TimeSpan.FromTicks(Math.Max(0, (until - DateTime.UtcNow).Ticks)));
     }
 
     // Under the lock. First come first served: nobody jumps the callers already waiting for room.
@@ -291,9 +296,8 @@ public sealed class DynamicBatcher : IDisposable
         metrics.Forward(teacher.Name, batch.Sum(b => b.Slice.Count), Stopwatch.GetElapsedTime(started));
         foreach (var (request, slice) in batch)
         {
-            request.Done += slice.Count;
             // An abandoned request's rows are computed (they were in this forward) but go nowhere.
-            if (request.Done == request.Count) request.Answer.TrySetResult(request.Output);
+            if (request.CompleteRows(slice.Count)) request.Answer.TrySetResult(request.Output);
         }
     }
 

@@ -7,7 +7,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// One caller's examples inside a <see cref="DynamicBatcher"/>: where they come from, how many
 /// the batcher has handed to forwards so far, and the buffer their answer is written into, in
 /// request order. <see cref="State"/> and <see cref="Taken"/> change under the batcher's lock;
-/// <see cref="Done"/> only on the batcher's thread.
+/// the rows done are counted by the forward threads, whose forwards of one request may overlap.
 /// </summary>
 internal sealed class QueuedRequest
 {
@@ -15,6 +15,7 @@ internal sealed class QueuedRequest
     private readonly int exampleBytes, rowBytes;
     private readonly float temperature;
     private readonly WireDType outputDType;
+    private int done;
 
     public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs, object caller)
     {
@@ -43,8 +44,8 @@ internal sealed class QueuedRequest
     /// <summary>Examples not yet handed to a forward.</summary>
     public int Remaining => Count - Taken;
 
-    /// <summary>Examples whose rows are written.</summary>
-    public int Done { get; set; }
+    /// <summary>Counts <paramref name="rows"/> more rows written; true for the call that writes the last.</summary>
+    public bool CompleteRows(int rows) => Interlocked.Add(ref done, rows) == Count;
 
     /// <summary>When the caller reached the batcher (Stopwatch ticks).</summary>
     public long Arrived { get; } = Stopwatch.GetTimestamp();

@@ -26,4 +26,14 @@ public sealed class TeacherOptions
     /// <summary>Largest number of examples one request may carry.</summary>
     [Range(1, 65536)]
     public int MaxBatch { get; set; } = 1024;
+
+    /// <summary>
+    /// Copies of a classifier teacher held at once, like Triton's instance group: up to this many
+    /// forwards of it run at the same time, each on its own copy (the batcher runs one forward
+    /// thread per copy). On a CPU the service then divides torch's threads between them (see
+    /// Program): several single-threaded forwards beat one forward spread over every core once
+    /// many students keep it busy. A language model runs as one instance.
+    /// </summary>
+    [Range(1, 64)]
+    public int Instances { get; set; } = 1;
 }

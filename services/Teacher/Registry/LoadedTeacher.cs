@@ -9,25 +9,34 @@ namespace TeacherStudent.Teacher.Registry;
 /// <summary>
 /// One teacher model ready to answer: its name, version (the checkpoint digest), spec, device and
 /// the model in eval mode; a classifier, or a causal language model (<see cref="Language"/>).
-/// Forwards are serialised, because a TorchSharp module is not safe for concurrent forward passes.
+/// A classifier may be held as several copies (<see cref="Instances"/>, like Triton's instance
+/// group) so that several forwards run at once; each copy runs one forward at a time, because a
+/// TorchSharp module is not safe for concurrent forward passes.
 /// </summary>
 public sealed class LoadedTeacher : IDisposable
 {
-    private readonly nn.Module<Tensor, Tensor> model;
-    private readonly SemaphoreSlim forwardGate = new(1, 1);
+    private readonly IReadOnlyList<nn.Module<Tensor, Tensor>> models;
+    // One permit per copy; a forward holds one and takes a copy nobody else is running.
+    private readonly SemaphoreSlim forwardGate;
+    private readonly Stack<nn.Module<Tensor, Tensor>> idle;
     // Never disposed, so that Retired stays readable after the teacher is gone.
     private readonly CancellationTokenSource retired = new();
 
-    public LoadedTeacher(string name, string version, ModelSpec spec, Device device, nn.Module<Tensor, Tensor> model, int maxBatch,
+    /// <param name="models">The model, or several copies of it (one version, the same weights); a language model has one.</param>
+    public LoadedTeacher(string name, string version, ModelSpec spec, Device device, IReadOnlyList<nn.Module<Tensor, Tensor>> models, int maxBatch,
         LanguageModel? language = null)
     {
+        if (models.Count == 0) throw new ArgumentException("a teacher needs its model.", nameof(models));
+        if (language is not null && models.Count > 1) throw new ArgumentException("a language model runs as one instance.", nameof(models));
         Name = name;
         Version = version;
         Spec = spec;
         Device = device;
         MaxBatch = maxBatch;
         Language = language;
-        this.model = model;
+        this.models = models;
+        idle = new Stack<nn.Module<Tensor, Tensor>>(models);
+        forwardGate = new SemaphoreSlim(models.Count, models.Count);
     }
 
     /// <summary>The language model with its tokenizer, for a causal-LM teacher; null for a classifier.</summary>
@@ -48,6 +57,18 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Largest number of examples one request may carry.</summary>
     public int MaxBatch { get; }
 
+    /// <summary>Copies of the model: how many forwards of this teacher can run at once.</summary>
+    public int Instances => models.Count;
+
+    /// <summary>Copies not running a forward now.</summary>
+    public int IdleInstances
+    {
+        get
+        {
+            lock (idle) return idle.Count;
+        }
+    }
+
     /// <summary>"cpu" or "cuda", as Describe reports it.</summary>
     public string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
@@ -57,24 +78,27 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Number of outputs per example (classes), or per position (the tokenizer's vocabulary) for a language model.</summary>
     public int NumOutputs => Language?.VocabularySize ?? Spec.Classes;
 
-    /// <summary>Loads a checkpoint onto a device; the version is the digest of the file.</summary>
-    public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch)
+    /// <summary>Loads a checkpoint onto a device, as <paramref name="instances"/> copies; the version is the digest of the file.</summary>
+    public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch, int instances = 1)
     {
-        return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch);
+        return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch, instances);
     }
 
-    /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs).</summary>
-    public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch)
+    /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs, as many copies).</summary>
+    /// <exception cref="InvalidDataException">the checkpoint cannot be read, or holds a language model and more than one instance is asked for.</exception>
+    public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
     {
         if (LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
         {
+            if (instances > 1)
+                throw new InvalidDataException($"{checkpointPath} holds a language model, which runs as one instance, not {instances}; set its Instances to 1.");
             var lm = LanguageModelCheckpoint.Load(checkpointPath, device);
             // The classifier spec only names the architecture and the sizes Describe reports.
             var described = new ModelSpec(Gpt.ArchitectureName, lm.Spec.Width, 1, 1, lm.Spec.ContextLength, lm.VocabularySize);
-            return new LoadedTeacher(name, lm.Version, described, device, lm.Model, maxBatch, lm);
+            return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm);
         }
-        var (spec, model, version) = Checkpoint.LoadVersioned(checkpointPath, device);
-        return new LoadedTeacher(name, version, spec, device, model, maxBatch);
+        var (spec, models, version) = Checkpoint.LoadCopies(checkpointPath, device, instances);
+        return new LoadedTeacher(name, version, spec, device, models, maxBatch);
     }
 
     /// <summary>
@@ -121,19 +145,20 @@ public sealed class LoadedTeacher : IDisposable
     public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, CancellationToken cancellationToken)
     {
         await forwardGate.WaitAsync(cancellationToken);
+        var model = TakeIdle();
         try
         {
-            return Forward(inputs, temperature, outputDType);
+            return Forward(model, inputs, temperature, outputDType);
         }
         finally
         {
-            forwardGate.Release();
+            ReturnIdle(model);
         }
     }
 
     // Synchronous on purpose: dispose scopes belong to a thread, so nothing is awaited in here and
     // only plain bytes leave the scope.
-    private byte[] Forward(WireTensor inputs, float temperature, WireDType outputDType)
+    private byte[] Forward(nn.Module<Tensor, Tensor> model, WireTensor inputs, float temperature, WireDType outputDType)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -148,20 +173,33 @@ public sealed class LoadedTeacher : IDisposable
 
     /// <summary>
     /// The model's raw outputs [B, NumOutputs], on this teacher's device, for a batch already
-    /// built on the CPU; serialised with every other forward of this teacher. Synchronous: call it
+    /// built on the CPU; on a copy of the model no other forward is running. Synchronous: call it
     /// inside the caller's dispose scope and no_grad, on one thread.
     /// </summary>
     public Tensor Logits(Tensor inputs)
     {
         forwardGate.Wait();
+        var model = TakeIdle();
         try
         {
             return model.forward(inputs.to(Device));
         }
         finally
         {
-            forwardGate.Release();
+            ReturnIdle(model);
         }
+    }
+
+    // After a permit of the gate: there is a copy for it.
+    private nn.Module<Tensor, Tensor> TakeIdle()
+    {
+        lock (idle) return idle.Pop();
+    }
+
+    private void ReturnIdle(nn.Module<Tensor, Tensor> model)
+    {
+        lock (idle) idle.Push(model);
+        forwardGate.Release();
     }
 
     /// <summary>Cancelled when this version is disposed, so that what was built around it (its batcher) stops too.</summary>
@@ -170,9 +208,9 @@ public sealed class LoadedTeacher : IDisposable
     public void Dispose()
     {
         retired.Cancel();
-        // Waits for a forward in flight, so the model is never freed under it.
-        forwardGate.Wait();
-        model.Dispose();
+        // Waits for every forward in flight, so no copy is freed under one.
+        for (int i = 0; i < models.Count; i++) forwardGate.Wait();
+        foreach (var model in models) model.Dispose();
         forwardGate.Dispose();
     }
 }

@@ -59,7 +59,7 @@ public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoade
             // Not cancellable once begun, so that a model is never left half-owned.
             return await Task.Run(() => current is null
                 ? LoadedTeacher.Load(name, path, newTeacher.Device, newTeacher.MaxBatch)
-                : LoadedTeacher.Load(name, path, current.Device, current.MaxBatch));
+                : LoadedTeacher.Load(name, path, current.Device, current.MaxBatch, current.Instances));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

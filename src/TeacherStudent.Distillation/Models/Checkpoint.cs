@@ -43,17 +43,38 @@ public static class Checkpoint
     /// </summary>
     public static (ModelSpec Spec, nn.Module<Tensor, Tensor> Model, string Version) LoadVersioned(string path, Device device)
     {
+        var (spec, models, version) = LoadCopies(path, device, 1);
+        return (spec, models[0], version);
+    }
+
+    /// <summary>
+    /// Reads a checkpoint once and builds <paramref name="copies"/> separate models from those
+    /// same bytes (on <paramref name="device"/>, in eval mode), with their one version: copies
+    /// that can run forwards at the same time, never of two different files.
+    /// </summary>
+    public static (ModelSpec Spec, IReadOnlyList<nn.Module<Tensor, Tensor>> Models, string Version) LoadCopies(string path, Device device, int copies)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(copies, 1);
         var bytes = File.ReadAllBytes(path);
-        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
+        var models = new List<nn.Module<Tensor, Tensor>>(copies);
         try
         {
-            var (spec, model) = Read(reader);
-            model.to(device).eval();
-            return (spec, model, Digest(bytes));
+            ModelSpec? spec = null;
+            for (int i = 0; i < copies; i++)
+            {
+                using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
+                (spec, var model) = Read(reader);
+                models.Add(model);
+                model.to(device).eval();
+            }
+            return (spec!, models, Digest(bytes));
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
+        catch (Exception e)
         {
-            throw new InvalidDataException($"{path} is not a readable TeacherStudent checkpoint: {e.Message}", e);
+            foreach (var model in models) model.Dispose(); // native memory would otherwise wait for the finalizer
+            if (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
+                throw new InvalidDataException($"{path} is not a readable TeacherStudent checkpoint: {e.Message}", e);
+            throw;
         }
     }
 

@@ -35,6 +35,35 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void CopiesLoadedFromOneCheckpointAreSeparateModelsWithItsOutputsAndVersion()
+    {
+        using var scope = NewDisposeScope();
+        var spec = ModelSpec.ForFashionMnist(ConvNet.Name, 4);
+        using var model = spec.Create();
+        model.eval();
+        var pixels = randint(0, 256, [4, 1, 28, 28], ScalarType.Byte);
+        var expected = model.forward(pixels).data<float>().ToArray();
+        var path = directory.File("model.ckpt");
+        Checkpoint.Save(path, spec, model);
+
+        var (loadedSpec, copies, version) = Checkpoint.LoadCopies(path, CPU, 3);
+        try
+        {
+            Assert.Equal(spec, loadedSpec);
+            Assert.Equal(Checkpoint.Digest(path), version);
+            Assert.Equal(3, copies.Distinct(ReferenceEqualityComparer.Instance).Count());
+            // Separate weights, not one module three times: changing one copy leaves the others as saved.
+            using (no_grad()) copies[0].parameters().First().add_(1f);
+            Assert.NotEqual(expected, copies[0].forward(pixels).data<float>().ToArray());
+            foreach (var copy in copies.Skip(1)) Assert.Equal(expected, copy.forward(pixels).data<float>().ToArray());
+        }
+        finally
+        {
+            foreach (var copy in copies) copy.Dispose();
+        }
+    }
+
+    [Fact]
     public void SavingLeavesNoTemporaryFileBehind()
     {
         using var model = ModelSpec.ForFashionMnist(Mlp.Name, 8).Create();
