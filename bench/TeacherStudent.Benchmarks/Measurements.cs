@@ -59,14 +59,14 @@ public sealed class Measurements(ImageDataset images)
         return batchSize * each * copies.Count / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Examples per second through one SoftTargets stream, two batches in flight.</summary>
-    public async Task<double> OneStreamAsync(string address, int batchSize, int batches, CancellationToken cancellationToken)
+    /// <summary>Examples per second through one SoftTargets stream, <paramref name="inFlight"/> batches unanswered.</summary>
+    public async Task<double> OneStreamAsync(string address, int batchSize, int batches, int inFlight, CancellationToken cancellationToken)
     {
         await using var student = new BenchStudent(address);
         var inputs = Enumerable.Range(0, batches).Select(b => Pixels(b * batchSize, batchSize)).ToArray();
         float t = FreshTemperature();
         var clock = Stopwatch.StartNew();
-        var replies = await student.StreamAsync(inputs, batchSize, t, inFlight: 2, cancellationToken);
+        var replies = await student.StreamAsync(inputs, batchSize, t, inFlight, cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         if (replies.Sum(r => r.CacheHits) != 0) throw new InvalidOperationException("a pass meant to compute was answered from the cache.");
         return batchSize * batches / seconds;
