@@ -159,6 +159,18 @@ public sealed class KubernetesManifestTests
         Assert.Equal("cpu", ConfigMap(Kustomize.Render("overlays/cpu"), "teacher-options")["Teacher__Device"]);
     }
 
+    [Fact]
+    public void OnTheCpuTheTeacherHoldsOneCopyPerCoreItRequestsAndOnTheGpuOne()
+    {
+        var cpu = Kustomize.Render("overlays/cpu");
+        var teacher = Containers(cpu).Single(c => c.Workload == "Deployment/teacher" && c.Container.Name == "teacher").Container;
+
+        var instances = ConfigMap(cpu, "teacher-options")["Teacher__Instances"];
+
+        Assert.Equal(teacher.Resources.Requests["cpu"].ToDecimal(), decimal.Parse(instances, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.False(ConfigMap(Kustomize.Render("overlays/gpu"), "teacher-options").ContainsKey("Teacher__Instances"), "a GPU teacher runs one copy");
+    }
+
     [Theory]
     [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
     public void EveryPodRunsAsNonRootWithTheImagesUserAndMountsOnlyVolumesItHas(string overlay)

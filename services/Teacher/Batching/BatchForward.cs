@@ -13,7 +13,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// </summary>
 public static class BatchForward
 {
-    /// <summary>Fills every slice's output with log_softmax(logits / T) of its examples. Synchronous; call it from one thread.</summary>
+    /// <summary>Fills every slice's output with log_softmax(logits / T) of its examples. Synchronous, on the calling thread (its dispose scope); forward threads may call it at once, each getting its own copy of the model.</summary>
     public static void Run(LoadedTeacher teacher, IReadOnlyList<ForwardSlice> slices)
     {
         foreach (var group in slices.GroupBy(s => s.InputDType))
