@@ -29,7 +29,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
     private const int Students = 8;
     private const int SentAhead = 8;       // batches each student keeps unanswered: the service's default Streams:MaxInFlight
     private const int CacheRounds = 5;     // times each measured cache pass goes over its examples
-    private const int WarmUpPasses = 3;    // untimed passes of a served measurement before its repeats
+    private const int WarmUpPasses = 5;    // untimed passes of a served measurement before its repeats
     // Copies of the teacher the service holds (Teacher:Instances), one per core: on a CPU,
     // forwards of one thread each, side by side, are not held up by the request handling that
     // shares the cores the way one forward spread over every core is.
@@ -46,7 +46,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
         using (var convnet = InProcessTeacher.Load(settings.ConvNetCheckpoint, Instances))
         {
             if (settings.Runs("serving")) await ServingOverheadAsync(m, convnet, batches: 10 * scale, cancellationToken);
-            if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 12 * scale, cancellationToken);
+            if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken);
             if (settings.Runs("latency")) await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
             if (settings.Runs("cache")) await CacheAsync(m, batches: 10 * scale, cancellationToken);
         }
@@ -100,9 +100,11 @@ public sealed class ServingBenchmark(BenchSettings settings)
         var onOneRates = new List<double>();
         var limits = new InProcessLimits();
         var small = new InProcessLimits();
-        // Warm-up: whole passes of every kind untimed (see ServingOverheadAsync). Three, because
+        // Warm-up: whole passes of every kind untimed (see ServingOverheadAsync). Five, because
         // the runtime recompiles a hot method twice (instrumented, then optimised with what that
-        // measured), and the first timed repeats still ran slow after one.
+        // measured), and methods called once per pass or per connection reach the threshold
+        // late: after three passes the service's JIT still took 3% of the CPU in the timed
+        // repeats, after five it compiled a handful of methods per repeat (its perf map).
         var limitBatches = Math.Max(2 * Instances, Students * batchesEach * StudentBatch / MaxBatch);
         InProcessLimits.WarmUp(m, model, MaxBatch, limitBatches);
         for (int w = 0; w < WarmUpPasses; w++)
