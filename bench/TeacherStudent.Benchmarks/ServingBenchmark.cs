@@ -33,7 +33,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
     // Copies of the teacher the service holds (Teacher:Instances), one per core: on a CPU,
     // forwards of one thread each, side by side, are not held up by the request handling that
     // shares the cores the way one forward spread over every core is.
-    private static readonly int Instances = Environment.ProcessorCount;
+    private static readonly int Instances = Math.Clamp(Environment.ProcessorCount, 1, 64); // Teacher:Instances allows up to 64
 
     private readonly List<Figure> figures = [];
 

@@ -110,13 +110,14 @@ public sealed class LoadedTeacher : IDisposable
     {
         var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
         await forwardGate.WaitAsync(cancellationToken);
+        var model = TakeIdle(); // the language model's one copy
         try
         {
             return Distillation.Language.SequenceTargets.Compute(language, tokens, sequences, length, settings);
         }
         finally
         {
-            forwardGate.Release();
+            ReturnIdle(model);
         }
     }
 
@@ -128,13 +129,14 @@ public sealed class LoadedTeacher : IDisposable
     {
         var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
         forwardGate.Wait(cancellationToken);
+        var model = TakeIdle(); // the language model's one copy
         try
         {
             return BatchGenerator.Generate(language.Model, language.VocabularySize, rows, stop, cancellationToken);
         }
         finally
         {
-            forwardGate.Release();
+            ReturnIdle(model);
         }
     }
 
