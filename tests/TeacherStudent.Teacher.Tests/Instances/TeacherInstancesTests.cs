@@ -24,14 +24,16 @@ public sealed class TeacherInstancesTests
         using var one = LoadedTeacher.Load("fashion", checkpoint, "cpu", 4096, instances: 1);
         using var two = LoadedTeacher.Load("fashion", checkpoint, "cpu", 4096, instances: 2);
 
-        // Act: a one-example forward asked for while a forward of 4096 runs.
-        var withOne = await ShortForwardDuringALongOneAsync(one);
-        var withTwo = await ShortForwardDuringALongOneAsync(two);
+        // Act: a forward of 256 asked for while one of 4096 runs (a second or more).
+        var withOne = await SmallForwardDuringABigOneAsync(one);
+        var withTwo = await SmallForwardDuringABigOneAsync(two);
 
-        // Assert: one copy finishes the long forward first; a second copy answers at once.
+        // Assert: with one copy the small forward waits for the big one to end (held against the
+        // middle of the big forward, not its end: the big one's thread reads the clock only after
+        // it has handed its copy on); with two, both copies were seen busy at once.
         Assert.Equal(2, two.Instances);
-        Assert.True(withOne.ShortEnd >= withOne.LongEnd, $"one copy ran two forwards at once: {withOne}.");
-        Assert.True(withTwo.ShortEnd < withTwo.LongEnd, $"two copies ran their forwards in turn: {withTwo}.");
+        Assert.True(withOne.SmallEnd > withOne.BigMiddle, $"one copy ran two forwards at once: {withOne}.");
+        Assert.True(withTwo.BothBusy, $"two copies ran their forwards in turn: {withTwo}.");
     }
 
     [Fact]
@@ -148,15 +150,23 @@ public sealed class TeacherInstancesTests
         Assert.Equal("Up to 2 forwards of one teacher run at once: torch's 2 threads shared out, 1 per forward", line);
     }
 
-    // When a forward of 4096 examples ended, and when one of a single example asked for once the big one had its copy.
-    private static async Task<(TimeSpan LongEnd, TimeSpan ShortEnd)> ShortForwardDuringALongOneAsync(LoadedTeacher teacher)
+    // When a forward of 4096 examples was halfway; when one of 256, asked for once the big one had
+    // its copy, ended; and whether every copy was seen running a forward at once meanwhile.
+    private static async Task<(TimeSpan BigMiddle, TimeSpan SmallEnd, bool BothBusy)> SmallForwardDuringABigOneAsync(LoadedTeacher teacher)
     {
         var clock = Stopwatch.StartNew();
         var idle = teacher.IdleInstances;
-        var longForward = Task.Factory.StartNew(() => Forward(teacher, 4096, clock), TaskCreationOptions.LongRunning);
-        await BatchingTeacher.EventuallyAsync(() => teacher.IdleInstances < idle || longForward.IsCompleted, "the long forward holds a copy");
-        var shortForward = Task.Factory.StartNew(() => Forward(teacher, 1, clock), TaskCreationOptions.LongRunning);
-        return (await longForward, await shortForward);
+        var bigForward = Task.Factory.StartNew(() => Forward(teacher, 4096, clock), TaskCreationOptions.LongRunning);
+        await BatchingTeacher.EventuallyAsync(() => teacher.IdleInstances < idle || bigForward.IsCompleted, "the big forward holds a copy");
+        var smallForward = Task.Factory.StartNew(() => Forward(teacher, 256, clock), TaskCreationOptions.LongRunning);
+        var bothBusy = false;
+        while (!smallForward.IsCompleted)
+        {
+            bothBusy |= teacher.Instances > 1 && teacher.IdleInstances == 0;
+            await Task.Delay(1);
+        }
+        var bigEnd = await bigForward;
+        return (bigEnd / 2, await smallForward, bothBusy);
     }
 
     private static TimeSpan Forward(LoadedTeacher teacher, int examples, Stopwatch clock)
