@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Grpc.Net.Client;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Tests.Fixtures;
 
@@ -110,7 +111,7 @@ public sealed class BatchingTimingTests
         // Arrange: a queue of 64 examples, kept full by a stream that sends requests of 4096
         // examples, each at a temperature of its own (so the cache answers none of them), for as
         // long as the service reads them (two fixed requests once drained before the late call's
-        // 4 s, when this machine ran fast).
+        // deadline, when this machine ran fast).
         await using var teacher = await BatchingTeacher.StartAsync(
             new Dictionary<string, string> { ["MaxBatch"] = "64", ["QueueCapacity"] = "64", ["MaxDelayMs"] = "2" }, maxRequest: 4096, width: 128);
         using var stopBig = new CancellationTokenSource();
@@ -118,12 +119,15 @@ public sealed class BatchingTimingTests
         var feeding = KeepSendingAsync(big, stopBig.Token);
         var draining = KeepReadingAsync(big, stopBig.Token);
         // Room is given first come first served, so the late batch waits behind every big request
-        // read before it: eight (a stream's Streams:MaxInFlight), 32,768 examples, several times
-        // what this teacher computes in 4 s even when the machine runs fast.
+        // read before it: eight (a stream's Streams:MaxInFlight), 32,768 examples.
         await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Requests >= 8 && teacher.Metrics.QueuedExamples > 64, "the big requests fill the queue");
-        // A deadline long enough that the refusal's reserve (a tenth of it, 400 ms) outlasts a stall of
-        // this busy process's reply path: with 2 s (200 ms) the refusal sometimes came too late.
-        using var late = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(4));
+        // A deadline long enough that the refusal's reserve (a tenth of it, 800 ms) outlasts a stall of
+        // this busy process's reply path: with 2 s (200 ms), and with 4 s (400 ms) in a full test run,
+        // the refusal sometimes came too late; and short enough that the big requests ahead (32,768
+        // examples, about 25 s of this teacher here) still hold the queue on a machine three times faster.
+        // The late student has a connection of its own, as another student would.
+        using var lateChannel = GrpcChannel.ForAddress(teacher.Server.Address);
+        using var late = new Contracts.V1.Teacher.TeacherClient(lateChannel).SoftTargets(deadline: DateTime.UtcNow.AddSeconds(8));
 
         // Act
         var watch = Stopwatch.StartNew();
@@ -141,7 +145,7 @@ public sealed class BatchingTimingTests
         Assert.Equal(8, refused.Error.Code);
         Assert.Equal("late", refused.RequestId);
         Assert.Contains("deadline", refused.Error.Message);
-        Assert.True(took > TimeSpan.FromMilliseconds(3000), $"refused after {took.TotalMilliseconds:0} ms, long before the deadline.");
+        Assert.True(took > TimeSpan.FromMilliseconds(6000), $"refused after {took.TotalMilliseconds:0} ms, long before the deadline.");
         Assert.True(queuedBehind > 0, "the queue was empty when the late batch was refused.");
         Assert.Equal(1, teacher.Metrics.RejectedRequests);
         TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(5000, 8), 8, 1f), TestImages.LogProbs(after), 1e-5);
