@@ -111,7 +111,24 @@ public sealed class BatchingTimingTests
         // Arrange: a queue of 64 examples, kept full by a stream that sends requests of 4096
         // examples, each at a temperature of its own (so the cache answers none of them), for as
         // long as the service reads them (two fixed requests once drained before the late call's
-        // deadline, when this machine ran fast).
+        // deadline, when this machine ran fast). The teacher's forwards run on one torch thread
+        // (this test runs alone in its process), so that a core is left for the refusal's reply as
+        // it would be for a service on cores of its own: with both threads busy in a full test run
+        // the refusal, made on time, twice reached the student after its deadline.
+        var torchThreads = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(1);
+        try
+        {
+            await RefusalBeforeTheDeadlineAsync();
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(torchThreads);
+        }
+    }
+
+    private static async Task RefusalBeforeTheDeadlineAsync()
+    {
         await using var teacher = await BatchingTeacher.StartAsync(
             new Dictionary<string, string> { ["MaxBatch"] = "64", ["QueueCapacity"] = "64", ["MaxDelayMs"] = "2" }, maxRequest: 4096, width: 128);
         using var stopBig = new CancellationTokenSource();
@@ -122,10 +139,10 @@ public sealed class BatchingTimingTests
         // read before it: eight (a stream's Streams:MaxInFlight), 32,768 examples.
         await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Requests >= 8 && teacher.Metrics.QueuedExamples > 64, "the big requests fill the queue");
         // A deadline long enough that the refusal's reserve (a tenth of it, 800 ms) outlasts a stall of
-        // this busy process's reply path: with 2 s (200 ms), and with 4 s (400 ms) in a full test run,
-        // the refusal sometimes came too late; and short enough that the big requests ahead (32,768
-        // examples, about 25 s of this teacher here) still hold the queue on a machine three times faster.
-        // The late student has a connection of its own, as another student would.
+        // this busy process's reply path (with 2 s, 200 ms, the refusal sometimes came too late), and
+        // short enough that the big requests ahead (32,768 examples, about 25 s of this teacher on
+        // two threads here) still hold the queue on a machine three times faster. The late student
+        // has a connection of its own, as another student would.
         using var lateChannel = GrpcChannel.ForAddress(teacher.Server.Address);
         using var late = new Contracts.V1.Teacher.TeacherClient(lateChannel).SoftTargets(deadline: DateTime.UtcNow.AddSeconds(8));
 
