@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TorchSharp;
@@ -59,7 +60,9 @@ public sealed class TrainingRun(
         var spec = ModelSpec.ForFashionMnist(settings.Architecture, settings.Width);
         using var model = spec.Create();
         model.to(device);
-        using var optimizer = optim.AdamW(model.parameters(), settings.LearningRate, weight_decay: settings.WeightDecay);
+        // TorchSharp's optim.AdamW passes implicit Scalars the finalizer may free mid-call (see
+        // HeldScalarAdamW): a 100-epoch run once died of it at epoch 19. The same update, Scalars held.
+        using var optimizer = new HeldScalarAdamW(model.parameters().Select(p => (p, settings.WeightDecay))) { LearningRate = settings.LearningRate };
         var statePath = Path.Combine(runDirectory, TrainingState.FileName);
         var state = TrainingState.Load(statePath, settings, model, optimizer);
         state ??= new TrainingState(settings, 0, [], null);
@@ -140,10 +143,10 @@ public sealed class TrainingRun(
     /// </summary>
     public static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7_919);
 
-    private static double Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, DistillationObjective objective,
+    private static double Step(nn.Module<Tensor, Tensor> model, HeldScalarAdamW optimizer, DistillationObjective objective,
         PreparedBatch batch, float[]? teacherLogProbs, ModelSpec spec, double learningRate)
     {
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+        optimizer.LearningRate = learningRate;
         using var scope = NewDisposeScope();
         var device = model.parameters().First().device;
         var x = tensor(batch.Pixels, ScalarType.Byte).reshape(batch.Count, spec.Channels, spec.Height, spec.ImageWidth).to(device);
@@ -151,9 +154,9 @@ public sealed class TrainingRun(
         var t = teacherLogProbs is null ? null : tensor(teacherLogProbs).reshape(batch.Count, spec.Classes).to(device);
         var logits = model.forward(x);
         var loss = objective.Compute(logits, t, y);
-        optimizer.zero_grad();
+        model.zero_grad();
         loss.backward();
-        optimizer.step();
+        optimizer.Step();
         return loss.item<float>();
     }
 

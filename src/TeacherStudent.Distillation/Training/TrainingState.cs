@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Models;
 using static TorchSharp.torch;
 
@@ -14,19 +15,19 @@ public sealed record TrainingState(TrainingSettings Settings, int EpochsDone, IR
     public const string FileName = "state.bin";
 
     /// <summary>Saves this state with the weights and optimiser moments.</summary>
-    public void Save(string path, ModelSpec spec, nn.Module model, optim.Optimizer optimizer) =>
+    public void Save(string path, ModelSpec spec, nn.Module model, HeldScalarAdamW optimizer) =>
         Checkpoint.WriteAtomically(path, writer =>
         {
             writer.Write(JsonSerializer.Serialize(this));
             Checkpoint.Write(writer, spec, model);
-            SaveOptimizer(optimizer, writer);
+            optimizer.Save(writer);
         });
 
     /// <summary>
     /// Loads a saved state into <paramref name="model"/> and <paramref name="optimizer"/>; null when
     /// there is no state file yet. A state saved with other settings is refused before anything is loaded.
     /// </summary>
-    public static TrainingState? Load(string path, TrainingSettings settings, nn.Module model, optim.Optimizer optimizer)
+    public static TrainingState? Load(string path, TrainingSettings settings, nn.Module model, HeldScalarAdamW optimizer)
     {
         if (!File.Exists(path)) return null;
         using var reader = new BinaryReader(File.OpenRead(path));
@@ -43,19 +44,7 @@ public sealed record TrainingState(TrainingSettings Settings, int EpochsDone, IR
                 target.copy_(source[name]);
         }
         saved.Dispose();
-        LoadOptimizer(optimizer, reader);
+        optimizer.Load(reader);
         return state;
-    }
-
-    private static void SaveOptimizer(optim.Optimizer optimizer, BinaryWriter writer)
-    {
-        if (optimizer is TorchSharp.Modules.AdamW adamW) adamW.save_state_dict(writer);
-        else throw new NotSupportedException($"saving {optimizer.GetType().Name} state is not supported.");
-    }
-
-    private static void LoadOptimizer(optim.Optimizer optimizer, BinaryReader reader)
-    {
-        if (optimizer is TorchSharp.Modules.AdamW adamW) adamW.load_state_dict(reader);
-        else throw new NotSupportedException($"loading {optimizer.GetType().Name} state is not supported.");
     }
 }
