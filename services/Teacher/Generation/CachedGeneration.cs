@@ -47,7 +47,6 @@ public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers nam
         }
     }
 
-
     private async Task StreamAsync(GenerateRequest request, ITextGenerator generator, GenerationSettings settings, int n,
         IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)
     {
