@@ -31,7 +31,7 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 source scripts/teacher-service.sh
 
 source scripts/teacher-settings.sh
-# Chosen on a validation split carved from the training set (see README, "How the settings were chosen").
+# Chosen on a validation split carved from the training set (see docs/tuning.md).
 student_args=(--architecture mlp --width 512 --epochs 12 --batch-size 128 --learning-rate 0.002 --temperature 4)
 few_alpha=0.9   # with few labels the teacher term carries the 57,000 unlabelled examples
 all_alpha=0.5   # with every label kept, labels and teacher share the weight

@@ -11,7 +11,7 @@ out=artifacts/self
 mkdir -p "$out"
 dotnet build services/StudentTrainer -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll)
-# The demo's all-labels student settings (README, "How the settings were chosen").
+# The demo's all-labels student settings (docs/tuning.md).
 student=(--architecture mlp --width 512 --batch-size 128 --learning-rate 0.002 --temperature 4 --alpha 0.5 --threads 1 --seed 1)
 generations=3
 epochs=12

@@ -19,7 +19,7 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 source scripts/teacher-service.sh
 tasks=(coin_flip last_letter)
 
-# The settings (chosen on research runs of the same pipeline; see README, "Black-box distillation").
+# The settings (chosen on research runs of the same pipeline; see docs/demos.md, "Black-box distillation").
 data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction "${S2_DIRECT_FRACTION:-0.05}"
   --train-questions "${S2_TRAIN_QUESTIONS:-6000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
 teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16

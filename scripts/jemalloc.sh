@@ -3,7 +3,7 @@
 # back to the kernel. With glibc's malloc, libtorch's CPU forwards free and re-allocate their
 # activations every batch and fault in fresh zeroed pages each time: millions of page faults a
 # minute, and forwards at anything from 60% to 100% of their speed from one second to the next
-# (README, "Serving benchmarks"). The price: a process keeps its peak memory.
+# (docs/serving-performance.md, "Why jemalloc"). The price: a process keeps its peak memory.
 use_jemalloc() {
   ensure_packages libjemalloc2
   local lib

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The validation runs behind the demo's settings (README, "How the settings were chosen").
+# The validation runs behind the demo's settings (docs/tuning.md).
 # Every run holds out the same 5,000 training images (--validation 5000) and is scored on them;
 # the test set is never looked at. The teacher of the sweep is trained on the other 55,000 and
 # used in process (--teacher-checkpoint), so no service is needed.

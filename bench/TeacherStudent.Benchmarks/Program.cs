@@ -32,7 +32,9 @@ root.SetAction(async (result, cancellationToken) =>
 
         Measured by `./bench.sh` on {started:yyyy-MM-dd} ({Environment.ProcessorCount} cores, CPU only, {(settings.Quick ? "quick run" : $"{settings.Repeats} repeats")}),
         every figure a median over repeats that alternate the served side and its reference in
-        one run. Raw figures: `artifacts/bench/serving.json`.
+        one run. Raw figures: `artifacts/bench/serving.json`. This file is rewritten by every run;
+        what the figures mean, and the investigations behind the service's settings, are in
+        [serving-performance.md](serving-performance.md).
 
         """;
     FigureReport.Write(figures, result.GetValue(json)!, result.GetValue(markdown)!, preamble);
