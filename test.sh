@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
 ensure_packages redis-server dataset-fashion-mnist fortunes python3-grpcio python3-grpc-tools python3-numpy
 ensure_node
+# The deployment tests render k8s/ with kubectl's kustomize (no cluster needed); without kubectl, with their own partial renderer.
+command -v kubectl >/dev/null 2>&1 || [ -x /usr/bin/kubectl ] || echo "kubectl not found: the deployment tests render k8s/ with their own partial kustomize"
 # The Node client's packages, exactly as its package-lock.json pins them.
 (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using k8s.Models;
 
 namespace TeacherStudent.Deployment.Tests;
@@ -35,7 +36,7 @@ public static class Manifests
     public static bool Selects(IDictionary<string, string>? selector, IDictionary<string, string>? labels) =>
         selector is { Count: > 0 } && labels is not null && selector.All(s => labels.TryGetValue(s.Key, out var v) && v == s.Value);
 
-    /// <summary>The environment a container gets from its env, its envFrom ConfigMaps and the secret generator's example file.</summary>
+    /// <summary>The environment a container gets from its env, its envFrom ConfigMaps and the Secrets the user creates.</summary>
     public static Dictionary<string, string> Environment(IEnumerable<object> objects, V1Container container)
     {
         var environment = new Dictionary<string, string>();
@@ -44,25 +45,38 @@ public static class Manifests
             if (from.ConfigMapRef is { } configMap)
                 foreach (var (k, v) in ConfigMap(objects, configMap.Name)) environment[k] = v;
             if (from.SecretRef is { } secret)
-                foreach (var (k, v) in GeneratedSecret(secret.Name)) environment[k] = v;
+                foreach (var (k, v) in CreatedSecret(secret.Name).Data) environment[k] = v;
         }
         foreach (var variable in container.Env ?? [])
-            environment[variable.Name] = variable.Value ?? (variable.ValueFrom?.SecretKeyRef is { } key ? GeneratedSecret(key.Name)[key.Key] : "");
+            environment[variable.Name] = variable.Value ?? (variable.ValueFrom?.SecretKeyRef is { } key ? SecretValue(key) : "");
         return environment;
     }
 
+    /// <summary>A Secret the manifests name but do not hold: its namespace, and its keys with a stand-in value each.</summary>
+    public sealed record UserSecret(string Namespace, Dictionary<string, string> Data);
+
     /// <summary>
-    /// The keys and example values of a Secret made by the base's secretGenerator, from its
-    /// committed example file (the real .env file holds real keys and is not committed).
+    /// The Secret <paramref name="name"/> as the command in k8s/README.md creates it
+    /// (<c>kubectl -n NAMESPACE create secret generic NAME --from-literal=KEY=... ...</c>): the
+    /// manifests only name it, so that command is what the keys they read must be in.
     /// </summary>
-    public static Dictionary<string, string> GeneratedSecret(string name)
+    public static UserSecret CreatedSecret(string name)
     {
-        var generators = (List<object>)Kustomize.Kustomization(Path.Combine(Kustomize.Root, "base"))["secretGenerator"];
-        var generator = generators.Cast<Dictionary<object, object>>().Single(g => (string)g["name"] == name);
-        var file = (string)((List<object>)generator["envs"]).Single();
-        return File.ReadAllLines(Path.Combine(Kustomize.Root, "base", file + ".example"))
-            .Where(l => l.Contains('=') && !l.TrimStart().StartsWith('#'))
-            .Select(l => l.Split('=', 2))
-            .ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+        // Continuation lines joined, as the shell reads them.
+        var commands = File.ReadAllText(Path.Combine(Kustomize.Root, "README.md")).Replace("\\\n", " ").Split('\n');
+        var command = commands.FirstOrDefault(c => Regex.IsMatch(c, $@"\bcreate secret generic {Regex.Escape(name)}\s"))
+            ?? throw new Xunit.Sdk.XunitException($"k8s/README.md has no command that creates the Secret {name}.");
+        var ns = Regex.Match(command, @"kubectl\s+(?:-n|--namespace)[ =](\S+)");
+        Assert.True(ns.Success, $"k8s/README.md creates the Secret {name} without naming its namespace: {command}");
+        var keys = Regex.Matches(command, @"--from-literal=([A-Za-z0-9_.-]+)=").Select(m => m.Groups[1].Value).ToList();
+        Assert.True(keys.Count > 0, $"k8s/README.md creates the Secret {name} with no key: {command}");
+        return new UserSecret(ns.Groups[1].Value, keys.ToDictionary(k => k, _ => "a-key-the-user-made"));
+    }
+
+    private static string SecretValue(V1SecretKeySelector key)
+    {
+        var data = CreatedSecret(key.Name).Data;
+        Assert.True(data.ContainsKey(key.Key), $"the Secret {key.Name} that k8s/README.md creates has no key {key.Key}");
+        return data[key.Key];
     }
 }

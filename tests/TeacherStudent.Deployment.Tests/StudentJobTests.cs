@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using k8s.Models;
 using TeacherStudent.StudentTrainer;
+using Xunit.Abstractions;
 using static TeacherStudent.Deployment.Tests.Manifests;
 
 namespace TeacherStudent.Deployment.Tests;
@@ -14,6 +15,8 @@ namespace TeacherStudent.Deployment.Tests;
 public sealed class StudentJobTests
 {
     private static readonly List<object> Objects = Kustomize.Render("overlays/cpu");
+
+    public StudentJobTests(ITestOutputHelper output) => output.WriteLine(Kustomize.Renderer);
 
     /// <summary>The switches the trainer's <c>train</c> command takes, as Program.cs builds them.</summary>
     private static (Command Train, OptionSwitches Switches) TrainCommand()

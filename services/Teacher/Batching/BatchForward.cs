@@ -1,3 +1,4 @@
+using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Registry;
 using TorchSharp;
@@ -40,7 +41,7 @@ public static class BatchForward
 
         var logits = teacher.Logits(inputs);
         var perRowTemperature = tensor(temperatures, [count, 1]).to(logits.device);
-        var logProbs = nn.functional.log_softmax(logits.div(perRowTemperature), 1);
+        var logProbs = SoftTargets.LogProbabilities(logits, perRowTemperature);
 
         foreach (var dtype in slices.Select(s => s.OutputDType).Distinct())
         {

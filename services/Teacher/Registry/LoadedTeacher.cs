@@ -1,4 +1,5 @@
 using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Wire;
 using TorchSharp;
@@ -165,8 +166,7 @@ public sealed class LoadedTeacher : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var x = TensorCodec.Decode(inputs).to(Device);
-        using var t = temperature.ToScalar(); // held until the call returns (see TorchScalars)
-        var logProbs = nn.functional.log_softmax(model.forward(x).div(t), 1);
+        var logProbs = SoftTargets.LogProbabilities(model.forward(x), temperature);
         var cpu = logProbs.to(TensorCodec.ToScalarType(outputDType), CPU).contiguous();
         var bytes = new byte[cpu.NumberOfElements * outputDType.ElementSize()];
         TensorCodec.CopyBytes(cpu, bytes);

@@ -26,7 +26,6 @@ public sealed class SequenceObjective(IDistillationLoss divergence, double tempe
     public int VocabularySize { get; } = vocabularySize;
 
     // Held for the objective's lifetime (see TorchScalars).
-    private readonly Scalar temperatureScalar = temperature.ToScalar();
     private readonly Scalar temperatureSquared = (temperature * temperature).ToScalar();
     private readonly Scalar alphaScalar = alpha.ToScalar();
     private readonly Scalar oneMinusAlpha = (1 - alpha).ToScalar();
@@ -72,7 +71,7 @@ public sealed class SequenceObjective(IDistillationLoss divergence, double tempe
         if (studentLogits.shape[0] != teacher.Positions)
             throw new ArgumentException($"{studentLogits.shape[0]} student positions do not match the teacher's {teacher.Positions}.");
         var device = studentLogits.device;
-        var student = nn.functional.log_softmax(studentLogits.div(temperatureScalar), -1);
+        var student = SoftTargets.LogProbabilities(studentLogits, Temperature);
         var divergence = teacher.Settings.Dense
             ? Divergence.Divergence(teacher.DenseTensor(device), student, weights)
             : Divergence.Divergence(teacher.SparseTensors(device), student, weights);

@@ -27,8 +27,7 @@ public static class SequenceTargets
         // A vocabulary padded past the tokenizer's (to a multiple of 64, say) scores tokens that
         // never occur: they are no part of the distribution a student learns.
         if (logits.shape[2] > vocabulary) logits = logits.narrow(2, 0, vocabulary);
-        using var t = ((double)temperature).ToScalar();
-        return nn.functional.log_softmax(logits.div(t), -1).reshape(-1, vocabulary);
+        return SoftTargets.LogProbabilities(logits, temperature).reshape(-1, vocabulary);
     }
 
     /// <summary>

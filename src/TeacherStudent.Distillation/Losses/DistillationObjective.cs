@@ -24,7 +24,6 @@ public sealed class DistillationObjective(IDistillationLoss divergence, double t
         : throw new ArgumentOutOfRangeException(nameof(alpha), "alpha must be between 0 and 1.");
 
     // Held for the objective's lifetime (see TorchScalars).
-    private readonly TorchSharp.Scalar temperatureScalar = temperature.ToScalar();
     private readonly TorchSharp.Scalar temperatureSquared = (temperature * temperature).ToScalar();
     private readonly TorchSharp.Scalar alphaScalar = alpha.ToScalar();
     private readonly TorchSharp.Scalar oneMinusAlpha = (1 - alpha).ToScalar();
@@ -39,7 +38,7 @@ public sealed class DistillationObjective(IDistillationLoss divergence, double t
     {
         var hard = CrossEntropyOnLabelled(studentLogits, labels);
         if (teacherLogProbs is null) return hard;
-        var studentLogProbs = nn.functional.log_softmax(studentLogits.div(temperatureScalar), 1);
+        var studentLogProbs = SoftTargets.LogProbabilities(studentLogits, Temperature);
         var soft = Divergence.Divergence(teacherLogProbs, studentLogProbs).mul(temperatureSquared);
         return soft.mul(alphaScalar).add(hard.mul(oneMinusAlpha), TorchScalars.One);
     }

@@ -1,3 +1,4 @@
+using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -43,8 +44,7 @@ public sealed class ModelSoftTargetSource(string name, string version, ModelSpec
         model.eval();
         var device = model.parameters().First().device;
         var x = tensor(pixels.ToArray(), ScalarType.Byte).reshape([count, .. spec.ExampleShape]).to(device);
-        using var t = temperature.ToScalar(); // held until the call returns (see TorchScalars)
-        var logProbs = nn.functional.log_softmax(model.forward(x).div(t), 1);
+        var logProbs = SoftTargets.LogProbabilities(model.forward(x), temperature);
         return logProbs.cpu().data<float>().ToArray();
     }
 
