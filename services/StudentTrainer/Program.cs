@@ -1,5 +1,9 @@
 using System.CommandLine;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.BlackBox;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Images;
+using TeacherStudent.StudentTrainer.Language;
+using TeacherStudent.StudentTrainer.TeacherClient;
 
 var root = new RootCommand("TeacherStudent student trainer: trains one student against a teacher service.");
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.TeacherClient;
 using static TeacherStudent.Deployment.Tests.Manifests;
 
 namespace TeacherStudent.Deployment.Tests;

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using k8s.Models;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Images;
+using TeacherStudent.StudentTrainer.TeacherClient;
 using static TeacherStudent.Deployment.Tests.Manifests;
 
 namespace TeacherStudent.Deployment.Tests;

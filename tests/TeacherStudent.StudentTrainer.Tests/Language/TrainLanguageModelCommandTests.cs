@@ -1,5 +1,7 @@
 using System.Text.Json;
 using TeacherStudent.Distillation.Models;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Language;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer.Tests.Language;

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.ComponentModel;
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+namespace TeacherStudent.StudentTrainer.Hosting;
+
+/// <summary>
+/// Turns the properties of an options class into command-line switches (<c>LearningRate</c> ->
+/// <c>--learning-rate</c>), described by their <see cref="DescriptionAttribute"/>, and the
+/// switches a user gave back into configuration keys (<c>Training:LearningRate</c>), so that
+/// switches, environment variables and appsettings.json all bind through one options class.
+/// </summary>
+public sealed partial class OptionSwitches
+{
+    private readonly List<(Option<string> Option, string Key)> switches = [];
+
+    /// <summary>Adds a switch per property of <typeparamref name="T"/>, named with <paramref name="prefix"/>.</summary>
+    public OptionSwitches Add<T>(Command command, string section, string prefix = "")
+    {
+        foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var kebab = Kebab().Replace(property.Name, "$1-$2").ToLowerInvariant();
+            var name = prefix.Length > 0 && kebab == prefix.TrimEnd('-') ? "--" + kebab : "--" + prefix + kebab;
+            var option = new Option<string>(name)
+            {
+                Description = property.GetCustomAttribute<DescriptionAttribute>()?.Description,
+                HelpName = TypeName(property.PropertyType),
+            };
+            command.Options.Add(option);
+            switches.Add((option, $"{section}:{property.Name}"));
+        }
+        return this;
+    }
+
+    /// <summary>Configuration keys and values of the switches given on this command line.</summary>
+    public Dictionary<string, string?> Given(ParseResult result)
+    {
+        var given = new Dictionary<string, string?>();
+        foreach (var (option, key) in switches)
+            if (result.GetResult(option) is { Implicit: false }) given[key] = result.GetValue(option);
+        return given;
+    }
+
+    private static string TypeName(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        return t == typeof(int) ? "int" : t == typeof(double) ? "number" : t == typeof(bool) ? "true|false" : "text";
+    }
+
+    [GeneratedRegex("([a-z0-9])([A-Z])")]
+    private static partial Regex Kebab();
+}
