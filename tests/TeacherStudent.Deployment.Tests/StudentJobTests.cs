@@ -3,7 +3,6 @@ using System.Diagnostics;
 using k8s.Models;
 using TeacherStudent.StudentTrainer.Hosting;
 using TeacherStudent.StudentTrainer.Images;
-using TeacherStudent.StudentTrainer.TeacherClient;
 using static TeacherStudent.Deployment.Tests.Manifests;
 
 namespace TeacherStudent.Deployment.Tests;
@@ -17,12 +16,11 @@ public sealed class StudentJobTests
 {
     private static readonly List<object> Objects = Kustomize.Render("overlays/cpu");
 
-    /// <summary>The switches the trainer's <c>train</c> command takes, as Program.cs builds them.</summary>
+    /// <summary>The switches the trainer's <c>train</c> command takes, as the trainer builds them.</summary>
     private static (Command Train, OptionSwitches Switches) TrainCommand()
     {
         var train = new Command("train");
-        var switches = new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
-        return (train, switches);
+        return (train, ImageCommands.TrainSwitches(train));
     }
 
     /// <summary>Parses trainer arguments as the trainer would, and validates the options they and the environment give.</summary>

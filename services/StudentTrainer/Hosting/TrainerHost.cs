@@ -6,9 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TeacherStudent.Distillation.Data;
 using TeacherStudent.Distillation.Training;
-using TeacherStudent.StudentTrainer.BlackBox;
-using TeacherStudent.StudentTrainer.Images;
-using TeacherStudent.StudentTrainer.Language;
 using TeacherStudent.StudentTrainer.TeacherClient;
 
 namespace TeacherStudent.StudentTrainer.Hosting;
@@ -22,23 +19,6 @@ public static class TrainerHost
 {
     public const int ExitUsage = 2;
     public const int ExitFailure = 1;
-
-    /// <summary>The <c>train</c> command: one image student (or teacher).</summary>
-    public static Task<int> TrainAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
-        RunAsync<TrainerOptions, TrainJob>(switches, "Training", (job, cancel) => job.RunAsync(cancel), cancellationToken);
-
-    /// <summary>The <c>train-lm</c> command: one language-model student (or teacher).</summary>
-    public static Task<int> TrainLanguageModelAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
-        RunAsync<LanguageTrainerOptions, LanguageTrainJob>(switches, LanguageTrainerOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken,
-            services => services.AddOptions<BlackBoxOptions>().BindConfiguration(BlackBoxOptions.Section).ValidateDataAnnotations().ValidateOnStart());
-
-    /// <summary>The <c>measure-targets</c> command: what each way of shipping a language model's targets costs and keeps.</summary>
-    public static Task<int> MeasureTargetsAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
-        RunAsync<TargetMeasurementOptions, TargetMeasurementJob>(switches, TargetMeasurementOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
-
-    /// <summary>The <c>evaluate-answers</c> command: a served model answers questions with known answers.</summary>
-    public static Task<int> EvaluateAnswersAsync(IDictionary<string, string?> switches, CancellationToken cancellationToken) =>
-        RunAsync<AnswerEvaluationOptions, AnswerEvaluationJob>(switches, AnswerEvaluationOptions.Section, (job, cancel) => job.RunAsync(cancel), cancellationToken);
 
     /// <summary>
     /// Runs <typeparamref name="TJob"/> in a host whose <typeparamref name="TOptions"/> bind to

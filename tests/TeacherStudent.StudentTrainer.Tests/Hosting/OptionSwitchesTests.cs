@@ -10,8 +10,7 @@ public sealed class OptionSwitchesTests
     private static (Command Command, OptionSwitches Switches) TrainCommand()
     {
         var command = new Command("train");
-        var switches = new OptionSwitches().Add<TrainerOptions>(command, "Training").Add<TeacherClientOptions>(command, "Teacher", "teacher-");
-        return (command, switches);
+        return (command, ImageCommands.TrainSwitches(command));
     }
 
     [Fact]
