@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TeacherStudent.Distillation.Reasoning;
 using TeacherStudent.StudentTrainer.Hosting;
 using TeacherStudent.StudentTrainer.TeacherClient;
 
@@ -31,7 +32,10 @@ public static class BlackBoxCommands
         var summarizeSystem2 = new Command("summarize-system2",
             "Gather the System 2 -> System 1 demo's evaluations ({task}.{role}.json) into one report and print a table.");
         var evaluations = new Option<string>("--evaluations") { Description = "directory of the evaluate-answers JSON files", Required = true };
-        var tasks = new Option<string[]>("--tasks") { Description = "the tasks, in report order", AllowMultipleArgumentsPerToken = true, Required = true };
+        var tasks = new Option<string[]>("--tasks")
+        {
+            Description = $"the tasks, in report order; system2-data writes: {string.Join(", ", ReasoningTasks.Names)}", AllowMultipleArgumentsPerToken = true, Required = true,
+        };
         var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
         var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
         summarizeSystem2.Options.Add(evaluations);

@@ -1,5 +1,9 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Training;
+using TeacherStudent.StudentTrainer.Hosting;
 
 namespace TeacherStudent.StudentTrainer.Images;
 
@@ -9,16 +13,19 @@ namespace TeacherStudent.StudentTrainer.Images;
 /// </summary>
 public sealed class TrainerOptions
 {
-    [Description("supervised, offline, online, pseudo or self (born-again: generations, each taught by the one before)")]
-    [Required, RegularExpression("^(supervised|offline|online|pseudo|self)$", ErrorMessage = "Mode must be supervised, offline, online, pseudo or self.")]
+    /// <summary>What <see cref="Mode"/> takes: the training modes, and self (generations, each taught by the one before).</summary>
+    public static IReadOnlyList<string> Modes { get; } = [.. Enum.GetValues<TrainingMode>().Select(m => m.Name()), TrainJob.SelfMode];
+
+    [Description("how the student learns: from labels (supervised), from soft targets fetched once (offline) or per batch (online), from the teacher's argmax as labels (pseudo), or born-again (self: generations, each taught by the one before)")]
+    [Required, OneOf(typeof(TrainerOptions), nameof(Modes))]
     public string Mode { get; set; } = "supervised";
 
     [Description("generations of a self run: 1 is supervised, each next one learns from the one before (mode self only)")]
     [Range(1, 100)]
     public int Generations { get; set; } = 3;
 
-    [Description("model to train: mlp (student) or convnet (teacher)")]
-    [Required, RegularExpression("^(mlp|convnet)$", ErrorMessage = "Architecture must be mlp or convnet.")]
+    [Description("model to train: mlp for a student, convnet for a teacher")]
+    [Required, OneOf(typeof(ModelSpec), nameof(ModelSpec.KnownArchitectures))]
     public string Architecture { get; set; } = "mlp";
 
     [Description("hidden units of the mlp, or first-block channels of the convnet")]
@@ -49,8 +56,8 @@ public sealed class TrainerOptions
     [Range(0.0, 1.0)]
     public double Alpha { get; set; } = 0.9;
 
-    [Description("divergence between teacher and student: forward_kl")]
-    [Required]
+    [Description("divergence D(teacher || student); jsd, skew_kl and skew_reverse_kl with their default mixing weight")]
+    [Required, OneOf(typeof(DistillationLosses), nameof(DistillationLosses.Names), IgnoreCase = true)]
     public string Loss { get; set; } = "forward_kl";
 
     [Description("seed for initialisation, shuffling, dropout and augmentation")]

@@ -112,7 +112,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         Alpha = o.Alpha,
         Temperature = o.Temperature,
         K = o.K,
-        TargetKind = o.Targets == "sampled" ? SparseTargetKind.Sampled : SparseTargetKind.TopK,
+        TargetKind = LanguageTrainerOptions.TargetKinds[o.Targets],
         OfflineWindows = o.OfflineWindows,
         NewTokens = o.NewTokens,
         TeacherMixing = o.TeacherMixing,

@@ -1,5 +1,8 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.StudentTrainer.Hosting;
 
 namespace TeacherStudent.StudentTrainer.Language;
 
@@ -12,12 +15,19 @@ public sealed class LanguageTrainerOptions
 {
     public const string Section = "LanguageTraining";
 
-    [Description("supervised, offline (targets of a fixed set of windows fetched first), online (targets per batch), on_policy (the student's own samples, scored by the teacher) or blackbox (cross-entropy on text the teacher writes for --prompts)")]
-    [Required, RegularExpression("^(supervised|offline|online|on_policy|blackbox)$", ErrorMessage = "Mode must be supervised, offline, online, on_policy or blackbox.")]
+    /// <summary>What <see cref="Mode"/> takes: the language-model training modes, and blackbox (learning from generated text).</summary>
+    public static IReadOnlyList<string> Modes { get; } = [.. LanguageTrainingModes.Names, LanguageTrainJob.BlackBoxMode];
+
+    /// <summary>What <see cref="Targets"/> takes, and the kind of sparse targets each name asks for.</summary>
+    public static IReadOnlyDictionary<string, SparseTargetKind> TargetKinds { get; } =
+        new Dictionary<string, SparseTargetKind> { ["top_k"] = SparseTargetKind.TopK, ["sampled"] = SparseTargetKind.Sampled };
+
+    [Description("how the student learns: from the corpus alone (supervised), from the teacher's targets of a fixed set of windows fetched first (offline) or per batch (online), on its own samples scored by the teacher (on_policy), or by cross-entropy on text the teacher writes for --prompts (blackbox)")]
+    [Required, OneOf(typeof(LanguageTrainerOptions), nameof(Modes))]
     public string Mode { get; set; } = "supervised";
 
-    [Description("divergence D(teacher || student): forward_kl, reverse_kl, jsd, skew_kl or skew_reverse_kl")]
-    [Required]
+    [Description("divergence D(teacher || student)")]
+    [Required, OneOf(typeof(DistillationLosses), nameof(DistillationLosses.Names), IgnoreCase = true)]
     public string Loss { get; set; } = "forward_kl";
 
     [Description("beta of jsd, or alpha of skew_kl and skew_reverse_kl (unset = the loss's default)")]
@@ -36,8 +46,8 @@ public sealed class LanguageTrainerOptions
     [Range(0, 1_000_000)]
     public int K { get; set; }
 
-    [Description("how the k tokens are chosen: top_k (with the tail mass) or sampled (drawn from the teacher, unbiased)")]
-    [Required, RegularExpression("^(top_k|sampled)$", ErrorMessage = "Targets must be top_k or sampled.")]
+    [Description("how the k tokens are chosen: the k most likely, with the mass outside them (top_k), or drawn from the teacher, unbiased (sampled)")]
+    [Required, OneOf(typeof(LanguageTrainerOptions), nameof(TargetKinds))]
     public string Targets { get; set; } = "top_k";
 
     [Description("transformer blocks of the student")]

@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using TeacherStudent.Distillation.Wire;
+using TeacherStudent.StudentTrainer.Hosting;
 
 namespace TeacherStudent.StudentTrainer.TeacherClient;
 
@@ -19,8 +21,11 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Required]
     public string Teacher { get; set; } = "fashion";
 
-    [Description("element type of the soft targets on the wire: float32 or float16")]
-    [RegularExpression("^(float32|float16)$", ErrorMessage = "TargetsDtype must be float32 or float16.")]
+    /// <summary>What <see cref="TargetsDtype"/> takes.</summary>
+    public static IReadOnlyList<string> TargetsDtypes { get; } = [WireDType.Float32.DisplayName(), WireDType.Float16.DisplayName()];
+
+    [Description("element type of the soft targets on the wire")]
+    [OneOf(typeof(TeacherClientOptions), nameof(TargetsDtypes))]
     public string TargetsDtype { get; set; } = "float32";
 
     [Description("seconds to wait for one batch of soft targets")]
