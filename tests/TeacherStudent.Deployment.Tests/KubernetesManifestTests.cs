@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.TeacherClient;
 using Xunit.Abstractions;
 using static TeacherStudent.Deployment.Tests.Manifests;
 

@@ -3,7 +3,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Console;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.Images;
+using TeacherStudent.StudentTrainer.TeacherClient;
 using TeacherStudent.Teacher.Options;
 
 namespace TeacherStudent.Deployment.Tests;
@@ -29,7 +30,7 @@ public sealed class OptionNames(string service, IReadOnlyDictionary<string, Type
     /// The student trainer: "Training" and "Teacher" as TrainerHost binds them, and any other
     /// options class of the trainer with a <c>Section</c> constant.
     /// </summary>
-    public static OptionNames StudentTrainer { get; } = new("student trainer", SectionsOf(typeof(TrainerOptions).Assembly, typeof(TrainerOptions).Namespace!)
+    public static OptionNames StudentTrainer { get; } = new("student trainer", SectionsOf(typeof(TrainerOptions).Assembly, "TeacherStudent.StudentTrainer")
         .Append(new("Training", typeof(TrainerOptions)))
         .Append(new("Teacher", typeof(TeacherClientOptions)))
         .GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value));
@@ -83,7 +84,7 @@ public sealed class OptionNames(string service, IReadOnlyDictionary<string, Type
 
     private static IEnumerable<KeyValuePair<string, Type>> SectionsOf(Assembly assembly, string ns) =>
         assembly.GetTypes()
-            .Where(t => t.Namespace == ns && t.IsClass && t.Name.EndsWith("Options", StringComparison.Ordinal))
+            .Where(t => t.Namespace is { } n && (n == ns || n.StartsWith(ns + ".", StringComparison.Ordinal)) && t.IsClass && t.Name.EndsWith("Options", StringComparison.Ordinal))
             .Select(t => (Type: t, Field: t.GetField("Section", BindingFlags.Public | BindingFlags.Static)))
             .Where(t => t.Field is { IsLiteral: true } && t.Field.FieldType == typeof(string))
             .Select(t => KeyValuePair.Create((string)t.Field!.GetRawConstantValue()!, t.Type));

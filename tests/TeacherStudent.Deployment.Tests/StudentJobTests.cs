@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using k8s.Models;
-using TeacherStudent.StudentTrainer;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Images;
 using Xunit.Abstractions;
 using static TeacherStudent.Deployment.Tests.Manifests;
 
@@ -18,12 +19,11 @@ public sealed class StudentJobTests
 
     public StudentJobTests(ITestOutputHelper output) => output.WriteLine(Kustomize.Renderer);
 
-    /// <summary>The switches the trainer's <c>train</c> command takes, as Program.cs builds them.</summary>
+    /// <summary>The switches the trainer's <c>train</c> command takes, as the trainer builds them.</summary>
     private static (Command Train, OptionSwitches Switches) TrainCommand()
     {
         var train = new Command("train");
-        var switches = new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
-        return (train, switches);
+        return (train, ImageCommands.TrainSwitches(train));
     }
 
     /// <summary>Parses trainer arguments as the trainer would, and validates the options they and the environment give.</summary>

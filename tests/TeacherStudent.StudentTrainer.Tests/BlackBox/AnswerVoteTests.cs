@@ -1,3 +1,5 @@
+using TeacherStudent.StudentTrainer.BlackBox;
+
 namespace TeacherStudent.StudentTrainer.Tests.BlackBox;
 
 public sealed class AnswerVoteTests

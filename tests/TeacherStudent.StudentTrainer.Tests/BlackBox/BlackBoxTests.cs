@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Text;
+using TeacherStudent.StudentTrainer.BlackBox;
 
 namespace TeacherStudent.StudentTrainer.Tests.BlackBox;
 

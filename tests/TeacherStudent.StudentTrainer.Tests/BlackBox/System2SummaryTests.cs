@@ -1,4 +1,7 @@
 using System.Text.Json;
+using TeacherStudent.StudentTrainer.BlackBox;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Language;
 
 namespace TeacherStudent.StudentTrainer.Tests.BlackBox;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Google.Protobuf;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.StudentTrainer.TeacherClient;
 
 namespace TeacherStudent.StudentTrainer.Tests.Fixtures;
 

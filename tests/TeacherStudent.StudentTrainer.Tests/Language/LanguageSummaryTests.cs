@@ -1,5 +1,8 @@
 using System.Text.Json;
 using TeacherStudent.Distillation.Language;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Images;
+using TeacherStudent.StudentTrainer.Language;
 
 namespace TeacherStudent.StudentTrainer.Tests.Language;
 

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
+using TeacherStudent.StudentTrainer.Language;
 
 namespace TeacherStudent.StudentTrainer.Tests.Language;
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using TeacherStudent.Distillation.Models;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Language;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer.Tests.Language;
@@ -101,7 +103,7 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
     [Theory]
     [InlineData(new[] { "--init-checkpoint", "/nowhere/lm.ckpt" }, "checkpoint /nowhere/lm.ckpt (--init-checkpoint) does not exist")]
     [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online, on_policy or blackbox.")]
-    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "unknown distillation loss 'cosine'")]
+    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "Loss must be forward_kl, reverse_kl, jsd, skew_kl or skew_reverse_kl.")]
     [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm.ckpt" }, "teacher checkpoint /nowhere/lm.ckpt does not exist")]
     [InlineData(new[] { "--tokenizer", "/nowhere/t.json" }, "tokenizer file /nowhere/t.json does not exist")]
     public async Task AUserMistakeIsOneErrorLineAndANonZeroExit(string[] arguments, string message)

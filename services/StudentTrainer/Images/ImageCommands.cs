@@ -1,0 +1,42 @@
+using System.CommandLine;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.TeacherClient;
+
+namespace TeacherStudent.StudentTrainer.Images;
+
+/// <summary>The commands of image classifiers: <c>train</c> one student (or teacher), <c>summarize</c> finished runs.</summary>
+public static class ImageCommands
+{
+    /// <summary>
+    /// <c>train</c>: one image student (or teacher), with a switch per property of
+    /// <see cref="TrainerOptions"/> and <see cref="TeacherClientOptions"/>.
+    /// </summary>
+    public static Command Train()
+    {
+        var train = new Command("train", "Train one student (or a teacher, with --mode supervised --architecture convnet).");
+        var switches = TrainSwitches(train);
+        train.SetAction((result, cancellation) =>
+            TrainerHost.RunAsync<TrainerOptions, TrainJob>(switches.Given(result), "Training", (job, cancel) => job.RunAsync(cancel), cancellation));
+        return train;
+    }
+
+    /// <summary>Adds the switches of <c>train</c> to <paramref name="train"/>; what a test parses train's arguments with.</summary>
+    public static OptionSwitches TrainSwitches(Command train) =>
+        new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
+
+    /// <summary><c>summarize</c>: finished runs gathered into one report (<see cref="Summary"/>).</summary>
+    public static Command Summarize()
+    {
+        var summarize = new Command("summarize", "Gather finished runs into one report and print a table.");
+        var teacherRun = new Option<string?>("--teacher-run") { Description = "run directory of the teacher" };
+        var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+        var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+        summarize.Options.Add(teacherRun);
+        summarize.Options.Add(runs);
+        summarize.Options.Add(output);
+        summarize.Options.Add(seconds);
+        summarize.SetAction(result => Summary.Write(result.GetValue(teacherRun), result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
+        return summarize;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.Images;
+
+namespace TeacherStudent.StudentTrainer.Language;
+
+/// <summary>
+/// Gathers a language-model demo into one report (<c>summarize-lm</c>): the teacher's
+/// perplexity, every student's (with the loss it learned by: ce, forward_kl, reverse_kl or
+/// on_policy), and the figures of <c>measure-targets</c>; prints them as tables.
+/// </summary>
+public static class LanguageSummary
+{
+    public static int Write(string teacherRun, string[] runDirectories, string? targets, string output, double? seconds)
+    {
+        LanguageRunReport teacher;
+        List<LanguageRunReport> students;
+        TargetFigures? figures;
+        try
+        {
+            teacher = LanguageRunOutputs.ReadReport(teacherRun);
+            students = runDirectories.Select(LanguageRunOutputs.ReadReport).ToList();
+            figures = targets is null ? null : JsonSerializer.Deserialize<TargetFigures>(File.ReadAllText(targets), RunOutputs.Json);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return TrainerHost.ExitUsage;
+        }
+
+        var report = new LanguageDemoReport(
+            new LanguageTeacherSummary(teacher.Perplexity, teacher.Parameters, teacher.Steps, teacher.Tokens, teacher.Model, teacher.Samples.FirstOrDefault()?.Text),
+            students.Select(s => new LanguageStudentSummary(s.Name, LossOf(s), s.Perplexity, s.Mode, s.Targets, s.Steps, s.Tokens, s.Parameters,
+                s.TokensPerSecond, s.Samples.FirstOrDefault()?.Text)).ToList(),
+            figures?.BytesPerToken ?? [],
+            figures is null ? null : new ServingSummary(figures.ServedTokensPerSecond, figures.InProcessTokensPerSecond, figures.ServedToInProcess, figures.BatchSequences),
+            seconds);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, JsonSerializer.Serialize(report, RunOutputs.Json));
+
+        Console.WriteLine();
+        Console.WriteLine($"teacher gpt {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}");
+        Console.WriteLine($"{"student",-22} {"loss",-11} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10}");
+        foreach (var s in report.Students)
+            Console.WriteLine($"{s.Name,-22} {s.Loss,-11} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00}");
+        if (figures is not null)
+        {
+            Console.WriteLine($"{"targets",-10} {"bytes/token",12} {"wire",8} {"KL (nats)",10}");
+            foreach (var f in figures.BytesPerToken) Console.WriteLine($"{f.Targets,-10} {f.Bytes,12:0.0} {f.WireBytes,8:0.0} {f.Kl,10:0.00000}");
+            Console.WriteLine($"served {figures.ServedTokensPerSecond:0} tokens/s vs in process {figures.InProcessTokensPerSecond:0} ({figures.ServedToInProcess:0.00})");
+        }
+        return 0;
+    }
+
+    // What the issue's table calls each student: by the loss it learned from.
+    private static string LossOf(LanguageRunReport run) => run.Mode switch
+    {
+        "supervised" => "ce",
+        "on_policy" => "on_policy",
+        _ => run.Loss,
+    };
+}
+
+/// <summary>The language-model demo's report: artifacts/lm/report.json.</summary>
+public sealed record LanguageDemoReport(
+    LanguageTeacherSummary Teacher, IReadOnlyList<LanguageStudentSummary> Students, IReadOnlyList<ShapeFigures> BytesPerToken,
+    ServingSummary? Serving, double? Seconds);
+
+/// <summary>The teacher in the report.</summary>
+public sealed record LanguageTeacherSummary(double Perplexity, long Parameters, int Steps, long Tokens, LanguageModelShape Model, string? Sample);
+
+/// <summary>One student in the report.</summary>
+public sealed record LanguageStudentSummary(
+    string Name, string Loss, double Perplexity, string Mode, string? Targets, int Steps, long Tokens, long Parameters, double TokensPerSecond, string? Sample);
+
+/// <summary>The teacher service's tokens per second beside the same forward in process.</summary>
+public sealed record ServingSummary(double ServedTokensPerSecond, double InProcessTokensPerSecond, double Ratio, int BatchSequences);

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Options;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
+using TeacherStudent.StudentTrainer.BlackBox;
+using TeacherStudent.StudentTrainer.Hosting;
+using TeacherStudent.StudentTrainer.TeacherClient;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.StudentTrainer.Language;
+
+/// <summary>Trains one language model on the fortunes corpus (or a corpus file) as the options say and writes its outputs.</summary>
+public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOptions, IOptions<TeacherClientOptions> teacherOptions,
+    IOptions<BlackBoxOptions> blackBoxOptions)
+{
+    /// <summary>The mode that trains on a teacher's text: supervised training on what <see cref="BlackBoxCorpus"/> collects.</summary>
+    public const string BlackBoxMode = "blackbox";
+
+    /// <summary>Prompts every run continues in its report, so students can be read side by side.</summary>
+    public static readonly IReadOnlyList<string> SamplePrompts = ["", "The ", "A man ", "Q:", "You will "];
+
+    public async Task<LanguageRunReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var o = trainerOptions.Value;
+        var clock = Stopwatch.StartNew();
+        if (o.Threads > 0) set_num_threads(o.Threads);
+        var device = DeviceChoice.Resolve(o.Device);
+        bool blackBox = o.Mode == BlackBoxMode;
+        var mode = blackBox ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode);
+        var name = string.IsNullOrEmpty(o.Name) ? $"{o.Mode}-{o.Layers}x{o.Width}-s{o.Seed}" : o.Name;
+        var progress = new ConsoleProgress(name);
+
+        BlackBoxReport? collected = null;
+        FortunesCorpus corpus;
+        if (blackBox)
+        {
+            // The teacher's text, split by entry like any corpus: the held-out splits measure how well the student learned it.
+            var (texts, fetched) = await BlackBoxCorpus.CollectAsync(blackBoxOptions.Value, teacherOptions.Value, o.RunDirectory, progress.Note, cancellationToken);
+            corpus = FortunesCorpus.FromEntries(BlackBoxCorpus.FileName, texts);
+            collected = fetched;
+        }
+        else corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
+        // A run that starts from a checkpoint takes its shape and tokenizer.
+        var start = o.InitCheckpoint.Length > 0 ? ReadStart(o.InitCheckpoint) : null;
+        var tokenizer = start?.Tokenizer ?? LoadOrTrainTokenizer(o, corpus, progress);
+        var settings = ToSettings(o, tokenizer.VocabularySize);
+        if (start is not null)
+        {
+            settings = settings with { Model = start.Value.Spec with { Dropout = o.Dropout } };
+            progress.Note($"starting from the weights of {o.InitCheckpoint} (GPT {start.Value.Spec.Layers}x{start.Value.Spec.Width}, tokenizer {tokenizer.Digest})");
+        }
+        settings.Validate();
+
+        var t = teacherOptions.Value;
+        // An offline run that stored its targets resumes without asking its teacher again.
+        bool stored = mode == LanguageTrainingMode.Offline && File.Exists(Path.Combine(o.RunDirectory, OfflineTargetsFile.FileName));
+        if (stored) progress.Note($"learning from the targets stored in {o.RunDirectory}; the teacher is not asked");
+        await using var connection = mode.NeedsTeacher() && !stored ? Connect(t, tokenizer, device, progress) : null;
+        var teacher = connection?.Source;
+        if (connection is not null) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
+
+        var train = TokenStream.Encode(tokenizer, corpus.Train);
+        var validation = TokenStream.Encode(tokenizer, corpus.Validation);
+        var test = TokenStream.Encode(tokenizer, corpus.Test);
+        Console.WriteLine($"[{name}] {mode.Name()} GPT {o.Layers}x{o.Width} ({o.Heads} heads, context {o.ContextLength}, vocabulary {settings.Model.VocabularySize}) " +
+                          $"on {device.type}, {o.Steps} steps of {o.BatchSize} windows, tokenizer {tokenizer.Digest}, run directory {o.RunDirectory}");
+
+        var run = new LanguageTrainingRun(settings, tokenizer, train, validation, test, device, o.RunDirectory, teacher)
+        {
+            StartFrom = start is null ? null : o.InitCheckpoint,
+            Progress = progress,
+            FetchProgress = progress,
+            Resuming = done => progress.Note($"resuming after step {done} from {o.RunDirectory}"),
+            Evaluated = progress.EvaluationDone,
+            TestWindows = o.TestWindows,
+            SamplePrompts = SamplePrompts,
+            Sampling = new SamplingSettings(o.SampleTemperature, o.SampleTopP, o.SampleTokens),
+        };
+        var result = await run.RunAsync(cancellationToken);
+
+        var report = ToReport(o, name, settings, tokenizer, result, connection?.Name ?? (mode.NeedsTeacher() || blackBox ? t.Teacher : null)) with
+        {
+            Mode = o.Mode,
+            BlackBox = collected,
+        };
+        LanguageRunOutputs.WriteMetrics(o.RunDirectory, result.History);
+        LanguageRunOutputs.WritePlot(o.RunDirectory, name, result.History);
+        LanguageRunOutputs.WriteReport(o.RunDirectory, report);
+        Console.WriteLine($"[{name}] done: test perplexity {result.Test.Perplexity:0.00} after {result.Steps} steps, " +
+                          $"{report.TokensPerSecond:0} tokens/s of training ({clock.Elapsed.TotalSeconds:0}s this process)");
+        return report;
+    }
+
+    /// <summary>The training settings the options describe, for a tokenizer of <paramref name="tokenizerVocabulary"/> tokens.</summary>
+    public static LanguageTrainingSettings ToSettings(LanguageTrainerOptions o, int tokenizerVocabulary) => new()
+    {
+        Mode = o.Mode == BlackBoxMode ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode),
+        Model = new GptSpec(PaddedVocabulary(tokenizerVocabulary, o.PadVocabularyTo), o.ContextLength, o.Layers, o.Width, o.Heads, o.Dropout),
+        Steps = o.Steps,
+        BatchSize = o.BatchSize,
+        LearningRate = o.LearningRate,
+        MinLearningRate = o.MinLearningRate,
+        WarmupSteps = o.WarmupSteps,
+        WeightDecay = o.WeightDecay,
+        GradientClip = o.GradientClip,
+        Loss = o.Loss,
+        MixingWeight = o.MixingWeight,
+        Alpha = o.Alpha,
+        Temperature = o.Temperature,
+        K = o.K,
+        TargetKind = LanguageTrainerOptions.TargetKinds[o.Targets],
+        OfflineWindows = o.OfflineWindows,
+        NewTokens = o.NewTokens,
+        TeacherMixing = o.TeacherMixing,
+        LengthNormalisation = o.LengthNormalisation,
+        OnPolicyFraction = o.OnPolicyFraction,
+        Seed = o.Seed,
+        EvalInterval = o.EvalInterval,
+        EvalWindows = o.EvalWindows,
+        CheckpointInterval = o.CheckpointInterval,
+    };
+
+    /// <summary><paramref name="vocabulary"/> rounded up to a multiple of <paramref name="multiple"/> (0 = as it is).</summary>
+    public static int PaddedVocabulary(int vocabulary, int multiple) =>
+        multiple <= 0 ? vocabulary : (vocabulary + multiple - 1) / multiple * multiple;
+
+    private static (GptSpec Spec, BpeTokenizer Tokenizer)? ReadStart(string checkpoint)
+    {
+        if (!File.Exists(checkpoint)) throw new ArgumentException($"checkpoint {checkpoint} (--init-checkpoint) does not exist.");
+        if (!LanguageModelCheckpoint.IsLanguageModel(checkpoint))
+            throw new ArgumentException($"{checkpoint} (--init-checkpoint) is not a language-model checkpoint (train one with train-lm).");
+        using var model = LanguageModelCheckpoint.Load(checkpoint, CPU);
+        return (model.Spec, model.Tokenizer);
+    }
+
+    private static BpeTokenizer LoadOrTrainTokenizer(LanguageTrainerOptions o, FortunesCorpus corpus, ConsoleProgress progress)
+    {
+        if (o.Tokenizer.Length > 0)
+        {
+            if (!File.Exists(o.Tokenizer)) throw new ArgumentException($"tokenizer file {o.Tokenizer} does not exist.");
+            return BpeTokenizer.Load(o.Tokenizer);
+        }
+        // Training is deterministic: the same split and size give the same tokenizer (and digest) on every run.
+        var clock = Stopwatch.StartNew();
+        var tokenizer = BpeTrainer.Train(corpus.Train, o.VocabularySize);
+        progress.Note($"trained a BPE tokenizer of {tokenizer.VocabularySize} tokens on the train split in {clock.Elapsed.TotalSeconds:0.0}s (digest {tokenizer.Digest})");
+        return tokenizer;
+    }
+
+    /// <summary>
+    /// The teacher: in this process from <see cref="TeacherClientOptions.Checkpoint"/> when one is
+    /// given, else the teacher service at <see cref="TeacherClientOptions.Address"/>.
+    /// </summary>
+    private static TeacherConnection Connect(TeacherClientOptions t, BpeTokenizer tokenizer, Device device, ConsoleProgress progress)
+    {
+        if (t.Checkpoint.Length > 0)
+        {
+            if (!File.Exists(t.Checkpoint)) throw new ArgumentException($"teacher checkpoint {t.Checkpoint} does not exist.");
+            if (!LanguageModelCheckpoint.IsLanguageModel(t.Checkpoint))
+                throw new ArgumentException($"{t.Checkpoint} is not a language-model checkpoint (train one with train-lm --mode supervised).");
+            // The default teacher name is the image demo's; a checkpoint in this process is better called by its file's name.
+            var name = t.Teacher == new TeacherClientOptions().Teacher ? Path.GetFileNameWithoutExtension(t.Checkpoint) : t.Teacher;
+            var hint = $"pass the teacher's tokenizer with --tokenizer {LanguageModelCheckpoint.TokenizerPath(t.Checkpoint)}";
+            return new TeacherConnection(name, new ModelSequenceTargetSource(name, LanguageModelCheckpoint.Load(t.Checkpoint, device)), null, hint);
+        }
+        // A dense reply for a batch of windows is V floats per token: far past gRPC's 4 MB default.
+        var channel = TeacherChannel.Create(t.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20, MaxSendMessageSize = 64 << 20 });
+        var source = new GrpcSequenceTargetSource(new Teacher.TeacherClient(channel), t, new TeacherRetry(TimeSpan.FromSeconds(t.RetrySeconds), progress.Note))
+        {
+            TokenizerDigest = tokenizer.Digest,
+        };
+        return new TeacherConnection(t.Teacher, source, channel, "pass the teacher's tokenizer with --tokenizer (the file beside its checkpoint, NAME.tokenizer.json)");
+    }
+
+    /// <summary>
+    /// Refuses, before the corpus is encoded, a teacher whose tokenizer is not the student's: the
+    /// same token id would mean different text to the two.
+    /// </summary>
+    private static async Task CheckTokenizerAsync(TeacherConnection connection, BpeTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        var identity = await connection.Source.DescribeAsync(cancellationToken);
+        if (identity.TokenizerDigest != tokenizer.Digest)
+            throw new ArgumentException(
+                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer: {connection.Hint}.");
+    }
+
+    /// <summary>A teacher source and the channel it talks over (if any), disposed together.</summary>
+    /// <param name="Hint">How to give the student this teacher's tokenizer.</param>
+    private sealed class TeacherConnection(string name, ISequenceTargetSource source, GrpcChannel? channel, string hint) : IAsyncDisposable
+    {
+        public string Name => name;
+        public ISequenceTargetSource Source => source;
+        public string Hint => hint;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (source is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
+            else if (source is IDisposable disposable) disposable.Dispose();
+            channel?.Dispose();
+        }
+    }
+
+    private static double PerSecond(double count, double seconds) => seconds > 0 ? count / seconds : 0;
+
+    private static LanguageRunReport ToReport(LanguageTrainerOptions o, string name, LanguageTrainingSettings s, BpeTokenizer tokenizer,
+        LanguageRunResult r, string? teacher)
+    {
+        bool distilled = s.Mode.NeedsTeacher();
+        return new LanguageRunReport(
+            name, s.Mode.Name(), distilled ? s.Loss : "ce", distilled ? s.MixingWeight : null, distilled ? s.Alpha : 0, s.Temperature,
+            distilled ? s.Targets(0).Shape : null, r.Steps, s.BatchSize, r.Tokens, r.GeneratedTokens, r.TeacherDraws, r.Parameters,
+            new LanguageModelShape(s.Model.Layers, s.Model.Width, s.Model.Heads, s.Model.ContextLength, s.Model.VocabularySize, tokenizer.VocabularySize),
+            tokenizer.Digest, r.Test.Perplexity, r.Test.Loss, r.Test.Tokens, r.History, r.Samples, teacher, r.TeacherVersions,
+            r.OfflineTargetBytes, r.Seconds, r.TrainSeconds, PerSecond(r.Steps, r.TrainSeconds), PerSecond(r.Tokens, r.TrainSeconds), s.Seed,
+            s.Mode == LanguageTrainingMode.OnPolicy ? new OnPolicyReport(s.NewTokens, s.TeacherMixing, s.LengthNormalisation, s.OnPolicyFraction) : null);
+    }
+}

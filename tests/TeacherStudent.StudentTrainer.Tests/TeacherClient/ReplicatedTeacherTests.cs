@@ -1,0 +1,120 @@
+using Google.Protobuf;
+using Grpc.Net.Client;
+using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.StudentTrainer.TeacherClient;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.StudentTrainer.Tests.TeacherClient;
+
+/// <summary>
+/// Two teacher service processes behind one static list of addresses, as a student reaches the
+/// replicas of a Kubernetes Deployment. The two are given different weights only so that every
+/// reply's version says which replica answered it.
+/// </summary>
+public sealed class ReplicatedTeacherTests : IAsyncLifetime
+{
+    private readonly TemporaryDirectory directory = new("replicated-teacher-tests");
+    private readonly List<Replica> replicas = [];
+
+    private sealed record Replica(RunningProcess Process, string Address, string Version);
+
+    public async Task InitializeAsync()
+    {
+        var starting = new List<(RunningProcess, string)>();
+        foreach (var seed in new[] { 1, 2 })
+        {
+            var checkpoint = directory.File($"teacher-{seed}.ckpt");
+            manual_seed(seed);
+            var spec = ModelSpec.ForFashionMnist(Mlp.Name, 16);
+            using (var model = spec.Create()) Checkpoint.Save(checkpoint, spec, model);
+            starting.Add((RunningProcess.Start(Builds.Teacher,
+                ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]), checkpoint));
+        }
+        foreach (var (process, checkpoint) in starting)
+        {
+            var address = await process.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+            replicas.Add(new Replica(process, address, Checkpoint.Digest(checkpoint)));
+        }
+    }
+
+    private string Addresses => string.Join(",", replicas.Select(r => r.Address));
+
+    private static SoftTargetsRequest Images(int count) => new()
+    {
+        Teacher = "fashion",
+        Temperature = 2,
+        Inputs = new Contracts.V1.Tensor { Shape = { count, 1, 28, 28 }, Dtype = DType.Uint8, Data = ByteString.CopyFrom(new byte[count * 784]) },
+    };
+
+    private static TeacherClientOptions Options => new() { Teacher = "fashion", TimeoutSeconds = 30 };
+
+    [Fact]
+    public async Task CallsAndStreamsOnOneChannelAreSpreadOverEveryReplica()
+    {
+        using var channel = TeacherChannel.Create(Addresses, new GrpcChannelOptions());
+        var client = new Teacher.TeacherClient(channel);
+
+        // Unary calls are balanced one by one. Round-robin goes over the replicas connected so
+        // far, so the first calls may all reach the first replica to answer; both within 50.
+        var described = new List<string>();
+        while (described.Distinct().Count() < 2 && described.Count < 50)
+            described.Add((await client.DescribeAsync(new DescribeRequest())).Teachers[0].Version);
+
+        // A stream stays on the replica it was opened on: streams opened one after another alternate.
+        var streamed = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            await using var connection = new SoftTargetsConnection(client, Options);
+            streamed.Add((await connection.AskAsync(Images(2), CancellationToken.None)).TeacherVersion);
+        }
+
+        var versions = replicas.Select(r => r.Version).Order().ToArray();
+        Assert.Equal(versions, described.Distinct().Order());
+        Assert.Equal(versions, streamed.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task AStudentWhoseReplicaIsKilledMidRunGoesOnWithTheOtherAndLosesNoBatch()
+    {
+        using var channel = TeacherChannel.Create(Addresses, new GrpcChannelOptions());
+        var retries = new List<string>();
+        await using var connection = new SoftTargetsConnection(new Teacher.TeacherClient(channel), Options);
+        var retry = new TeacherRetry(TimeSpan.FromSeconds(30), line => { lock (retries) retries.Add(line); },
+            firstDelay: TimeSpan.FromMilliseconds(100), maxDelay: TimeSpan.FromSeconds(1));
+
+        // Act: 40 batches, four in flight at a time; the replica answering is killed after the tenth.
+        var answeredBy = new string[40];
+        Replica? killed = null;
+        for (int start = 0; start < answeredBy.Length; start += 4)
+        {
+            var batch = Enumerable.Range(start, 4)
+                .Select(async i =>
+                {
+                    var reply = await retry.ExecuteAsync(c => connection.AskAsync(Images(8), c), CancellationToken.None);
+                    Assert.Equal([8L, 10L], reply.LogProbs.Shape);
+                    answeredBy[i] = reply.TeacherVersion;
+                })
+                .ToArray();
+            await Task.WhenAll(batch);
+            if (killed is null && start + 4 >= 10)
+            {
+                killed = replicas.Single(r => r.Version == answeredBy[start]);
+                killed.Process.Kill();
+            }
+        }
+
+        // Assert: every batch was answered; those after the kill by the replica still running.
+        var survivor = replicas.Single(r => r != killed).Version;
+        Assert.All(answeredBy, v => Assert.NotNull(v));
+        Assert.All(answeredBy[12..], v => Assert.Equal(survivor, v));
+        Assert.Contains(killed!.Version, answeredBy[..12]);
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var replica in replicas) replica.Process.Dispose();
+        directory.Dispose();
+        return Task.CompletedTask;
+    }
+}

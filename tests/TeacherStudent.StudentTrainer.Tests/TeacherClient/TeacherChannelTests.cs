@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+using TeacherStudent.StudentTrainer.TeacherClient;
+
+namespace TeacherStudent.StudentTrainer.Tests.TeacherClient;
+
+public sealed class TeacherChannelTests
+{
+    [Fact]
+    public void OneHttpAddressIsOneService()
+    {
+        var address = TeacherChannel.Parse("http://127.0.0.1:5005");
+
+        Assert.Equal(AddressKind.Single, address.Kind);
+        Assert.Equal(new Uri("http://127.0.0.1:5005"), address.Target);
+    }
+
+    [Fact]
+    public void ACommaSeparatedListNamesEveryReplicaInOrder()
+    {
+        var address = TeacherChannel.Parse("http://10.0.0.1:5005, http://teacher-b:6000");
+
+        Assert.Equal(AddressKind.List, address.Kind);
+        Assert.Equal([("10.0.0.1", 5005), ("teacher-b", 6000)], address.Replicas.Select(r => (r.Host, r.Port)));
+    }
+
+    [Fact]
+    public void ADnsNameWithThreeSlashesAndAPortIsResolvedForReplicas()
+    {
+        var address = TeacherChannel.Parse("dns:///teacher.teacherstudent.svc.cluster.local:5005");
+
+        Assert.Equal(AddressKind.Dns, address.Kind);
+        Assert.Equal(("teacher.teacherstudent.svc.cluster.local", 5005), (address.Replicas[0].Host, address.Replicas[0].Port));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5005")]
+    [InlineData("dns:///teacher")]
+    [InlineData("dns://resolver/teacher:5005")]
+    [InlineData("http://a:5005,https://b:5005")]
+    [InlineData("http://a:5005,")]
+    [InlineData("ftp://a:21")]
+    public void AnAddressOfNoKnownFormIsRefusedWithTheFormsThatAre(string address)
+    {
+        var e = Assert.Throws<ArgumentException>(() => TeacherChannel.Parse(address));
+
+        Assert.Contains("dns:///name:port", e.Message);
+    }
+
+    [Fact]
+    public void OptionsWithAnUnusableAddressFailValidationOnTheAddress()
+    {
+        var options = new TeacherClientOptions { Address = "teacher:5005" };
+        var results = new List<ValidationResult>();
+
+        Assert.False(Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true));
+        Assert.Equal([nameof(TeacherClientOptions.Address)], results.Single().MemberNames);
+    }
+}
