@@ -199,7 +199,7 @@ class TeacherClient:
             raise TypeError("prompts is a list of strings, not one string")
         request = pb2.GenerateRequest(teacher=teacher, prompts=list(prompts), n=n, max_new_tokens=max_new_tokens,
                                       stop=list(stop), seed=seed)
-        # proto3 optional: only a value the caller gave is sent, so that "unset" stays unset.
+        # A one-field oneof: only a value the caller gave is sent, so that "unset" stays unset.
         if temperature is not None:
             request.temperature = temperature
         if top_p is not None:
