@@ -17,14 +17,26 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Soft-target cache: {Cache}")]
     public static partial void CacheChosen(this ILogger logger, string cache);
 
+    // A request id and a teacher name are the caller's: they are logged as EchoedText shows them.
+    public static void BatchAnswered(this ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogBatchAnswered(logger, EchoedText.Of(requestId), EchoedText.Of(teacher), count, cacheHits, elapsedMs);
+    }
+
+    public static void BatchRejected(this ILogger logger, string requestId, string teacher, StatusCode code, string reason) =>
+        LogBatchRejected(logger, EchoedText.Of(requestId), EchoedText.Of(teacher), code, reason);
+
+    public static void BatchFailed(this ILogger logger, Exception exception, string requestId, string teacher) =>
+        LogBatchFailed(logger, exception, EchoedText.Of(requestId), EchoedText.Of(teacher));
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Answered {RequestId} for {Teacher}: {Count} examples, {CacheHits} cache hits, {ElapsedMs:0.0} ms")]
-    public static partial void BatchAnswered(this ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs);
+    private static partial void LogBatchAnswered(ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected {RequestId} for {Teacher} with {Code}: {Reason}")]
-    public static partial void BatchRejected(this ILogger logger, string requestId, string teacher, StatusCode code, string reason);
+    private static partial void LogBatchRejected(ILogger logger, string requestId, string teacher, StatusCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Failed on {RequestId} for {Teacher}; answered INTERNAL, the stream goes on")]
-    public static partial void BatchFailed(this ILogger logger, Exception exception, string requestId, string teacher);
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, string requestId, string teacher);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is not connected: the soft-target cache is skipped (all misses, no writes) until it is back")]
     public static partial void RedisNotConnected(this ILogger logger);

@@ -24,7 +24,7 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeache
     public override async Task<LoadCheckpointResponse> LoadCheckpoint(LoadCheckpointRequest request, ServerCallContext context)
     {
         if (!TeacherNames.IsValid(request.Teacher))
-            throw Invalid($"teacher name '{request.Teacher}' is not allowed. {TeacherNames.Rule}");
+            throw Invalid($"teacher name '{EchoedText.Of(request.Teacher)}' is not allowed. {TeacherNames.Rule}");
         if (upstreams.TryGet(request.Teacher, out var upstream))
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"teacher '{upstream.Name}' is an upstream teacher (model '{upstream.Version}' at {upstream.BaseUrl}); it has no checkpoint to load. Give a new teacher another name."));

@@ -39,8 +39,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         else if (upstreams.TryGet(request.Teacher, out var upstream))
             response.Teachers.Add(UpstreamDescription.For(upstream));
         else
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}."));
+            throw new RpcException(new Status(StatusCode.NotFound, names.NoTeacherNamed(request.Teacher)));
         return Task.FromResult(response);
     }
 
@@ -143,7 +142,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             response.Error = new BatchError
             {
                 Code = (int)StatusCode.Internal,
-                Message = $"the teacher failed on request '{request.RequestId}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
+                Message = $"the teacher failed on request '{EchoedText.Of(request.RequestId)}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
             };
         }
         return response;
