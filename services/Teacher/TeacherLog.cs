@@ -50,6 +50,9 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing soft targets to the cache failed ({ErrorType}: {Error}); they will be computed again when asked")]
     public static partial void CacheWriteFailed(this ILogger logger, string errorType, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teacher {Teacher} gave {NonFinite} of {Rows} rows holding NaN or infinity; they were answered as computed but not cached")]
+    public static partial void NonFiniteRowsNotCached(this ILogger logger, string teacher, int nonFinite, int rows);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Teacher {Teacher} swapped from version {PreviousVersion} to {Version}; requests already running finish on the version they started with")]
     public static partial void TeacherSwapped(this ILogger logger, string teacher, string previousVersion, string version);
 
