@@ -74,6 +74,12 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} with {Code}: {Reason}")]
     public static partial void CallRefused(this ILogger logger, string method, StatusCode code, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a request to {Method} that is no valid {MessageName} ({Reason}) with INVALID_ARGUMENT; {Earlier} more came since the last such warning. Further ones are counted for {IntervalSeconds} s, each logged only at Debug")]
+    public static partial void MalformedMessageRefused(this ILogger logger, string method, string messageName, string reason, long earlier, int intervalSeconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a request to {Method} that is no valid {MessageName} ({Reason})")]
+    public static partial void MalformedMessageDetail(this ILogger logger, string method, string messageName, string reason);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation failed for teacher {Teacher}; the call ended with INTERNAL")]
     public static partial void GenerationFailed(this ILogger logger, string teacher, Exception error);
 }
