@@ -135,12 +135,13 @@ public sealed class MalformedMessageTests : IAsyncLifetime
             while (await call.ResponseStream.MoveNext(CancellationToken.None)) { }
         }
 
-        // Assert: one warning, one line, from the reporter; nothing with an exception, nothing at Error.
-        var warning = Assert.Single(logs.Entries, e => e.Level >= LogLevel.Warning);
-        Assert.Equal(typeof(MalformedMessages).FullName, warning.Category);
+        // Assert: one warning, one line, from the reporter; nothing with an exception, nothing at
+        // Error. (Other warnings, such as Kestrel's about a slow heartbeat on a busy machine, may come.)
+        var warning = Assert.Single(logs.Entries, e => e.Category == typeof(MalformedMessages).FullName);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.DoesNotContain('\n', warning.Message);
         Assert.Contains("distill.v1.DescribeRequest", warning.Message);
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
         Assert.All(logs.Entries, e => Assert.Null(e.Exception));
     }
 }
