@@ -17,14 +17,26 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Soft-target cache: {Cache}")]
     public static partial void CacheChosen(this ILogger logger, string cache);
 
+    // A request id and a teacher name are the caller's: they are logged as EchoedText shows them.
+    public static void BatchAnswered(this ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogBatchAnswered(logger, EchoedText.Of(requestId), EchoedText.Of(teacher), count, cacheHits, elapsedMs);
+    }
+
+    public static void BatchRejected(this ILogger logger, string requestId, string teacher, StatusCode code, string reason) =>
+        LogBatchRejected(logger, EchoedText.Of(requestId), EchoedText.Of(teacher), code, reason);
+
+    public static void BatchFailed(this ILogger logger, Exception exception, string requestId, string teacher) =>
+        LogBatchFailed(logger, exception, EchoedText.Of(requestId), EchoedText.Of(teacher));
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Answered {RequestId} for {Teacher}: {Count} examples, {CacheHits} cache hits, {ElapsedMs:0.0} ms")]
-    public static partial void BatchAnswered(this ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs);
+    private static partial void LogBatchAnswered(ILogger logger, string requestId, string teacher, int count, int cacheHits, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected {RequestId} for {Teacher} with {Code}: {Reason}")]
-    public static partial void BatchRejected(this ILogger logger, string requestId, string teacher, StatusCode code, string reason);
+    private static partial void LogBatchRejected(ILogger logger, string requestId, string teacher, StatusCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Failed on {RequestId} for {Teacher}; answered INTERNAL, the stream goes on")]
-    public static partial void BatchFailed(this ILogger logger, Exception exception, string requestId, string teacher);
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, string requestId, string teacher);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is not connected: the soft-target cache is skipped (all misses, no writes) until it is back")]
     public static partial void RedisNotConnected(this ILogger logger);
@@ -37,6 +49,9 @@ internal static partial class TeacherLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing soft targets to the cache failed ({ErrorType}: {Error}); they will be computed again when asked")]
     public static partial void CacheWriteFailed(this ILogger logger, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Teacher {Teacher} gave {NonFinite} of {Rows} rows holding NaN or infinity; they were answered as computed but not cached")]
+    public static partial void NonFiniteRowsNotCached(this ILogger logger, string teacher, int nonFinite, int rows);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Teacher {Teacher} swapped from version {PreviousVersion} to {Version}; requests already running finish on the version they started with")]
     public static partial void TeacherSwapped(this ILogger logger, string teacher, string previousVersion, string version);
@@ -58,6 +73,12 @@ internal static partial class TeacherLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} with {Code}: {Reason}")]
     public static partial void CallRefused(this ILogger logger, string method, StatusCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a request to {Method} that is no valid {MessageName} ({Reason}) with INVALID_ARGUMENT; {Earlier} more came since the last such warning. Further ones are counted for {IntervalSeconds} s, each logged only at Debug")]
+    public static partial void MalformedMessageRefused(this ILogger logger, string method, string messageName, string reason, long earlier, int intervalSeconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a request to {Method} that is no valid {MessageName} ({Reason})")]
+    public static partial void MalformedMessageDetail(this ILogger logger, string method, string messageName, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation failed for teacher {Teacher}; the call ended with INTERNAL")]
     public static partial void GenerationFailed(this ILogger logger, string teacher, Exception error);

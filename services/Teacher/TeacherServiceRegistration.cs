@@ -42,6 +42,9 @@ public static class TeacherServiceRegistration
         services.AddSingleton<KnownTeachers>();
 
         services.AddGrpc();
+        // Malformed requests are refused in the deserialiser, which reaches the reporter through the request.
+        services.AddHttpContextAccessor();
+        services.AddSingleton<MalformedMessages>();
         services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, GrpcMessageLimits>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

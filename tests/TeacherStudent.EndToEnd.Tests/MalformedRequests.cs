@@ -16,7 +16,7 @@ public static class MalformedRequests
             int batch = random.Next(1, 9);
             var request = ServedTeacher.Request(random.Next(0, 5000), batch, 1f + random.Next(4), $"bad-{i}");
             var expected = StatusCode.InvalidArgument;
-            switch (i % 12)
+            switch (i % 15)
             {
                 case 0: // the example shape without its channel
                     request.Inputs.Shape.Clear();
@@ -37,6 +37,9 @@ public static class MalformedRequests
                     break;
                 case 4: // a temperature that is no positive finite number
                     request.Temperature = new[] { 0f, -1f, -1e-9f, float.NaN, float.PositiveInfinity, float.NegativeInfinity }[random.Next(6)];
+                    break;
+                case 12: // a positive finite temperature outside 0.01..100 (a tiny one made rows of NaN, cached)
+                    request.Temperature = new[] { 1e-38f, float.Epsilon, 1e-3f, 0.0099f, 100.01f, 1e30f }[random.Next(6)];
                     break;
                 case 5: // float32 pixels with NaN or infinity among them
                     var floats = new float[batch * 784];
@@ -62,6 +65,21 @@ public static class MalformedRequests
                     break;
                 case 10: // an output dtype that is not float32 or float16
                     request.OutputDtype = new[] { DType.Int32, DType.Int64, DType.Uint8, DType.Bfloat16, (DType)42 }[random.Next(5)];
+                    break;
+                case 13: // float32 pixels on the 0..255 scale, not 0..1
+                    var bytes255 = new float[batch * 784];
+                    for (int j = 0; j < bytes255.Length; j++) bytes255[j] = random.Next(256);
+                    bytes255[random.Next(bytes255.Length)] = 255f;
+                    request.Inputs = new Contracts.V1.Tensor { Shape = { batch, 1, 28, 28 }, Dtype = DType.Float32, Data = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(bytes255.AsSpan())) };
+                    break;
+                case 14: // a field only a language model reads, on a classifier
+                    switch (random.Next(4))
+                    {
+                        case 0: request.K = random.Next(2) == 0 ? -random.Next(1, 100) : random.Next(1, 100); break;
+                        case 1: request.SparseKind = random.Next(2) == 0 ? SparseKind.TopK : SparseKind.Sampled; break;
+                        case 2: request.Seed = random.Next(1, 1000); break;
+                        default: request.TokenizerDigest = "0123456789abcdef"; break;
+                    }
                     break;
                 case 11: // garbage: a random shape of random rank with random bytes
                     int rank = random.Next(0, 6);

@@ -81,8 +81,9 @@ public sealed class AdminTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(async () => await server.Admin.LoadCheckpointAsync(
             new LoadCheckpointRequest { Teacher = "fashion", CheckpointPath = versions.Paths[1] }, ApiKeys.Bearer("admin-key-guess")));
 
-        // Assert
+        // Assert: the message names the header the key came in.
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Contains("'authorization: Bearer'", error.Status.Detail);
     }
 
     [Fact]

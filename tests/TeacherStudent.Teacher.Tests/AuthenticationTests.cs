@@ -64,6 +64,31 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWrongKeySentAsABearerTokenIsToldToCheckTheAuthorizationHeaderNotXApiKey()
+    {
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(
+            async () => await server.Client.DescribeAsync(new DescribeRequest(), ApiKeys.Bearer("not-a-key-anyone-gave")));
+
+        // Assert
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Contains("'authorization: Bearer'", error.Status.Detail);
+        Assert.DoesNotContain("x-api-key", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task AWrongKeySentInXApiKeyIsToldToCheckXApiKey()
+    {
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(
+            async () => await server.Client.DescribeAsync(new DescribeRequest(), ApiKeys.Header("not-a-key-anyone-gave")));
+
+        // Assert
+        Assert.Contains("'x-api-key'", error.Status.Detail);
+        Assert.DoesNotContain("authorization", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task AKeyAsABearerTokenIsAcceptedToo()
     {
         // Act

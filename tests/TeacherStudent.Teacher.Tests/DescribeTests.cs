@@ -26,6 +26,8 @@ public sealed class DescribeTests(TeacherFixture fixture)
         Assert.Equal([DType.Float32, DType.Uint8], info.Input.Dtypes);
         Assert.Equal(FashionMnist.ClassNames, info.Input.ClassNames);
         Assert.Equal(TeacherFixture.MaxBatch, info.Limits.MaxBatch);
+        Assert.Equal((0.01f, 100f), (info.Limits.MinTemperature, info.Limits.MaxTemperature));
+        Assert.Equal((0f, 1f), (info.Input.FloatMin, info.Input.FloatMax));
         Assert.Equal(10, info.NumOutputs);
         Assert.Equal("cpu", info.Device);
         Assert.Equal("convnet", info.Architecture);
@@ -52,5 +54,18 @@ public sealed class DescribeTests(TeacherFixture fixture)
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
         Assert.Contains("nobody", error.Status.Detail);
         Assert.Contains("fashion", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task DescribeOfATenThousandCharacterNameEchoesAShortPrefixWithItsLength()
+    {
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(
+            async () => await fixture.Server.Client.DescribeAsync(new DescribeRequest { Teacher = new string('y', 10_000) }));
+
+        // Assert
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Contains($"'{new string('y', 64)}…(10000 chars)'", error.Status.Detail);
+        Assert.InRange(error.Status.Detail.Length, 1, 300);
     }
 }

@@ -27,8 +27,21 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
         { "negative temperature", InvalidArgument },
         { "NaN temperature", InvalidArgument },
         { "infinite temperature", InvalidArgument },
+        { "tiny temperature", InvalidArgument },
+        { "subnormal temperature", InvalidArgument },
+        { "temperature under the range", InvalidArgument },
+        { "temperature over the range", InvalidArgument },
         { "NaN pixel", InvalidArgument },
         { "infinite pixel", InvalidArgument },
+        { "float pixel on the 0..255 scale", InvalidArgument },
+        { "negative float pixel", InvalidArgument },
+        { "k on a classifier", InvalidArgument },
+        { "negative k on a classifier", InvalidArgument },
+        { "top-k sparse kind on a classifier", InvalidArgument },
+        { "sampled sparse kind on a classifier", InvalidArgument },
+        { "seed on a classifier", InvalidArgument },
+        { "tokenizer digest on a classifier", InvalidArgument },
+        { "digests with k on a classifier", InvalidArgument },
         { "bfloat16 output", InvalidArgument },
         { "int64 output", InvalidArgument },
         { "batch over MaxBatch", ResourceExhausted },
@@ -140,8 +153,22 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
             case "negative temperature": request.Temperature = -1; break;
             case "NaN temperature": request.Temperature = float.NaN; break;
             case "infinite temperature": request.Temperature = float.PositiveInfinity; break;
+            // Positive and finite, but logits / T overflow to infinity: rows of NaN, once cached.
+            case "tiny temperature": request.Temperature = 1e-38f; break;
+            case "subnormal temperature": request.Temperature = float.Epsilon; break;
+            case "temperature under the range": request.Temperature = 0.009f; break;
+            case "temperature over the range": request.Temperature = 100.5f; break;
             case "NaN pixel": SetFloatPixels(request, float.NaN); break;
             case "infinite pixel": SetFloatPixels(request, float.NegativeInfinity); break;
+            case "float pixel on the 0..255 scale": SetFloatPixels(request, 255f); break;
+            case "negative float pixel": SetFloatPixels(request, -0.5f); break;
+            case "k on a classifier": request.K = 5; break;
+            case "negative k on a classifier": request.K = -1; break;
+            case "top-k sparse kind on a classifier": request.SparseKind = SparseKind.TopK; break;
+            case "sampled sparse kind on a classifier": request.SparseKind = SparseKind.Sampled; break;
+            case "seed on a classifier": request.Seed = 7; break;
+            case "tokenizer digest on a classifier": request.TokenizerDigest = "0123456789abcdef"; break;
+            case "digests with k on a classifier": request = Digests(request, new byte[2 * 32]); request.K = 3; break;
             case "bfloat16 output": request.OutputDtype = DType.Bfloat16; break;
             case "int64 output": request.OutputDtype = DType.Int64; break;
             case "batch over MaxBatch":
@@ -156,6 +183,96 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
             default: throw new ArgumentException($"no bad request called '{problem}'.", nameof(problem));
         }
         return request;
+    }
+
+    [Theory]
+    [InlineData(1e-38f)]
+    [InlineData(0.009f)]
+    [InlineData(100.5f)]
+    public async Task ATemperatureOutsideTheRangeIsRefusedWithAMessageNamingTheRange(float temperature)
+    {
+        // Arrange
+        await using var stream = fixture.Server.OpenStream();
+
+        // Act
+        var response = await stream.AskAsync(TestImages.Request(400, 2, temperature));
+
+        // Assert
+        Assert.Equal(InvalidArgument, response.Error.Code);
+        Assert.Contains("0.01 to 100", response.Error.Message);
+    }
+
+    [Theory]
+    [InlineData(0.01f)]
+    [InlineData(100f)]
+    public async Task TheEndsOfTheTemperatureRangeGiveFiniteLogProbabilities(float temperature)
+    {
+        // Arrange
+        await using var stream = fixture.Server.OpenStream();
+
+        // Act
+        var response = await stream.AskAsync(TestImages.Request(410, 4, temperature));
+
+        // Assert
+        Assert.All(TestImages.LogProbs(response), value => Assert.True(float.IsFinite(value), $"log-prob {value} at T = {temperature}"));
+    }
+
+    [Fact]
+    public async Task AFloatPixelOutsideZeroToOneIsRefusedNamingTheFirstBadValueAndItsIndex()
+    {
+        // Arrange: example 1 holds 255 at element 300 and 2 at element 500; example 0 is fine.
+        var request = TestImages.Request(400, 2, id: "0..255 floats");
+        var pixels = new float[2 * 784];
+        pixels[784 + 300] = 255f;
+        pixels[784 + 500] = 2f;
+        SetInputs(request, [2, 1, 28, 28], DType.Float32, MemoryMarshal.AsBytes(pixels.AsSpan()).ToArray());
+        await using var stream = fixture.Server.OpenStream();
+
+        // Act
+        var response = await stream.AskAsync(request);
+
+        // Assert
+        Assert.Equal(InvalidArgument, response.Error.Code);
+        Assert.Contains("value 255 at index 1084 (example 1, element 300)", response.Error.Message);
+        Assert.Contains("0..1", response.Error.Message);
+    }
+
+    [Theory]
+    [InlineData("k on a classifier", "k = 5")]
+    [InlineData("negative k on a classifier", "k = -1")]
+    [InlineData("sampled sparse kind on a classifier", "sparse_kind SPARSE_KIND_SAMPLED")]
+    [InlineData("seed on a classifier", "seed 7")]
+    [InlineData("tokenizer digest on a classifier", "tokenizer_digest '0123456789abcdef'")]
+    [InlineData("digests with k on a classifier", "k = 3")]
+    public async Task AFieldThatMeansNothingToAClassifierIsRefusedByName(string problem, string named)
+    {
+        // Arrange
+        await using var stream = fixture.Server.OpenStream();
+
+        // Act
+        var response = await stream.AskAsync(BadRequest(problem));
+
+        // Assert
+        Assert.Equal(InvalidArgument, response.Error.Code);
+        Assert.Contains(named, response.Error.Message);
+        Assert.Contains("classifier", response.Error.Message);
+    }
+
+    [Fact]
+    public async Task ATenThousandCharacterTeacherNameIsEchoedAsAShortPrefixWithItsLength()
+    {
+        // Arrange
+        var request = TestImages.Request(400, 2);
+        request.Teacher = new string('x', 10_000);
+        await using var stream = fixture.Server.OpenStream();
+
+        // Act
+        var response = await stream.AskAsync(request);
+
+        // Assert
+        Assert.Equal(NotFound, response.Error.Code);
+        Assert.Contains($"'{new string('x', 64)}…(10000 chars)'", response.Error.Message);
+        Assert.InRange(response.Error.Message.Length, 1, 300);
     }
 
     private static SoftTargetsRequest Digests(SoftTargetsRequest request, byte[] digests)

@@ -118,7 +118,8 @@ class TeacherClient {
 
   /**
    * A SoftTargetsRequest: inputs is { values: typed array, shape } — images [B, 1, 28, 28] as
-   * Uint8Array or Float32Array, or token ids [B, L] as Uint16Array, Int32Array or BigInt64Array.
+   * Uint8Array (pixels 0..255) or Float32Array (pixels scaled to 0..1), or token ids [B, L] as
+   * Uint16Array, Int32Array or BigInt64Array.
    * byDigest (classifiers): send the SHA-256 of each example instead of its bytes; the teacher
    * answers from its cache alone and reply.missing lists the examples it did not hold (NaN rows).
    */
@@ -139,7 +140,8 @@ class TeacherClient {
       inputs: encoded,
       example_digests: digests,
       k,
-      sparse_kind: sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K',
+      // sparse_kind only means something with k > 0; a classifier refuses it set at all.
+      sparse_kind: k > 0 ? (sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K') : 'SPARSE_KIND_UNSPECIFIED',
       seed: String(seed),
       tokenizer_digest: tokenizerDigest,
     };

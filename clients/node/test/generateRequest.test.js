@@ -1,5 +1,5 @@
 'use strict';
-// GenerateRequests as they go on the wire: proto3 optional settings stay unset unless given.
+// GenerateRequests as they go on the wire: settings in one-field oneofs stay unset unless given.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { TeacherClient, loadContract } = require('../src/client');
@@ -25,9 +25,9 @@ test('temperature and top_p not given are not on the wire', () => {
 
 test('temperature 0 is sent as 0 and not left unset', () => {
   const back = onTheWire(client.generateRequest('lm', ['Once'], { temperature: 0, topP: 0.5 }));
-  assert.equal(back._temperature, 'temperature');
+  assert.equal(back.optional_temperature, 'temperature');
   assert.equal(back.temperature, 0);
-  assert.equal(back._top_p, 'top_p');
+  assert.equal(back.optional_top_p, 'top_p');
   assert.equal(back.top_p, 0.5);
 });
 

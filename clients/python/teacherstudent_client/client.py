@@ -137,7 +137,7 @@ class TeacherClient:
     def request(self, teacher: str, inputs: np.ndarray, temperature: float, output_dtype: str = "float32", *,
                 k: int = 0, sparse_kind: str = "top_k", seed: int = 0, tokenizer_digest: str = "",
                 by_digest: bool = False):
-        """A SoftTargetsRequest: images [B, 1, 28, 28] (uint8 or float32) or token ids [B, L] (uint16, int32, int64).
+        """A SoftTargetsRequest: images [B, 1, 28, 28] (uint8 pixels 0..255, or float32 scaled to 0..1) or token ids [B, L] (uint16, int32, int64).
 
         by_digest (classifiers): send the SHA-256 of each example instead of its bytes. The teacher
         answers from its cache alone; reply.missing lists the examples it did not hold (NaN rows),
@@ -149,10 +149,13 @@ class TeacherClient:
             size = len(encoded.data) // count if count else 0
             digests = b"".join(hashlib.sha256(encoded.data[i * size:(i + 1) * size]).digest() for i in range(count))
             encoded.data = b""
+        # sparse_kind only means something with k > 0; a classifier refuses it set at all.
+        kind = pb2.SPARSE_KIND_UNSPECIFIED
+        if k > 0:
+            kind = pb2.SPARSE_KIND_SAMPLED if sparse_kind == "sampled" else pb2.SPARSE_KIND_TOP_K
         return pb2.SoftTargetsRequest(
             teacher=teacher, temperature=temperature, output_dtype=tensors.NAMES[output_dtype],
-            inputs=encoded, k=k,
-            sparse_kind=pb2.SPARSE_KIND_SAMPLED if sparse_kind == "sampled" else pb2.SPARSE_KIND_TOP_K,
+            inputs=encoded, k=k, sparse_kind=kind,
             seed=seed, tokenizer_digest=tokenizer_digest, example_digests=digests)
 
     def soft_targets(self, requests: Iterable, window: int = 8) -> Iterator[Reply]:
@@ -199,7 +202,7 @@ class TeacherClient:
             raise TypeError("prompts is a list of strings, not one string")
         request = pb2.GenerateRequest(teacher=teacher, prompts=list(prompts), n=n, max_new_tokens=max_new_tokens,
                                       stop=list(stop), seed=seed)
-        # proto3 optional: only a value the caller gave is sent, so that "unset" stays unset.
+        # A one-field oneof: only a value the caller gave is sent, so that "unset" stays unset.
         if temperature is not None:
             request.temperature = temperature
         if top_p is not None:

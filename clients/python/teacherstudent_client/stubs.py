@@ -3,17 +3,13 @@
 Nothing generated is committed: the stubs are made the first time they are imported, into
 build/stubs/<digest of the .proto files>/ beside this package (or TEACHERSTUDENT_STUBS_DIR),
 and made again whenever a .proto file changes, so they can never drift from the contract.
-
-Debian 12's python3-grpc-tools (1.14) bundles protoc 3.5, which predates proto3 `optional`
-fields (protoc 3.15). When that protoc refuses them, the stubs are made from a copy of the .proto
-files in which each `optional` field is written as the one-field oneof it stands for; the wire
-format and field presence (HasField, unset versus 0) are the same.
+The .proto files use nothing newer than Debian 12's python3-grpc-tools (protoc 3.5) reads, so
+they are compiled as they are.
 """
 
 import hashlib
 import importlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -61,10 +57,6 @@ def generate(out_root: Path = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".stubs-", dir=out_root))
     try:
         failure = _protoc(root, files, work)
-        if failure and "optional" in failure:
-            with tempfile.TemporaryDirectory(prefix=".protos-", dir=out_root) as rewritten:
-                copies = _without_optional_labels(root, files, Path(rewritten))
-                failure = _protoc(Path(rewritten), copies, work)
         if failure:
             raise RuntimeError(f"grpc_tools.protoc failed on {root}:\n{failure}")
         try:
@@ -84,27 +76,6 @@ def _protoc(root: Path, files: list, out: Path) -> str:
     args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}", f"--python_out={out}", f"--grpc_python_out={out}"]
     run = subprocess.run(args + [str(f) for f in files], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     return "" if run.returncode == 0 else (run.stderr.strip() or f"exit code {run.returncode}")
-
-
-# A proto3 `optional` field: `optional float temperature = 5;` (options in brackets allowed).
-_OPTIONAL_FIELD = re.compile(r"^(\s*)optional\s+([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[[^\]]*\])?\s*;", re.MULTILINE)
-
-
-def _without_optional_labels(root: Path, files: list, into: Path) -> list:
-    """Copies the .proto files under `into`, each `optional` field written as `oneof _name { type name = n; }`:
-    what protoc itself makes of it (a synthetic oneof), in words a protoc older than 3.15 reads."""
-    def as_oneof(m: re.Match) -> str:
-        indent, type_, name, number, options = m.groups()
-        return f"{indent}oneof _{name} {{ {type_} {name} = {number}{' ' + options if options else ''}; }}"
-
-    copies = []
-    for f in files:
-        text = _OPTIONAL_FIELD.sub(as_oneof, f.read_text(encoding="utf-8"))
-        copy = into / f.relative_to(root)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(text, encoding="utf-8")
-        copies.append(copy)
-    return copies
 
 
 def load():

@@ -1,4 +1,4 @@
-"""GenerateRequests as they go on the wire: proto3 optional settings stay unset unless given."""
+"""GenerateRequests as they go on the wire: settings in one-field oneofs stay unset unless given."""
 
 import unittest
 

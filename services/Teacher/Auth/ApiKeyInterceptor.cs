@@ -54,24 +54,26 @@ public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor
     {
         var method = context.Method;
         if (method.StartsWith(HealthServicePrefix, StringComparison.Ordinal)) return;
-        var role = keys.Identify(PresentedKey(context.RequestHeaders));
-        var refusal = method.StartsWith(AdminServicePrefix, StringComparison.Ordinal) ? RefuseAdmin(role) : RefuseCaller(role);
+        var (key, header) = PresentedKey(context.RequestHeaders);
+        var role = keys.Identify(key);
+        var refusal = method.StartsWith(AdminServicePrefix, StringComparison.Ordinal) ? RefuseAdmin(role, header) : RefuseCaller(role, header);
         if (refusal is null) return;
         logger.CallRefused(method, refusal.Value.StatusCode, refusal.Value.Detail);
         throw new RpcException(refusal.Value);
     }
 
-    private Status? RefuseCaller(CallerRole role) => role switch
+    // header: where the key came in, so that a wrong key is sent back to the header that carried it.
+    private Status? RefuseCaller(CallerRole role, string header) => role switch
     {
         CallerRole.Caller or CallerRole.Admin => null,
         _ when !keys.CallerKeyRequired => null,
         CallerRole.None => new Status(StatusCode.Unauthenticated,
             $"this teacher service needs an API key; send it in the '{ApiKeyHeader}' metadata header (or as 'authorization: Bearer <key>')."),
         _ => new Status(StatusCode.Unauthenticated,
-            $"the API key sent is not one this teacher service accepts; check the key sent in '{ApiKeyHeader}'."),
+            $"the API key sent in '{header}' is not one this teacher service accepts; check the key sent there."),
     };
 
-    private Status? RefuseAdmin(CallerRole role) => role switch
+    private Status? RefuseAdmin(CallerRole role, string header) => role switch
     {
         _ when !keys.AdminKeyConfigured => new Status(StatusCode.PermissionDenied,
             "the admin service is off because this teacher service has no admin key; start it with Auth:AdminKey set to use it."),
@@ -81,16 +83,17 @@ public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor
         CallerRole.Caller => new Status(StatusCode.PermissionDenied,
             "the key sent is a caller key, which may ask for soft targets but not load checkpoints; admin rpcs need the admin key."),
         _ => new Status(StatusCode.Unauthenticated,
-            $"the key sent is not one this teacher service accepts; admin rpcs need the admin key in '{ApiKeyHeader}'."),
+            $"the key sent in '{header}' is not one this teacher service accepts; admin rpcs need the admin key."),
     };
 
-    private static string? PresentedKey(Metadata headers)
+    // The key and the header it came in (x-api-key first); no key, and the header it is asked for, when none was sent.
+    private static (string? Key, string Header) PresentedKey(Metadata headers)
     {
         var apiKey = headers.GetValue(ApiKeyHeader);
-        if (!string.IsNullOrEmpty(apiKey)) return apiKey;
+        if (!string.IsNullOrEmpty(apiKey)) return (apiKey, ApiKeyHeader);
         var authorization = headers.GetValue(AuthorizationHeader);
         return authorization is not null && authorization.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
-            ? authorization[BearerPrefix.Length..].Trim()
-            : null;
+            ? (authorization[BearerPrefix.Length..].Trim(), $"{AuthorizationHeader}: Bearer")
+            : (null, ApiKeyHeader);
     }
 }

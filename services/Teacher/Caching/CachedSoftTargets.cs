@@ -115,7 +115,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             ownedKeys[j] = exampleKeys[owned[j]];
             rows[j] = row;
         }
-        await cache.SetManyOrLogAsync(ownedKeys, rows, logger, cancellationToken);
+        await cache.SetFiniteOrLogAsync(ownedKeys, rows, batch.OutputDType, valuesStart: 0, batch.Teacher.Name, logger, cancellationToken);
     }
 
     // Copies in the rows other requests computed; returns the examples whose owner gave up.

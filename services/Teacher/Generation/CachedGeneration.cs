@@ -42,8 +42,7 @@ public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers nam
         }
         else
         {
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}."));
+            throw new RpcException(new Status(StatusCode.NotFound, names.NoTeacherNamed(request.Teacher)));
         }
     }
 

@@ -20,7 +20,7 @@ public static class GenerateRequestValidator
         int n = Math.Max(1, request.N);
         long samples = (long)request.Prompts.Count * n;
         if (samples > limits.MaxSamples)
-            throw Invalid($"{request.Prompts.Count} prompts x {n} samples = {samples} samples; teacher '{request.Teacher}' writes at most {limits.MaxSamples} per call: split the prompts over several calls.");
+            throw Invalid($"{request.Prompts.Count} prompts x {n} samples = {samples} samples; teacher '{EchoedText.Of(request.Teacher)}' writes at most {limits.MaxSamples} per call: split the prompts over several calls.");
         if (request.MaxNewTokens < 0 || request.MaxNewTokens > limits.MaxNewTokens)
             throw Invalid($"max_new_tokens must be 0 (the default, {limits.DefaultMaxNewTokens}) to {limits.MaxNewTokens}, not {request.MaxNewTokens}.");
         float temperature = request.HasTemperature ? request.Temperature : 1;

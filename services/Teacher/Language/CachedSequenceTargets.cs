@@ -43,7 +43,8 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
             metrics.Forward(teacher.Name, misses.Count, Stopwatch.GetElapsedTime(computeStarted));
             var computed = layout.Encode(targets);
             for (int j = 0; j < misses.Count; j++) rows[misses[j]] = computed[j];
-            await cache.SetManyOrLogAsync(misses.Select(m => sequenceKeys[m]).ToArray(), computed, logger, cancellationToken);
+            await cache.SetFiniteOrLogAsync(misses.Select(m => sequenceKeys[m]).ToArray(), computed, batch.OutputDType, layout.ValuesStart,
+                teacher.Name, logger, cancellationToken);
         }
         layout.Answer(response, rows);
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));

@@ -28,7 +28,7 @@ public static class SequenceRequestValidator
         error = null;
         if (request.TokenizerDigest.Length > 0 && request.TokenizerDigest != lm.Tokenizer.Digest)
             return Fail(out error, StatusCode.FailedPrecondition,
-                $"the caller's tokenizer (digest {request.TokenizerDigest}) is not teacher '{teacher.Name}''s (digest {lm.Tokenizer.Digest}): "
+                $"the caller's tokenizer (digest {EchoedText.Of(request.TokenizerDigest)}) is not teacher '{teacher.Name}''s (digest {lm.Tokenizer.Digest}): "
                 + "its token ids would mean other text; tokenize with the teacher's tokenizer (Describe gives its digest).");
         if (!request.ExampleDigests.IsEmpty)
             return Fail(out error, StatusCode.InvalidArgument,

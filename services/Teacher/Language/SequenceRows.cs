@@ -32,6 +32,9 @@ public sealed class SequenceRows(ValidatedSequenceBatch batch)
     /// <summary>Bytes of one sequence's answer.</summary>
     public int RowBytes => IdBytes + ValueBytes + TailBytes;
 
+    /// <summary>Where a row's values (log-probabilities, then tail log-masses) start, after its ids.</summary>
+    public int ValuesStart => IdBytes;
+
     /// <summary>One row per sequence of <paramref name="targets"/>, in order.</summary>
     public byte[][] Encode(SequenceTargetBatch targets)
     {

@@ -7,4 +7,7 @@ public sealed class KnownTeachers(TeacherRegistry registry, IUpstreamGenerators 
 {
     /// <summary>The names, comma-separated: the registry's, then the upstream teachers'.</summary>
     public string All => string.Join(", ", new[] { registry.KnownNames, upstream.KnownNames }.Where(n => n.Length > 0));
+
+    /// <summary>The sentence for a teacher name that is none of these; the name is shown as <see cref="EchoedText"/> does.</summary>
+    public string NoTeacherNamed(string name) => $"there is no teacher named '{EchoedText.Of(name)}'; this service holds: {All}.";
 }

@@ -1,7 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Registry;
 
@@ -16,6 +19,20 @@ public static class SoftTargetsRequestValidator
 {
     /// <summary>Input element types a classifier teacher accepts.</summary>
     public static readonly IReadOnlyList<WireDType> InputDTypes = [WireDType.Float32, WireDType.UInt8];
+
+    /// <summary>
+    /// Lowest temperature accepted, for every teacher. At T = 0.01 two classes whose logits are 0.9
+    /// apart already differ by e^90 in probability, past what float32 holds (its smallest normal
+    /// number is about e^-87): a smaller T gives nothing softer, only logits / T that overflow to
+    /// infinity once T is tiny, and rows of NaN with them.
+    /// </summary>
+    public const float MinTemperature = 0.01f;
+
+    /// <summary>
+    /// Highest temperature accepted: at T = 100 logits 10 apart differ by a tenth in probability,
+    /// every class about as likely as any other (the same bound as Generate's).
+    /// </summary>
+    public const float MaxTemperature = 100f;
 
     /// <summary>
     /// Validates <paramref name="request"/> against <paramref name="teacher"/>, the version the
@@ -51,8 +68,7 @@ public static class SoftTargetsRequestValidator
         if (wire.Validate() is { } malformed)
             return Invalid($"the inputs are malformed: {malformed}");
         if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
-        if (inputDType == WireDType.Float32 && FirstNonFinite(wire) is { } example)
-            return Invalid($"input example {example} holds a NaN or infinite value; float32 inputs must be finite pixels in 0..1.");
+        if (inputDType == WireDType.Float32 && CheckPixelRange(wire) is { } outside) return outside;
 
         batch = new ValidatedBatch(teacher!, wire, (int)shape![0], temperature, outputDType);
         return null;
@@ -84,7 +100,8 @@ public static class SoftTargetsRequestValidator
         if (string.IsNullOrEmpty(request.Teacher))
             return Invalid($"the teacher name is empty; name one of the teachers this service holds: {names.All}.");
         if (teacher is null)
-            return Error(StatusCode.NotFound, $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}.");
+            return Error(StatusCode.NotFound, names.NoTeacherNamed(request.Teacher));
+        if (CheckLanguageModelFields(request, teacher) is { } meaningless) return meaningless;
 
         var expected = $"[B, {string.Join(", ", teacher.ExampleShape)}]";
         var inputs = request.Inputs;
@@ -92,7 +109,7 @@ public static class SoftTargetsRequestValidator
             return Invalid($"the inputs are missing; send a tensor of shape {expected} with dtype float32 or uint8.");
         inputDType = (WireDType)inputs.Dtype;
         if (!InputDTypes.Contains(inputDType))
-            return Invalid($"input dtype {inputDType.DisplayName()} is not accepted; send float32 (pixels in 0..1) or uint8 (pixels 0..255).");
+            return Invalid($"input dtype {inputDType.DisplayName()} is not accepted; send uint8 (pixels 0..255) or float32 (pixels scaled to {PixelRange}).");
         var dimensions = inputs.Shape.ToArray();
         if (dimensions.Length != teacher.ExampleShape.Length + 1 || !dimensions.AsSpan(1).SequenceEqual(teacher.ExampleShape) || dimensions[0] < 0)
             return Invalid($"input shape [{string.Join(", ", dimensions)}] does not match {expected}: send B examples of shape [{string.Join(", ", teacher.ExampleShape)}].");
@@ -105,28 +122,79 @@ public static class SoftTargetsRequestValidator
     }
 
     /// <summary>
-    /// The checks every teacher makes: a finite temperature above 0, and an output dtype of float32
-    /// (the default when unspecified) or float16. Null when both are fine.
+    /// The checks every teacher makes: a temperature from <see cref="MinTemperature"/> to
+    /// <see cref="MaxTemperature"/>, and an output dtype of float32 (the default when unspecified)
+    /// or float16. Null when both are fine.
     /// </summary>
     public static BatchError? CheckTemperatureAndOutput(SoftTargetsRequest request, out float temperature, out WireDType outputDType)
     {
         temperature = request.Temperature;
         outputDType = request.OutputDtype == DType.Unspecified ? WireDType.Float32 : (WireDType)request.OutputDtype;
-        if (!float.IsFinite(temperature) || temperature <= 0)
-            return Invalid($"temperature {temperature} is not allowed; use a finite temperature greater than 0 (1 gives the plain softmax).");
+        // Written so that NaN fails it too.
+        if (!(temperature >= MinTemperature && temperature <= MaxTemperature))
+            return Invalid($"temperature {Shown(temperature)} is outside the range this service accepts, {Shown(MinTemperature)} to {Shown(MaxTemperature)} "
+                + "(1 gives the plain softmax; Describe gives the range in limits).");
         if (outputDType is not (WireDType.Float32 or WireDType.Float16))
             return Invalid($"output dtype {outputDType.DisplayName()} is not offered; ask for float32 (the default) or float16.");
         return null;
     }
 
-    private static int? FirstNonFinite(WireTensor inputs)
+    // Fields 6 to 9 of the request are for language models: a classifier would ignore them, and a
+    // caller who set them expected something from them.
+    private static BatchError? CheckLanguageModelFields(SoftTargetsRequest request, LoadedTeacher teacher)
     {
-        var values = MemoryMarshal.Cast<byte, float>(inputs.Data.Span);
-        var perExample = values.Length / (int)inputs.Shape[0];
-        for (int i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i])) return i / perExample;
+        var classifier = $"teacher '{teacher.Name}' is a classifier";
+        if (request.K != 0)
+            return Invalid($"k = {request.K} means nothing to {classifier}: k (tokens kept per position) is for language models; leave it 0.");
+        if (request.SparseKind != SparseKind.Unspecified)
+            return Invalid($"sparse_kind {ProtoName(request.SparseKind)} means nothing to {classifier}: it is for language models asked for k > 0 tokens; leave it unset.");
+        if (request.Seed != 0)
+            return Invalid($"seed {request.Seed} means nothing to {classifier}: it fixes a language model's sampled tokens; leave it 0.");
+        if (request.TokenizerDigest.Length > 0)
+            return Invalid($"tokenizer_digest '{EchoedText.Of(request.TokenizerDigest)}' means nothing to {classifier}: it is for language models; leave it empty.");
         return null;
     }
+
+    // The first float32 input outside the pixel range (NaN and infinity included), as an error
+    // naming its value and index; null when every value lies inside. Whole vectors are compared at
+    // once, and only the first one that fails is looked at value by value.
+    private static BatchError? CheckPixelRange(WireTensor inputs)
+    {
+        var values = MemoryMarshal.Cast<byte, float>(inputs.Data.Span);
+        var low = new Vector<float>(PixelNormalization.FloatMin);
+        var high = new Vector<float>(PixelNormalization.FloatMax);
+        int i = 0;
+        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            // NaN compares false both ways, so a vector holding one fails too.
+            var v = new Vector<float>(values[i..]);
+            if (!(Vector.GreaterThanOrEqualAll(v, low) && Vector.LessThanOrEqualAll(v, high))) break;
+        }
+        for (; i < values.Length; i++)
+        {
+            if (values[i] >= PixelNormalization.FloatMin && values[i] <= PixelNormalization.FloatMax) continue;
+            var perExample = values.Length / (int)inputs.Shape[0];
+            return Invalid($"input value {Shown(values[i])} at index {i} (example {i / perExample}, element {i % perExample}) is outside {PixelRange}: "
+                + $"float32 inputs are pixels scaled to {PixelRange} (a byte's value / 255); send 0..255 pixels as uint8.");
+        }
+        return null;
+    }
+
+    private static string PixelRange => $"{Shown(PixelNormalization.FloatMin)}..{Shown(PixelNormalization.FloatMax)}";
+
+    private static string Shown(float value) => value switch
+    {
+        float.PositiveInfinity => "infinity",
+        float.NegativeInfinity => "-infinity",
+        _ => value.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static string ProtoName(SparseKind kind) => kind switch
+    {
+        SparseKind.TopK => "SPARSE_KIND_TOP_K",
+        SparseKind.Sampled => "SPARSE_KIND_SAMPLED",
+        _ => ((int)kind).ToString(CultureInfo.InvariantCulture),
+    };
 
     private static BatchError Invalid(string message) => Error(StatusCode.InvalidArgument, message);
 

@@ -1,3 +1,4 @@
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Teacher.Options;
@@ -9,10 +10,19 @@ namespace TeacherStudent.Teacher.Rpc;
 /// <summary>
 /// The distill.v1.TeacherAdmin service: LoadCheckpoint loads a new version of a teacher (or a
 /// new teacher) beside the one serving and swaps it in. Only the admin key gets this far
-/// (see <see cref="Auth.ApiKeyInterceptor"/>).
+/// (see <see cref="Auth.ApiKeyInterceptor"/>). A message that is no valid request is refused
+/// with INVALID_ARGUMENT (<see cref="MalformedMessageRefusal"/>).
 /// </summary>
+[BindServiceMethod(typeof(TeacherAdminGrpcService), nameof(BindService))]
 public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeachers upstreams) : TeacherAdmin.TeacherAdminBase
 {
+    /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
+    public static ServiceDescriptor Descriptor => TeacherAdmin.Descriptor;
+
+    /// <summary>Binds the generated service with requests that fail to parse refused as INVALID_ARGUMENT; grpc-dotnet calls it.</summary>
+    public static void BindService(ServiceBinderBase binder, TeacherAdmin.TeacherAdminBase? service) =>
+        TeacherAdmin.BindService(new MalformedMessageRefusal(binder), service);
+
     /// <summary>Device of a new teacher when the request names none.</summary>
     public const string DefaultDevice = "auto";
 
@@ -24,7 +34,7 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeache
     public override async Task<LoadCheckpointResponse> LoadCheckpoint(LoadCheckpointRequest request, ServerCallContext context)
     {
         if (!TeacherNames.IsValid(request.Teacher))
-            throw Invalid($"teacher name '{request.Teacher}' is not allowed. {TeacherNames.Rule}");
+            throw Invalid($"teacher name '{EchoedText.Of(request.Teacher)}' is not allowed. {TeacherNames.Rule}");
         if (upstreams.TryGet(request.Teacher, out var upstream))
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"teacher '{upstream.Name}' is an upstream teacher (model '{upstream.Version}' at {upstream.BaseUrl}); it has no checkpoint to load. Give a new teacher another name."));

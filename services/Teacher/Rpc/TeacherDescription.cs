@@ -1,5 +1,6 @@
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.Teacher.Generation;
 using TeacherStudent.Teacher.Language;
 using TeacherStudent.Teacher.Registry;
@@ -18,7 +19,12 @@ public static class TeacherDescription
             Name = teacher.Name,
             Version = teacher.Version,
             Input = new InputSpec { ExampleShape = { teacher.ExampleShape } },
-            Limits = new Limits { MaxBatch = teacher.MaxBatch },
+            Limits = new Limits
+            {
+                MaxBatch = teacher.MaxBatch,
+                MinTemperature = SoftTargetsRequestValidator.MinTemperature,
+                MaxTemperature = SoftTargetsRequestValidator.MaxTemperature,
+            },
             NumOutputs = teacher.NumOutputs,
             Device = teacher.DeviceName,
             Architecture = teacher.Spec.Architecture,
@@ -46,6 +52,8 @@ public static class TeacherDescription
         }
         info.Task = TeacherTask.Classifier;
         info.Input.Dtypes.AddRange(SoftTargetsRequestValidator.InputDTypes.Select(d => (DType)d));
+        info.Input.FloatMin = PixelNormalization.FloatMin;
+        info.Input.FloatMax = PixelNormalization.FloatMax;
         // Only a ten-class teacher is taken to be a Fashion-MNIST one; others get no names.
         if (teacher.NumOutputs == FashionMnist.ClassNames.Count) info.Input.ClassNames.AddRange(FashionMnist.ClassNames);
         return info;

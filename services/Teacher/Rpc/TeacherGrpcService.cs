@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Google.Protobuf;
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
@@ -19,13 +20,23 @@ namespace TeacherStudent.Teacher.Rpc;
 /// The distill.v1.Teacher service: Describe, and the SoftTargets stream that answers every
 /// request with exactly one response, in order. A bad or failing batch gets a BatchError and the
 /// stream goes on. Up to <see cref="StreamOptions.MaxInFlight"/> requests of one stream are
-/// answered at once, so a student that sends ahead keeps the teacher's forwards full.
+/// answered at once, so a student that sends ahead keeps the teacher's forwards full. A message
+/// that is no valid request is refused with INVALID_ARGUMENT (<see cref="MalformedMessageRefusal"/>):
+/// on the stream, as a bad batch in its place.
 /// </summary>
+[BindServiceMethod(typeof(TeacherGrpcService), nameof(BindService))]
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
     CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, KnownTeachers names, IOptions<StreamOptions> streamOptions,
     ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
+    /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
+    public static ServiceDescriptor Descriptor => Contracts.V1.Teacher.Descriptor;
+
+    /// <summary>Binds the generated service with requests that fail to parse refused as INVALID_ARGUMENT; grpc-dotnet calls it.</summary>
+    public static void BindService(ServiceBinderBase binder, Contracts.V1.Teacher.TeacherBase? service) =>
+        Contracts.V1.Teacher.BindService(new MalformedMessageRefusal(binder), service);
+
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
     {
         var response = new DescribeResponse();
@@ -39,8 +50,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         else if (upstreams.TryGet(request.Teacher, out var upstream))
             response.Teachers.Add(UpstreamDescription.For(upstream));
         else
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"there is no teacher named '{request.Teacher}'; this service holds: {names.All}."));
+            throw new RpcException(new Status(StatusCode.NotFound, names.NoTeacherNamed(request.Teacher)));
         return Task.FromResult(response);
     }
 
@@ -85,7 +95,17 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             while (true)
             {
                 await slots.WaitAsync(cancellationToken);
-                if (!await requestStream.MoveNext(cancellationToken)) break;
+                try
+                {
+                    if (!await requestStream.MoveNext(cancellationToken)) break;
+                }
+                catch (MalformedMessageException e)
+                {
+                    // The message was read off the stream and could not be parsed: it is answered
+                    // in its place like any bad batch, and the stream reads on.
+                    answers.TryWrite(Task.FromResult(new SoftTargetsResponse { Error = new BatchError { Code = (int)e.StatusCode, Message = e.Status.Detail } }));
+                    continue;
+                }
                 answers.TryWrite(AnswerAsync(requestStream.Current, caller, deadline, cancellationToken));
             }
             answers.Complete();
@@ -143,7 +163,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             response.Error = new BatchError
             {
                 Code = (int)StatusCode.Internal,
-                Message = $"the teacher failed on request '{request.RequestId}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
+                Message = $"the teacher failed on request '{EchoedText.Of(request.RequestId)}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
             };
         }
         return response;

@@ -9,6 +9,12 @@ namespace TeacherStudent.Distillation.Models;
 /// </summary>
 public static class PixelNormalization
 {
+    /// <summary>Darkest float pixel: floats are pixels scaled to 0..1, a byte's value divided by 255.</summary>
+    public const float FloatMin = 0f;
+
+    /// <summary>Brightest float pixel.</summary>
+    public const float FloatMax = 1f;
+
     // Mean and standard deviation of Fashion-MNIST training pixels in 0..1, and the byte scale,
     // held as rooted Scalars (see TorchScalars).
     private static readonly TorchSharp.Scalar Mean = 0.2860.ToScalar();

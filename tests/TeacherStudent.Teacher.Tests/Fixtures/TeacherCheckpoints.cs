@@ -15,4 +15,17 @@ public static class TeacherCheckpoints
         Checkpoint.Save(path, spec, model);
         return path;
     }
+
+    /// <summary>Saves a width-8 ConvNet whose every weight is NaN: a broken teacher, whose every answer is a row of NaN.</summary>
+    public static string CreateWithNaNWeights(string path)
+    {
+        var spec = ModelSpec.ForFashionMnist("convnet", 8);
+        using var model = spec.Create();
+        using (no_grad())
+        {
+            foreach (var parameter in model.parameters()) parameter.fill_(float.NaN);
+        }
+        Checkpoint.Save(path, spec, model);
+        return path;
+    }
 }

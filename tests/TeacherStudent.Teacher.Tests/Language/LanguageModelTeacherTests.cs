@@ -85,6 +85,7 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         Assert.Equal(BpeTokenizer.EndOfTextId, info.LanguageModel.EndOfTextId);
         Assert.Equal(reference.Version, info.Version);
         Assert.Equal("gpt", info.Architecture);
+        Assert.Equal((0.01f, 100f), (info.Limits.MinTemperature, info.Limits.MaxTemperature));
     }
 
     [Fact]
@@ -150,6 +151,8 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         { "k over the vocabulary", InvalidArgument },
         { "one-dimensional ids", InvalidArgument },
         { "zero temperature", InvalidArgument },
+        { "tiny temperature", InvalidArgument },
+        { "negative k", InvalidArgument },
         { "example digests", InvalidArgument },
     };
 
@@ -167,7 +170,9 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
             "float32 ids" => Request(tokens, 2, 8, ids: DType.Float32),
             "k over the vocabulary" => Request(tokens, 2, 8, k: reference.VocabularySize + 1),
             "one-dimensional ids" => Reshaped(Request(tokens, 2, 8), 16),
-            "zero temperature" => Zero(Request(tokens, 2, 8)),
+            "zero temperature" => WithTemperature(Request(tokens, 2, 8), 0),
+            "tiny temperature" => WithTemperature(Request(tokens, 2, 8), 1e-38f),
+            "negative k" => Request(tokens, 2, 8, k: -1),
             "example digests" => WithDigests(Request(tokens, 2, 8)),
             _ => throw new ArgumentException(problem),
         };
@@ -195,10 +200,25 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         return request;
     }
 
-    private static SoftTargetsRequest Zero(SoftTargetsRequest request)
+    private static SoftTargetsRequest WithTemperature(SoftTargetsRequest request, float temperature)
     {
-        request.Temperature = 0;
+        request.Temperature = temperature;
         return request;
+    }
+
+    [Theory]
+    [InlineData("tiny temperature", "0.01 to 100")]
+    [InlineData("negative k", "k = -1")]
+    public async Task ARefusalNamesWhatWasWrong(string problem, string named)
+    {
+        var tokens = Sequences(2, 8);
+        var request = problem == "negative k" ? Request(tokens, 2, 8, k: -1) : WithTemperature(Request(tokens, 2, 8), 1e-38f);
+        await using var stream = server.OpenStream();
+
+        var bad = await stream.AskAsync(request);
+
+        Assert.Equal(InvalidArgument, bad.Error.Code);
+        Assert.Contains(named, bad.Error.Message);
     }
 
     public async Task DisposeAsync()
