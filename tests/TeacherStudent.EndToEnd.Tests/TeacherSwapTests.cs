@@ -60,16 +60,19 @@ public sealed class TeacherSwapTests : IDisposable
             await call.RequestStream.CompleteAsync();
             while (await call.ResponseStream.MoveNext()) lock (replies) replies.Add((call.ResponseStream.Current, sent.Dequeue()));
         })).ToArray();
+        // Each swap comes once the version before it has answered (not after a fixed pause, which a
+        // loaded machine could spend without a reply), and the streams stop once the last one has.
+        string served = Checkpoint.Digest(checkpoints[0]);
         foreach (var next in checkpoints.Skip(1))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(700));
+            await AnsweredByAsync(replies, served, streams);
             var staged = Path.Combine(workDirectory, "staged.ckpt");
             File.Copy(next, staged, overwrite: true);
             File.Move(staged, Path.Combine(watched, "fashion.ckpt"), overwrite: true);
-            var version = Checkpoint.Digest(next);
-            await ServedTeacherVersionAsync(client, version);
+            served = Checkpoint.Digest(next);
+            await ServedTeacherVersionAsync(client, served);
         }
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        await AnsweredByAsync(replies, served, streams);
         stop.Cancel();
         await Task.WhenAll(streams);
 
@@ -92,6 +95,20 @@ public sealed class TeacherSwapTests : IDisposable
         finally
         {
             foreach (var reference in references.Values) reference.Dispose();
+        }
+    }
+
+    // Waits until a reply from the version served has come back (or a stream has failed, which the caller then reports).
+    private static async Task AnsweredByAsync(List<(SoftTargetsResponse Reply, int Start)> replies, string version, Task[] streams)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            bool answered;
+            lock (replies) answered = replies.Any(r => r.Reply.TeacherVersion == version);
+            if (answered || streams.Any(s => s.IsFaulted)) return;
+            Assert.True(DateTime.UtcNow < deadline, $"no reply of version {version} within a minute.");
+            await Task.Delay(20);
         }
     }
 

@@ -139,14 +139,17 @@ public sealed class WatchedFolderTests : IAsyncLifetime
             }
         })).ToArray();
 
-        // Act: two swaps while they ask.
-        await Task.Delay(300);
+        // Act: two swaps while they ask, each once the version before it has answered (not after a
+        // fixed pause, which a loaded machine could spend without a reply).
+        Task AnsweredByAsync(int version) => BatchingTeacher.EventuallyAsync(
+            () => !errors.IsEmpty || replies.Any(r => r.Version == versions.Digests[version]), $"a reply of version {version}", seconds: 60);
+        await AnsweredByAsync(0);
         CheckpointFolder.Publish(versions.Paths[1], Served);
         await CheckpointFolder.DescribeUntilAsync(server, "fashion", t => t.Version == versions.Digests[1]);
-        await Task.Delay(300);
+        await AnsweredByAsync(1);
         CheckpointFolder.Publish(versions.Paths[2], Served);
         await CheckpointFolder.DescribeUntilAsync(server, "fashion", t => t.Version == versions.Digests[2]);
-        await Task.Delay(300);
+        await AnsweredByAsync(2);
         await stop.CancelAsync();
         await Task.WhenAll(load);
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Text;
+using TeacherStudent.Distillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Text;
+using TeacherStudent.Distillation.Training;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Language;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using TeacherStudent.Distillation.Data;
-using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TorchSharp;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Models;
 using static TorchSharp.torch;
 

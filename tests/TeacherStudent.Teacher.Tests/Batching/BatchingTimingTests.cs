@@ -25,9 +25,11 @@ public sealed class BatchingTimingTests
         var lone = await stream.AskAsync(TestImages.Request(3300, 4));
         var took = watch.Elapsed;
 
-        // Assert: it waited MaxDelay for company, and then no longer.
+        // Assert: it waited MaxDelay for company, and then no longer. Nothing else is sent, so a
+        // request that waited for a full batch would never be answered: the upper bound only has to
+        // be finite, and is generous for a loaded machine.
         TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(3300, 4), 4, 1f), TestImages.LogProbs(lone), 1e-5);
-        Assert.InRange(took, TimeSpan.FromMilliseconds(290), TimeSpan.FromSeconds(5));
+        Assert.InRange(took, TimeSpan.FromMilliseconds(290), TimeSpan.FromSeconds(30));
         Assert.Equal(2, teacher.Metrics.Forwards);
     }
 

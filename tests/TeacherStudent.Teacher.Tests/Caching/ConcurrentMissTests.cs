@@ -5,8 +5,10 @@ using TeacherStudent.Teacher.Tests.Fixtures;
 namespace TeacherStudent.Teacher.Tests.Caching;
 
 /// <summary>
-/// Concurrent misses of one example run the model once. A long MaxDelay keeps the first
-/// request's examples queued, so that the second surely arrives while they are being computed.
+/// Concurrent misses of one example run the model once. A long MaxDelay (5 s) keeps the first
+/// request's examples queued while the second arrives: each test waits for the first to be queued
+/// before sending the second, so that the two never race the delay (with 0.5 s and both sent at
+/// once, a loaded machine could let the first run alone).
 /// </summary>
 public sealed class ConcurrentMissTests
 {
@@ -14,11 +16,13 @@ public sealed class ConcurrentMissTests
     public async Task TwoStreamsAskingForTheSameNewExamplesAtOnceCostOneForwardOfThem()
     {
         // Arrange
-        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxDelayMs"] = "500" });
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxDelayMs"] = "5000" });
         var request = TestImages.Request(9000, 16, temperature: 2f);
 
-        // Act
-        var answers = await Task.WhenAll(teacher.AskOnceAsync(request), teacher.AskOnceAsync(request));
+        // Act: the second asks while the first one's examples wait for their forward.
+        var first = teacher.AskOnceAsync(request);
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples == 16, "the first caller's examples are queued");
+        var answers = await Task.WhenAll(first, teacher.AskOnceAsync(request));
 
         // Assert
         Assert.Equal(16, teacher.Metrics.ExamplesComputed);
@@ -32,7 +36,7 @@ public sealed class ConcurrentMissTests
     public async Task ACancelledFirstCallerDoesNotFailASecondOneWaitingForTheSameExamples()
     {
         // Arrange: the first caller's examples wait in the queue, and the second caller waits for them.
-        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxDelayMs"] = "1000" });
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxDelayMs"] = "5000" });
         using var cancel = new CancellationTokenSource();
         using var first = teacher.Server.Client.SoftTargets(cancellationToken: cancel.Token);
         await first.RequestStream.WriteAsync(TestImages.Request(9100, 16));

@@ -30,10 +30,13 @@ public sealed class TeacherInstancesTests
 
         // Assert: with one copy the small forward waits for the big one to end (held against the
         // middle of the big forward, not its end: the big one's thread reads the clock only after
-        // it has handed its copy on); with two, both copies were seen busy at once.
+        // it has handed its copy on). With two, both copies were seen busy at once, or the small
+        // forward (a sixteenth of the work) ended before the big one was half done, which one copy
+        // cannot do: the poll that looks for both busy may, on a loaded machine, not run during
+        // the small forward's few tens of milliseconds.
         Assert.Equal(2, two.Instances);
         Assert.True(withOne.SmallEnd > withOne.BigMiddle, $"one copy ran two forwards at once: {withOne}.");
-        Assert.True(withTwo.BothBusy, $"two copies ran their forwards in turn: {withTwo}.");
+        Assert.True(withTwo.BothBusy || withTwo.SmallEnd < withTwo.BigMiddle, $"two copies ran their forwards in turn: {withTwo}.");
     }
 
     [Fact]

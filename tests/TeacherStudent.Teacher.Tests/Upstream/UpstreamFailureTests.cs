@@ -7,7 +7,9 @@ namespace TeacherStudent.Teacher.Tests.Upstream;
 /// <summary>
 /// How an upstream's failures are ridden out (retries, Retry-After, the circuit breaker,
 /// timeouts) and how those that remain reach the caller: a gRPC status and a message naming the
-/// upstream, what happened and what it said, never the key.
+/// upstream, what happened and what it said, never the key. A test that times a wait sets what
+/// it tells apart several seconds apart (e.g. 1 s against 30 s), and its bound between them, so
+/// that a loaded machine's slow second or two cannot cross it.
 /// </summary>
 public sealed class UpstreamFailureTests : IAsyncLifetime
 {
@@ -20,8 +22,8 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
     [Fact]
     public async Task TooManyRequestsIsRetriedAfterTheRetryAfterTheUpstreamAsked()
     {
-        // Arrange: the backoff alone would wait about 10 ms.
-        using var under = new UpstreamUnderTest(upstream.BaseUrl, o => o.MaxRetryDelaySeconds = 5);
+        // Arrange: the backoff alone would wait about 10 ms, the longest allowed delay 30 s.
+        using var under = new UpstreamUnderTest(upstream.BaseUrl, o => o.MaxRetryDelaySeconds = 30);
         upstream.Then(Reply.Error(429, "Rate limit reached", retryAfterSeconds: 1), Reply.Completion("fine"));
         var clock = Stopwatch.StartNew();
 
@@ -31,7 +33,7 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
         // Assert
         Assert.Equal("fine", sample.Text);
         Assert.Equal(2, upstream.Requests);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(4));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -48,7 +50,7 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
         // Assert
         Assert.Equal("fine", sample.Text);
         Assert.Equal(2, upstream.Requests);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}"); // not the 120 s asked
     }
 
     [Fact]
@@ -102,17 +104,17 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
         Assert.Contains("is failing; calls are paused for", later.Status.Detail);
         // The retries stopped at the open breaker, and the later call never left the service.
         Assert.Equal(3, upstream.Requests);
-        Assert.True(laterTook < TimeSpan.FromSeconds(1), $"the later call took {laterTook}");
+        Assert.True(laterTook < TimeSpan.FromSeconds(10), $"the later call took {laterTook}"); // not the 30 s break
     }
 
     [Fact]
     public async Task AnUpstreamThatDoesNotAnswerWithinTheAttemptTimeoutIsDeadlineExceeded()
     {
-        // Arrange
+        // Arrange: two attempts of 0.2 s, and a total timeout far beyond them that must not be waited for.
         using var under = new UpstreamUnderTest(upstream.BaseUrl, o =>
         {
             o.TimeoutSeconds = 0.2;
-            o.TotalTimeoutSeconds = 2;
+            o.TotalTimeoutSeconds = 30;
             o.MaxRetries = 1;
         });
         upstream.Otherwise = Reply.Hang();
@@ -127,17 +129,18 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
         Assert.Contains($"'{UpstreamUnderTest.Name}'", error.Status.Detail);
         Assert.Contains("did not answer within 0.2 s", error.Status.Detail);
         Assert.Equal(2, upstream.Requests);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
     [Fact]
     public async Task TheTotalTimeoutEndsRetriesThatWouldGoOnLonger()
     {
-        // Arrange: ten attempts of 0.2 s would take 2 s; the sample may take 0.5 s.
+        // Arrange: eleven attempts of 1 s would take over 11 s; the sample may take 2.5 s, which ends
+        // it half-way through its third attempt (not where an attempt's own timeout also falls).
         using var under = new UpstreamUnderTest(upstream.BaseUrl, o =>
         {
-            o.TimeoutSeconds = 0.2;
-            o.TotalTimeoutSeconds = 0.5;
+            o.TimeoutSeconds = 1;
+            o.TotalTimeoutSeconds = 2.5;
             o.MaxRetries = 10;
         });
         upstream.Otherwise = Reply.Hang();
@@ -149,9 +152,9 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
 
         // Assert
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-        Assert.Contains("did not answer within 0.5 s in all", error.Status.Detail);
+        Assert.Contains("did not answer within 2.5 s in all", error.Status.Detail);
         Assert.InRange(upstream.Requests, 1, 3);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(7), $"took {clock.Elapsed}");
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace TeacherStudent.Distillation.Language;
+namespace TeacherStudent.Distillation.Training;
 
 /// <summary>
 /// AdamW (Loshchilov and Hutter 2019; PyTorch's update, decoupled weight decay) whose every Scalar
@@ -11,8 +11,9 @@ namespace TeacherStudent.Distillation.Language;
 /// still reads them (see <see cref="TorchScalars"/>); language-model steps allocate large arrays
 /// of targets, so garbage collections, and with them that failure ("Expected false to be true" in
 /// <c>Scalar::toFloat</c>), came within a few hundred steps, and a 100-epoch classifier run died of
-/// it at epoch 19. Both kinds of run use this one; its updates are bit for bit TorchSharp's (the
-/// same operations in the same order). Each parameter has its own weight decay: nanoGPT decays
+/// it at epoch 19. Both kinds of run use this one. It runs the operations of TorchSharp's step in the
+/// same order with Scalars of the same values, so from the same gradients its updates are bit for
+/// bit TorchSharp's. Each parameter has its own weight decay: nanoGPT decays
 /// matrices and embeddings, not biases and norms.
 /// </summary>
 public sealed class HeldScalarAdamW : IDisposable
