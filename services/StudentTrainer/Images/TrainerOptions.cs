@@ -11,7 +11,7 @@ namespace TeacherStudent.StudentTrainer.Images;
 /// How the student is trained (configuration section "Training"; environment variables
 /// <c>Training__Epochs=5</c>; command-line switches <c>--epochs 5</c>).
 /// </summary>
-public sealed class TrainerOptions
+public sealed class TrainerOptions : IValidatableObject
 {
     /// <summary>What <see cref="Mode"/> takes: the training modes, and self (generations, each taught by the one before).</summary>
     public static IReadOnlyList<string> Modes { get; } = [.. Enum.GetValues<TrainingMode>().Select(m => m.Name()), TrainJob.SelfMode];
@@ -28,7 +28,7 @@ public sealed class TrainerOptions
     [Required, OneOf(typeof(ModelSpec), nameof(ModelSpec.KnownArchitectures))]
     public string Architecture { get; set; } = "mlp";
 
-    [Description("hidden units of the mlp, or first-block channels of the convnet")]
+    [Description("hidden units of the mlp, or first-block channels of the convnet (a multiple of 8 for the convnet)")]
     [Range(1, 65536)]
     public int Width { get; set; } = 256;
 
@@ -48,8 +48,8 @@ public sealed class TrainerOptions
     [Range(0.0, 10.0)]
     public double WeightDecay { get; set; } = 1e-4;
 
-    [Description("temperature T of the soft targets, log_softmax(z/T)")]
-    [Range(1e-3, 1e3)]
+    [Description("temperature T of the soft targets, log_softmax(z/T); the range the teacher service accepts")]
+    [Range(0.01, 100.0)]
     public double Temperature { get; set; } = 4;
 
     [Description("weight of the teacher term; 1 - alpha goes to cross-entropy on labels")]
@@ -117,4 +117,15 @@ public sealed class TrainerOptions
 
     [Description("scenario this student belongs to, in reports")]
     public string Scenario { get; set; } = "";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // libtorch 2.10's oneDNN computes wrong convolution input gradients on AVX-512 CPUs when a
+        // convolution's input channels are not a multiple of 8 (the second block's input is Width
+        // channels): such a ConvNet would train on wrong gradients there, silently.
+        if (string.Equals(Architecture, ConvNet.Name, StringComparison.OrdinalIgnoreCase) && Width % 8 != 0)
+            yield return new ValidationResult(
+                $"Width of a convnet must be a multiple of 8 (got {Width}): libtorch computes wrong gradients for other widths on AVX-512 CPUs.",
+                [nameof(Width)]);
+    }
 }

@@ -38,8 +38,8 @@ public sealed class LanguageTrainerOptions
     [Range(0.0, 1.0)]
     public double Alpha { get; set; } = 0.5;
 
-    [Description("temperature T of the teacher's and the student's distributions in D")]
-    [Range(1e-3, 1e3)]
+    [Description("temperature T of the teacher's and the student's distributions in D; the range the teacher service accepts")]
+    [Range(0.01, 100.0)]
     public double Temperature { get; set; } = 1;
 
     [Description("teacher tokens per position: 0 = all of them (dense), else k (sparse)")]

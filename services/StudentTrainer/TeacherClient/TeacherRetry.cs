@@ -21,7 +21,7 @@ public sealed class TeacherRetry
     private readonly TimeSpan budget;
     private readonly TimeProvider time;
 
-    /// <param name="budget">How long one call may keep retrying, from its first attempt; zero turns retrying off.</param>
+    /// <param name="budget">How long one call may keep retrying, from its first transient failure (so a failure is retried at least once, however long the first attempt took); zero turns retrying off.</param>
     /// <param name="log">Receives one line per retry.</param>
     /// <param name="firstDelay">Mean delay before the first retry; it doubles with every retry up to <paramref name="maxDelay"/>.</param>
     /// <param name="maxDelay">Longest delay between two attempts.</param>
@@ -63,7 +63,6 @@ public sealed class TeacherRetry
     public async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(Started, time.GetTimestamp());
         try
         {
             return await pipeline.ExecuteAsync(static (ctx, call) => new ValueTask<T>(call(ctx.CancellationToken)), context, attempt);
@@ -94,8 +93,17 @@ public sealed class TeacherRetry
         _ => e.InnerException is { } inner && IsBrokenConnection(inner),
     };
 
-    private bool WithinBudget(ResilienceContext context) =>
-        context.Properties.TryGetValue(Started, out var started) && time.GetElapsedTime(started) < budget;
+    // The clock starts at the first failure, not the first attempt: on a loaded machine the first
+    // attempt alone (a cold connection, the JIT) can outlast a short budget, which then allowed no retry.
+    private bool WithinBudget(ResilienceContext context)
+    {
+        if (!context.Properties.TryGetValue(Started, out var started))
+        {
+            context.Properties.Set(Started, time.GetTimestamp());
+            return true;
+        }
+        return time.GetElapsedTime(started) < budget;
+    }
 
     private static string Reason(Exception e) => e is RpcException r ? r.StatusCode.ToString() : e.GetType().Name;
 }

@@ -66,6 +66,37 @@ public sealed class TrainJobTests
         Assert.Equal(valid, ok);
     }
 
+    [Theory]
+    [InlineData("convnet", 32, true)]
+    [InlineData("convnet", 8, true)]
+    [InlineData("convnet", 12, false)]
+    [InlineData("convnet", 4, false)]
+    [InlineData("mlp", 12, true)]
+    public void AConvNetsWidthIsAMultipleOfEight(string architecture, int width, bool valid)
+    {
+        var options = new TrainerOptions { Architecture = architecture, Width = width };
+        var errors = new List<ValidationResult>();
+
+        bool ok = Validator.TryValidateObject(options, new ValidationContext(options), errors, validateAllProperties: true);
+
+        Assert.Equal(valid, ok);
+        if (!valid) Assert.Contains("multiple of 8", errors.Single().ErrorMessage);
+    }
+
+    [Theory]
+    [InlineData(0.01, true)]
+    [InlineData(100.0, true)]
+    [InlineData(0.005, false)]
+    [InlineData(150.0, false)]
+    public void TheTemperatureIsInTheRangeTheTeacherServiceAccepts(double temperature, bool valid)
+    {
+        var options = new TrainerOptions { Temperature = temperature };
+
+        bool ok = Validator.TryValidateObject(options, new ValidationContext(options), [], validateAllProperties: true);
+
+        Assert.Equal(valid, ok);
+    }
+
     [Fact]
     public void ASelfRunStartsFromSupervisedSettingsWithoutAugmentation()
     {

@@ -93,6 +93,25 @@ public sealed class TeacherRetryTests
     }
 
     [Fact]
+    public async Task AFailureIsRetriedOnceEvenWhenTheFirstAttemptOutlastsTheBudget()
+    {
+        // The budget runs from the first failure: a first attempt slower than the whole budget (a
+        // cold connection on a loaded machine) still gets its retry, and the slow retry ends it.
+        var log = new List<string>();
+        int calls = 0;
+
+        await Assert.ThrowsAsync<RpcException>(() => Retry(log, budgetSeconds: 0.1).ExecuteAsync<int>(async _ =>
+        {
+            calls++;
+            await Task.Delay(TimeSpan.FromSeconds(0.3));
+            throw new RpcException(new Status(StatusCode.Unavailable, "refused"));
+        }, CancellationToken.None));
+
+        Assert.Equal(2, calls);
+        Assert.Single(log);
+    }
+
+    [Fact]
     public async Task ABudgetOfZeroMeansNoRetry()
     {
         var log = new List<string>();
