@@ -28,7 +28,7 @@ public sealed class GracefulStop(TeacherHealth health, IOptions<ShutdownOptions>
     // whose request stream is still open drops what it has received but not yet read when the
     // connection closes (SocketsHttpHandler aborts the stream), so a stream's last answers and its
     // status need a moment to be read.
-    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
 
     // Never disposed: calls still being aborted may link to their tokens after the host has stopped, and without timers they hold nothing.
     private readonly CancellationTokenSource draining = new(), cut = new();

@@ -4,6 +4,8 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Operations;
 using TeacherStudent.Teacher.Tests.Fixtures;
@@ -142,6 +144,31 @@ public sealed class GracefulStopTests : IAsyncLifetime
         // Assert
         AssertAnswered(reply, "during the delay", 3, 6, 1.5f);
         AssertStopping(end, "");
+    }
+
+    [Fact]
+    public async Task AGenerateCallOpenWhenTheServiceStopsSendsEverySampleAndEndsWell()
+    {
+        // Arrange: a tiny language model; the call waits in its cache lookup.
+        var lm = directory.File("lm.ckpt");
+        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(100), vocabularySize: 300);
+        var spec = new GptSpec(VocabularySize: 300, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
+        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(lm, spec, tokenizer, model);
+        await StartAsync(new() { ["Teachers:1:Name"] = "lm", ["Teachers:1:Checkpoint"] = lm, ["Teachers:1:Device"] = "cpu" });
+        var request = new GenerateRequest { Teacher = "lm", Prompts = { "One", "Two", "Three" }, N = 2, MaxNewTokens = 6, Seed = 3 };
+        var generating = server!.GenerateAsync(request);
+        await UntilAsync(() => Task.FromResult(cache.Held == 1), "the call is in flight");
+
+        // Act
+        var stopping = server.StopAsync();
+        var refused = await RefusedCallAsync();
+        cache.Release();
+        var samples = await generating.WaitAsync(Patience);
+        await stopping.WaitAsync(Patience);
+
+        // Assert: every sample of the call that was open; the call made after the drain began refused.
+        Assert.Equal(Enumerable.Range(0, 6), samples.Select(s => s.Sample.PromptIndex * 2 + s.Sample.SampleIndex).Order());
+        AssertStopping(refused, "takes no new calls");
     }
 
     [Fact]
