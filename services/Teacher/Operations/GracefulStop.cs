@@ -73,7 +73,8 @@ public sealed class GracefulStop(TeacherHealth health, IOptions<ShutdownOptions>
 
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
-        lock (gate) return stopping ??= StopAsyncCore(cancellationToken);
+        // Once, however often the host is stopped; started outside the lock that the calls leaving take.
+        lock (gate) return stopping ??= Task.Run(() => StopAsyncCore(cancellationToken), CancellationToken.None);
     }
 
     // cancellationToken: the host's shutdown timeout (ShutdownOptions.StopSeconds) or a caller of StopAsync that stops waiting.
@@ -90,12 +91,12 @@ public sealed class GracefulStop(TeacherHealth health, IOptions<ShutdownOptions>
 
         // Every open stream stops reading before the first call is refused: a call refused proves
         // that no stream reads a request sent after it. A call that comes in between is drained at once.
+        int drained = OpenCalls;
         await draining.CancelAsync();
-        int drained;
         lock (gate)
         {
             refusing = true;
-            drained = open;
+            drained = Math.Max(drained, open);
             if (open == 0) allEnded.TrySetResult();
         }
         logger.DrainBegun(drained, options.Value.DrainSeconds);
