@@ -48,6 +48,7 @@ public static class TeacherApp
             // Read here rather than on start, so that a bad value is one log line, not a stack trace.
             _ = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            _ = app.Services.GetRequiredService<IOptions<ShutdownOptions>>().Value;
         }
         catch (OptionsValidationException e)
         {

@@ -82,4 +82,16 @@ internal static partial class TeacherLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Generation failed for teacher {Teacher}; the call ended with INTERNAL")]
     public static partial void GenerationFailed(this ILogger logger, string teacher, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: health is NOT_SERVING; the drain begins in {DelaySeconds} s, {Open} calls open")]
+    public static partial void StopBegun(this ILogger logger, int delaySeconds, int open);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Draining: no new calls; {Open} open calls answer what they have read, within {DrainSeconds} s")]
+    public static partial void DrainBegun(this ILogger logger, int open, int drainSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drained: all {Drained} open calls answered what they had read and ended")]
+    public static partial void Drained(this ILogger logger, int drained);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drain time ({DrainSeconds} s) over with {Open} calls still open: they end with UNAVAILABLE")]
+    public static partial void DrainCut(this ILogger logger, int open, int drainSeconds);
 }

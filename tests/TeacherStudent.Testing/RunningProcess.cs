@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -80,6 +81,17 @@ public sealed class RunningProcess : IDisposable
         process.WaitForExit(); // drains the output handlers
         return process.ExitCode;
     }
+
+    /// <summary>Asks the process to stop, as Kubernetes and <c>kill</c> do (SIGTERM); it goes on until it has stopped by itself.</summary>
+    public void Terminate()
+    {
+        const int sigterm = 15;
+        if (!process.HasExited && Kill(process.Id, sigterm) != 0 && !process.HasExited)
+            throw new InvalidOperationException($"could not send SIGTERM to process {process.Id} (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>Kills the process at once, as kill -9 would.</summary>
     public void Kill()

@@ -14,7 +14,9 @@ const { TeacherClient, BatchError, CODE_NAMES } = require('./client');
 const { loadImages, DEFAULT_DIRECTORY } = require('./fashionMnist');
 const npy = require('./npy');
 
-const USAGE = `usage: node src/cli.js describe --address HOST:PORT [--api-key KEY] [--teacher NAME]
+// --address takes several replicas separated by commas; --retry-seconds (default 120) is how long
+// a call goes on reconnecting while the service is UNAVAILABLE.
+const USAGE = `usage: node src/cli.js describe --address HOST:PORT[,HOST:PORT...] [--api-key KEY] [--teacher NAME] [--retry-seconds S]
        node src/cli.js soft-targets --address HOST:PORT --out FILE.npy [--api-key KEY] [--teacher NAME]
               [--images N] [--start I] [--data DIR] [--tokens FILE.npy] [--batch B] [--window W]
               [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S] [--by-digest]
@@ -94,6 +96,7 @@ async function main(argv) {
       allowPositionals: true,
       options: {
         address: { type: 'string' },
+        'retry-seconds': { type: 'string', default: '120' },
         'api-key': { type: 'string', default: process.env.TEACHER_API_KEY },
         teacher: { type: 'string', default: '' },
         images: { type: 'string', default: '256' },
@@ -136,7 +139,7 @@ async function main(argv) {
     generateTemperature: v.temperature === undefined ? undefined : Number(v.temperature),
     topP: v['top-p'] === undefined ? undefined : Number(v['top-p']),
   };
-  const client = new TeacherClient(v.address, { apiKey: v['api-key'] });
+  const client = new TeacherClient(v.address, { apiKey: v['api-key'], retrySeconds: Number(v['retry-seconds']) });
   try {
     if (command === 'describe') {
       for (const t of await client.describe(v.teacher)) {

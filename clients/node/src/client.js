@@ -8,6 +8,9 @@ const protoLoader = require('@grpc/proto-loader');
 const { decode, encode } = require('./tensors');
 
 const API_KEY_HEADER = 'x-api-key';
+// How every status of a teacher service that is stopping (a rolling update) begins: it answered
+// what it had read, and the rest is sent again, to another replica if there is one.
+const STOPPING_PREFIX = 'the teacher service is stopping';
 const DEFAULT_PROTOS = path.resolve(__dirname, '..', '..', '..', 'protos');
 
 /** google.rpc.Code number -> name. */
@@ -65,6 +68,44 @@ function toReply(response) {
   return reply;
 }
 
+/** Whether a failed call is a teacher service saying it is stopping (UNAVAILABLE with that sentence). */
+function isStopping(error) {
+  return error?.code === grpc.status.UNAVAILABLE && String(error.details ?? '').startsWith(STOPPING_PREFIX);
+}
+
+/**
+ * How long a call goes on reconnecting while the service is UNAVAILABLE (stopping, restarting,
+ * not reachable): up to `budgetSeconds` from the first failure since the last answer, waiting with
+ * exponential backoff and jitter; the first retry after a stopping replica goes at once.
+ */
+class Outage {
+  constructor(budgetSeconds, firstSeconds = 0.25, longestSeconds = 4) {
+    Object.assign(this, { budgetSeconds, firstSeconds, longestSeconds });
+    this.answered();
+  }
+
+  answered() {
+    this.since = null;
+    this.delay = this.firstSeconds;
+  }
+
+  /** False when `error` is not UNAVAILABLE or the budget is spent; else waits and returns true. */
+  async wait(error) {
+    if (error?.code !== grpc.status.UNAVAILABLE) return false;
+    const now = Date.now() / 1000;
+    const first = this.since === null;
+    if (first) this.since = now;
+    const left = this.budgetSeconds - (now - this.since);
+    if (left <= 0) return false;
+    if (!(first && isStopping(error))) {
+      const seconds = Math.min(left, this.delay * (0.5 + Math.random()));
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      this.delay = Math.min(this.delay * 2, this.longestSeconds);
+    }
+    return true;
+  }
+}
+
 const FINISH_REASONS = { FINISH_REASON_STOP: 'stop', FINISH_REASON_LENGTH: 'length' };
 
 /**
@@ -87,19 +128,40 @@ function toSample(sample, teacherVersion) {
 
 class TeacherClient {
   /**
-   * @param {string} address host:port (plaintext) or https://host:port (TLS with the system's roots)
-   * @param {{ apiKey?: string, timeoutSeconds?: number, maxMessageBytes?: number, protosDir?: string }} options
+   * @param {string | string[]} address host:port (plaintext) or https://host:port (TLS with the
+   *   system's roots); or several replicas, as an array or separated by commas: calls go to one
+   *   until it is UNAVAILABLE (stopping, restarting, unreachable), then to the next
+   * @param {{ apiKey?: string, timeoutSeconds?: number, maxMessageBytes?: number, protosDir?: string, retrySeconds?: number }} options
+   *   retrySeconds: how long a call goes on reconnecting while the service is UNAVAILABLE, from
+   *   the first failure since its last answer (0 = fail at once). Nothing is lost meanwhile: a
+   *   stream sends the requests not answered again, and generate asks again for the prompts whose
+   *   samples have not all arrived.
    */
-  constructor(address, { apiKey, timeoutSeconds = 120, maxMessageBytes = 256 << 20, protosDir } = {}) {
-    const v1 = loadContract(protosDir);
-    const tls = address.startsWith('https://');
-    const target = address.replace(/^https?:\/\//, '');
-    this.stub = new v1.Teacher(target, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': maxMessageBytes,
-      'grpc.max_send_message_length': maxMessageBytes,
-    });
+  constructor(address, { apiKey, timeoutSeconds = 120, maxMessageBytes = 256 << 20, protosDir, retrySeconds = 120 } = {}) {
+    this.Teacher = loadContract(protosDir).Teacher;
+    this.replicas = (Array.isArray(address) ? address : address.split(',')).map((a) => a.trim()).filter((a) => a.length > 0);
+    if (this.replicas.length === 0) throw new Error('give the address of the teacher service: host:port, or several separated by commas');
+    this.stubs = this.replicas.map(() => null);
+    this.current = 0;
+    this.channelOptions = { 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes };
     this.apiKey = apiKey;
     this.timeoutSeconds = timeoutSeconds;
+    this.retrySeconds = retrySeconds;
+  }
+
+  /** The stub of the replica in use, made on first use. */
+  get stub() {
+    if (this.stubs[this.current] === null) {
+      const address = this.replicas[this.current];
+      const tls = address.startsWith('https://');
+      const target = address.replace(/^https?:\/\//, '');
+      this.stubs[this.current] = new this.Teacher(target, tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), this.channelOptions);
+    }
+    return this.stubs[this.current];
+  }
+
+  nextReplica() {
+    this.current = (this.current + 1) % this.replicas.length;
   }
 
   metadata() {
@@ -109,11 +171,19 @@ class TeacherClient {
   }
 
   /** The teachers the service holds (TeacherInfo objects), or the one named. */
-  describe(teacher = '') {
-    const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
-    return new Promise((resolve, reject) => {
-      this.stub.Describe({ teacher }, this.metadata(), { deadline }, (error, reply) => (error ? reject(error) : resolve(reply.teachers)));
-    });
+  async describe(teacher = '') {
+    const outage = new Outage(this.retrySeconds);
+    for (;;) {
+      const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
+      try {
+        return await new Promise((resolve, reject) => {
+          this.stub.Describe({ teacher }, this.metadata(), { deadline }, (error, reply) => (error ? reject(error) : resolve(reply.teachers)));
+        });
+      } catch (error) {
+        if (!(await outage.wait(error))) throw error;
+        this.nextReplica();
+      }
+    }
   }
 
   /**
@@ -151,57 +221,70 @@ class TeacherClient {
    * Sends the requests (an iterable or async iterable) on one SoftTargets stream, up to `window`
    * ahead of the replies, and yields one reply per request, in order. Each request is given the
    * id "1", "2", ... and its reply is matched by that id. A batch the teacher refused yields a
-   * reply whose `error` is a BatchError; the stream goes on. A failure of the whole call (no key,
-   * the service gone) is thrown as the grpc-js error (with .code and .details).
+   * reply whose `error` is a BatchError; the stream goes on. A stream that ends UNAVAILABLE (the
+   * service stopping or gone) is opened again, on the next replica when there are several, and
+   * the requests it did not answer are sent again: each request gets exactly one reply. Any other
+   * failure of the whole call (no key), or UNAVAILABLE beyond retrySeconds, is thrown as the
+   * grpc-js error (with .code and .details).
    */
   async *softTargets(requests, { window = 8 } = {}) {
-    const call = this.stub.SoftTargets(this.metadata());
     const source = requests[Symbol.asyncIterator] ? requests[Symbol.asyncIterator]() : requests[Symbol.iterator]();
-    const sent = [];
-    const arrived = [];
-    let received = 0;
+    const pending = []; // sent and not yet answered, in the order sent: the service answers in that order
+    let numbered = 0;
     let exhausted = false;
-    let failure = null;
-    let ended = false;
-    let wake = null;
-    call.on('data', (response) => { arrived.push(response); wake?.(); });
-    call.on('error', (error) => { failure = error; wake?.(); });
-    call.on('end', () => { ended = true; wake?.(); });
+    const outage = new Outage(this.retrySeconds);
+    for (;;) {
+      const call = this.stub.SoftTargets(this.metadata());
+      const arrived = [];
+      let failure = null;
+      let ended = false;
+      let wake = null;
+      call.on('data', (response) => { arrived.push(response); wake?.(); });
+      call.on('error', (error) => { failure = error; wake?.(); });
+      call.on('end', () => { ended = true; wake?.(); });
+      for (const request of pending) call.write(request); // what the last stream did not answer, first
+      if (exhausted) call.end();
 
-    const sendAhead = async () => {
-      while (!exhausted && sent.length - received < window) {
-        const next = await source.next();
-        if (next.done) {
-          exhausted = true;
-          call.end();
-          break;
+      const sendAhead = async () => {
+        while (!exhausted && pending.length < window) {
+          const next = await source.next();
+          if (next.done) {
+            exhausted = true;
+            call.end();
+            break;
+          }
+          const request = { ...next.value, request_id: String(++numbered) };
+          pending.push(request);
+          call.write(request);
         }
-        const request = { ...next.value, request_id: String(sent.length + 1) };
-        sent.push(request.request_id);
-        call.write(request);
-      }
-    };
+      };
 
-    try {
-      await sendAhead();
-      while (received < sent.length) {
-        if (arrived.length === 0) {
-          if (failure) throw failure;
-          if (ended) throw new Error('the teacher closed the stream before answering every request');
-          await new Promise((resolve) => { wake = resolve; });
-          wake = null;
-          continue;
-        }
-        const response = arrived.shift();
-        if (response.request_id !== sent[received]) {
-          throw new Error(`the teacher answered request '${response.request_id}' where '${sent[received]}' was due`);
-        }
-        received += 1;
+      try {
         await sendAhead();
-        yield toReply(response);
+        while (pending.length > 0) {
+          if (arrived.length === 0) {
+            if (failure) throw failure;
+            if (ended) throw new Error('the teacher closed the stream before answering every request');
+            await new Promise((resolve) => { wake = resolve; });
+            wake = null;
+            continue;
+          }
+          const response = arrived.shift();
+          if (response.request_id !== pending[0].request_id) {
+            throw new Error(`the teacher answered request '${response.request_id}' where '${pending[0].request_id}' was due`);
+          }
+          pending.shift();
+          outage.answered();
+          await sendAhead();
+          yield toReply(response);
+        }
+        return;
+      } catch (error) {
+        if (error !== failure || !(await outage.wait(error))) throw error;
+        this.nextReplica();
+      } finally {
+        if (!ended) call.cancel();
       }
-    } finally {
-      if (!ended) call.cancel();
     }
   }
 
@@ -224,25 +307,47 @@ class TeacherClient {
    * teacher_version }. maxNewTokens 0 is the teacher's default; temperature and topP undefined
    * mean 1. The same prompt, settings, seed and sample index always give the same text. The call
    * has the client's deadline; a refused request (no prompts, a setting out of range:
-   * INVALID_ARGUMENT; an unknown teacher: NOT_FOUND), a missing key or a failing upstream is
-   * thrown as the grpc-js error (with .code and .details).
+   * INVALID_ARGUMENT; an unknown teacher: NOT_FOUND) or a missing key is thrown as the grpc-js
+   * error (with .code and .details). UNAVAILABLE (the service stopping, an upstream failing) is
+   * asked again, on the next replica when there are several, for the prompts not yet done, until
+   * retrySeconds; each sample is yielded once.
    */
   async *generate(teacher, prompts, options = {}) {
     const request = this.generateRequest(teacher, prompts, options);
-    const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
-    const call = this.stub.Generate(request, this.metadata(), { deadline });
-    try {
-      for await (const response of call) {
-        for (const sample of response.samples) yield toSample(sample, response.teacher_version);
+    const perPrompt = Math.max(request.n, 1);
+    const delivered = new Set(); // "prompt/sample" already yielded
+    const outage = new Outage(this.retrySeconds);
+    for (;;) {
+      // After a failure, the prompts whose samples have not all arrived are asked again.
+      const asked = request.prompts.map((_, p) => p)
+        .filter((p) => Array.from({ length: perPrompt }, (__, i) => delivered.has(`${p}/${i}`)).filter(Boolean).length < perPrompt);
+      if (delivered.size > 0 && asked.length === 0) return;
+      const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
+      const call = this.stub.Generate({ ...request, prompts: asked.map((p) => request.prompts[p]) }, this.metadata(), { deadline });
+      try {
+        for await (const response of call) {
+          for (const sample of response.samples) {
+            const prompt = asked[sample.prompt_index];
+            const key = `${prompt}/${sample.sample_index}`;
+            if (delivered.has(key)) continue;
+            delivered.add(key);
+            outage.answered();
+            yield toSample({ ...sample, prompt_index: prompt }, response.teacher_version);
+          }
+        }
+        return;
+      } catch (error) {
+        if (!(await outage.wait(error))) throw error;
+        this.nextReplica();
+      } finally {
+        call.cancel(); // a caller that stops early frees the teacher's work; a no-op once the call is over
       }
-    } finally {
-      call.cancel(); // a caller that stops early frees the teacher's work; a no-op once the call is over
     }
   }
 
   close() {
-    this.stub.close();
+    for (const stub of this.stubs) stub?.close();
   }
 }
 
-module.exports = { TeacherClient, BatchError, loadContract, CODE_NAMES };
+module.exports = { TeacherClient, BatchError, loadContract, isStopping, CODE_NAMES, STOPPING_PREFIX };

@@ -28,7 +28,10 @@ def main(argv=None) -> int:
     targets = commands.add_parser("soft-targets", help="fetch soft targets and save them with numpy")
     generate = commands.add_parser("generate", help="print text a teacher writes, one JSON line per sample")
     for command in (describe, targets, generate):
-        command.add_argument("--address", required=True, help="host:port (plaintext) or https://host:port")
+        command.add_argument("--address", required=True,
+                             help="host:port (plaintext) or https://host:port; several replicas separated by commas")
+        command.add_argument("--retry-seconds", type=float, default=120,
+                             help="how long to go on reconnecting while the service is UNAVAILABLE (0 = fail at once)")
         command.add_argument("--api-key", default=os.environ.get("TEACHER_API_KEY"),
                              help="sent as x-api-key (default: $TEACHER_API_KEY)")
         command.add_argument("--teacher", default="", required=command is generate, help="teacher name")
@@ -56,7 +59,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        with TeacherClient(args.address, args.api_key) as client:
+        with TeacherClient(args.address, args.api_key, retry_seconds=args.retry_seconds) as client:
             if args.command == "describe":
                 for info in client.describe(args.teacher):
                     print(json.dumps({"name": info.name, "version": info.version, "task": info.task,

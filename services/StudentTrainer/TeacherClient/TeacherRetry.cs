@@ -11,11 +11,18 @@ namespace TeacherStudent.StudentTrainer.TeacherClient;
 /// Polly retry with exponential backoff and jitter on the failures that mean "not there right
 /// now" (UNAVAILABLE, a broken stream, a refused connection), for at most a bounded time per
 /// call. Anything the teacher said about the request itself (a per-batch error such as
-/// INVALID_ARGUMENT, NOT_FOUND, a timeout waiting for a reply) is not retried.
+/// INVALID_ARGUMENT, NOT_FOUND, a timeout waiting for a reply) is not retried. A teacher that is
+/// stopping (UNAVAILABLE, "the teacher service is stopping": a rolling update) answered what it
+/// had read; the rest is asked again at once, on a new stream that the channel opens on another
+/// replica when there is one, and with the usual backoff after that.
 /// </summary>
 public sealed class TeacherRetry
 {
     private static readonly ResiliencePropertyKey<long> Started = new("teacher-retry.started");
+    private const long NotStarted = long.MinValue; // no failure yet in this call
+
+    /// <summary>How the status of a teacher service that is stopping begins (see distill.v1.Teacher.SoftTargets).</summary>
+    public const string StoppingPrefix = "the teacher service is stopping";
 
     private readonly ResiliencePipeline pipeline;
     private readonly TimeSpan budget;
@@ -45,6 +52,9 @@ public sealed class TeacherRetry
                 MaxDelay = maxDelay ?? TimeSpan.FromSeconds(8),
                 // The budget, not a count, ends the retries.
                 MaxRetryAttempts = int.MaxValue,
+                // A replica that stopped has sent all it will: the first retry goes at once (null = the backoff).
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                    args.AttemptNumber == 0 && IsStopping(args.Outcome.Exception) ? TimeSpan.Zero : null),
                 OnRetry = args =>
                 {
                     // AttemptNumber counts from 0 for the first attempt, the one that failed first.
@@ -63,6 +73,7 @@ public sealed class TeacherRetry
     public async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(Started, NotStarted);
         try
         {
             return await pipeline.ExecuteAsync(static (ctx, call) => new ValueTask<T>(call(ctx.CancellationToken)), context, attempt);
@@ -93,11 +104,15 @@ public sealed class TeacherRetry
         _ => e.InnerException is { } inner && IsBrokenConnection(inner),
     };
 
+    /// <summary>Whether the failure is a teacher service saying it is stopping (the others of its replicas may not be).</summary>
+    public static bool IsStopping(Exception? e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable } r && r.Status.Detail.StartsWith(StoppingPrefix, StringComparison.Ordinal);
+
     // The clock starts at the first failure, not the first attempt: on a loaded machine the first
     // attempt alone (a cold connection, the JIT) can outlast a short budget, which then allowed no retry.
     private bool WithinBudget(ResilienceContext context)
     {
-        if (!context.Properties.TryGetValue(Started, out var started))
+        if (!context.Properties.TryGetValue(Started, out var started) || started == NotStarted)
         {
             context.Properties.Set(Started, time.GetTimestamp());
             return true;
@@ -105,5 +120,5 @@ public sealed class TeacherRetry
         return time.GetElapsedTime(started) < budget;
     }
 
-    private static string Reason(Exception e) => e is RpcException r ? r.StatusCode.ToString() : e.GetType().Name;
+    private static string Reason(Exception e) => IsStopping(e) ? "Stopping" : e is RpcException r ? r.StatusCode.ToString() : e.GetType().Name;
 }

@@ -9,12 +9,28 @@ namespace TeacherStudent.Teacher.Operations;
 /// <summary>What it takes to run the service in production: health, reflection, metrics.</summary>
 public static class OperationsServiceRegistration
 {
-    /// <summary>The gRPC health service, server reflection and OpenTelemetry metrics (Prometheus when configured).</summary>
+    /// <summary>
+    /// The gRPC health service, the graceful stop (options "Shutdown", and the host's shutdown
+    /// timeout to match), server reflection and OpenTelemetry metrics (Prometheus when configured).
+    /// </summary>
     public static WebApplicationBuilder AddTeacherOperations(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddSingleton<HealthServiceImpl>();
-        services.AddHostedService<TeacherHealth>();
+        services.AddSingleton<TeacherHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<TeacherHealth>());
+        services.AddOptions<ShutdownOptions>().BindConfiguration(ShutdownOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<GracefulStop>();
+        services.AddHostedService(sp => sp.GetRequiredService<GracefulStop>());
+        // The host cancels its stop after this long: after the health delay, the drain and Kestrel's
+        // closing. Read unvalidated, as the host is built: a bad value is reported once, on start.
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+        {
+            var shutdown = new ShutdownOptions();
+            try { configuration.GetSection(ShutdownOptions.Section).Bind(shutdown); }
+            catch (InvalidOperationException) { /* not a number: start-up reports it */ }
+            host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, shutdown.StopSeconds));
+        });
         services.AddGrpcReflection();
 
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();

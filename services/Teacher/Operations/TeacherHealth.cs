@@ -10,7 +10,8 @@ namespace TeacherStudent.Teacher.Operations;
 /// loaded (a name added later becomes SERVING when its first version is in), each upstream
 /// teacher from the start (whether its endpoint answers is each call's business: a probe that
 /// failed the pod over an outside API would only take the local teachers down with it), and the
-/// whole service ("") is SERVING while it runs; everything turns NOT_SERVING when it stops.
+/// whole service ("") is SERVING while it runs; everything turns NOT_SERVING when it begins to
+/// stop (<see cref="GracefulStop"/>), before any stream ends.
 /// </summary>
 public sealed class TeacherHealth(HealthServiceImpl health, TeacherRegistry registry, UpstreamTeachers upstreams) : IHostedService
 {
@@ -25,11 +26,17 @@ public sealed class TeacherHealth(HealthServiceImpl health, TeacherRegistry regi
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        NotServing();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The whole service and every teacher NOT_SERVING, for good (a teacher loaded later stays so).</summary>
+    public void NotServing()
+    {
         registry.Changed -= Serving;
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
         foreach (var name in registry.All.Select(t => t.Name).Concat(upstreams.All.Select(t => t.Name)))
             health.SetStatus(name, HealthCheckResponse.Types.ServingStatus.NotServing);
-        return Task.CompletedTask;
     }
 
     private void Serving(string name) => health.SetStatus(name, HealthCheckResponse.Types.ServingStatus.Serving);

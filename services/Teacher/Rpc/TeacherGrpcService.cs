@@ -10,6 +10,7 @@ using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Generation;
 using TeacherStudent.Teacher.Language;
+using TeacherStudent.Teacher.Operations;
 using TeacherStudent.Teacher.Options;
 using TeacherStudent.Teacher.Registry;
 using TeacherStudent.Teacher.Upstream;
@@ -22,12 +23,14 @@ namespace TeacherStudent.Teacher.Rpc;
 /// stream goes on. Up to <see cref="StreamOptions.MaxInFlight"/> requests of one stream are
 /// answered at once, so a student that sends ahead keeps the teacher's forwards full. A message
 /// that is no valid request is refused with INVALID_ARGUMENT (<see cref="MalformedMessageRefusal"/>):
-/// on the stream, as a bad batch in its place.
+/// on the stream, as a bad batch in its place. When the service stops (<see cref="GracefulStop"/>),
+/// a stream reads no further request, answers those it has read and ends with UNAVAILABLE; a
+/// Generate call finishes; new calls are refused.
 /// </summary>
 [BindServiceMethod(typeof(TeacherGrpcService), nameof(BindService))]
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
     CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, KnownTeachers names, IOptions<StreamOptions> streamOptions,
-    ILogger<TeacherGrpcService> logger)
+    GracefulStop stop, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
@@ -54,50 +57,69 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         return Task.FromResult(response);
     }
 
-    public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context) =>
-        generation.RunAsync(request, responseStream, context.CancellationToken);
+    public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
+    {
+        using var open = stop.Enter() ?? throw GracefulStop.Refused();
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
+        try
+        {
+            await generation.RunAsync(request, responseStream, abandon.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }
+                                  && stop.DrainTimeUp.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw stop.TimeUp();
+        }
+    }
 
     public override async Task SoftTargets(IAsyncStreamReader<SoftTargetsRequest> requestStream,
         IServerStreamWriter<SoftTargetsResponse> responseStream, ServerCallContext context)
     {
         // Answers being computed, in request order; a slot is taken per request read and freed
         // once its answer is sent, and the requests beyond the slots stay unread.
+        using var open = stop.Enter() ?? throw GracefulStop.Refused();
         var answers = Channel.CreateUnbounded<Task<SoftTargetsResponse>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var slots = new SemaphoreSlim(streamOptions.Value.MaxInFlight);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Cancelled when the call ends, writing fails or the drain time is over: answers still being computed are abandoned.
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
+        // Cancelled also when the drain begins: no further request is read, those read are answered.
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(abandon.Token, stop.Draining);
         // This stream's examples share the teacher's forwards fairly with other streams' (DynamicBatcher).
         var caller = new object();
-        var reading = ReadRequestsAsync(requestStream, answers.Writer, slots, caller, context.Deadline, stop.Token);
+        var reading = ReadRequestsAsync(requestStream, answers.Writer, slots, caller, context.Deadline, stopReading.Token, abandon.Token);
         try
         {
-            await foreach (var answer in answers.Reader.ReadAllAsync(stop.Token))
+            await foreach (var answer in answers.Reader.ReadAllAsync(abandon.Token))
             {
-                await responseStream.WriteAsync(await answer, stop.Token);
+                await responseStream.WriteAsync(await answer, abandon.Token);
                 slots.Release();
             }
         }
+        catch (OperationCanceledException) when (stop.DrainTimeUp.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw stop.TimeUp();
+        }
         finally
         {
-            // Writing failed or the call ended: the answers still being computed are abandoned with it.
-            await stop.CancelAsync();
+            await abandon.CancelAsync();
             await reading;
             while (answers.Reader.TryRead(out var abandoned)) Observe(abandoned);
         }
     }
 
     // Never throws: a failure to read ends the channel, and the writer ends the call with it
-    // once the answers before it are sent.
+    // once the answers before it are sent; so does the drain, with the stopping status.
     private async Task ReadRequestsAsync(IAsyncStreamReader<SoftTargetsRequest> requestStream, ChannelWriter<Task<SoftTargetsResponse>> answers,
-        SemaphoreSlim slots, object caller, DateTime deadline, CancellationToken cancellationToken)
+        SemaphoreSlim slots, object caller, DateTime deadline, CancellationToken stopReading, CancellationToken abandon)
     {
         try
         {
             while (true)
             {
-                await slots.WaitAsync(cancellationToken);
+                await slots.WaitAsync(stopReading);
                 try
                 {
-                    if (!await requestStream.MoveNext(cancellationToken)) break;
+                    if (!await requestStream.MoveNext(stopReading)) break;
                 }
                 catch (MalformedMessageException e)
                 {
@@ -106,9 +128,13 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                     answers.TryWrite(Task.FromResult(new SoftTargetsResponse { Error = new BatchError { Code = (int)e.StatusCode, Message = e.Status.Detail } }));
                     continue;
                 }
-                answers.TryWrite(AnswerAsync(requestStream.Current, caller, deadline, cancellationToken));
+                answers.TryWrite(AnswerAsync(requestStream.Current, caller, deadline, abandon));
             }
             answers.Complete();
+        }
+        catch (Exception) when (stop.Draining.IsCancellationRequested && !abandon.IsCancellationRequested)
+        {
+            answers.Complete(GracefulStop.Drained());
         }
         catch (Exception e)
         {

@@ -29,7 +29,8 @@ public sealed class ReplicatedTeacherTests : IAsyncLifetime
             var spec = ModelSpec.ForFashionMnist(Mlp.Name, 16);
             using (var model = spec.Create()) Checkpoint.Save(checkpoint, spec, model);
             starting.Add((RunningProcess.Start(Builds.Teacher,
-                ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]), checkpoint));
+                ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu",
+                 "--Logging:LogLevel:TeacherStudent.Teacher.Rpc=Debug"]), checkpoint));
         }
         foreach (var (process, checkpoint) in starting)
         {
@@ -109,6 +110,44 @@ public sealed class ReplicatedTeacherTests : IAsyncLifetime
         Assert.All(answeredBy, v => Assert.NotNull(v));
         Assert.All(answeredBy[12..], v => Assert.Equal(survivor, v));
         Assert.Contains(killed!.Version, answeredBy[..12]);
+    }
+
+    [Fact]
+    public async Task AStudentWhoseReplicaIsStoppedMidRunGetsEveryBatchAnsweredExactlyOnce()
+    {
+        using var channel = TeacherChannel.Create(Addresses, new GrpcChannelOptions());
+        await using var connection = new SoftTargetsConnection(new Teacher.TeacherClient(channel), Options);
+        var retry = new TeacherRetry(TimeSpan.FromSeconds(60), _ => { }, firstDelay: TimeSpan.FromMilliseconds(100), maxDelay: TimeSpan.FromSeconds(1));
+        var answeredBy = new List<string>();
+        async Task AskFourAsync()
+        {
+            var replies = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => retry.ExecuteAsync(c => connection.AskAsync(Images(8), c), CancellationToken.None)));
+            Assert.All(replies, r => Assert.Equal([8L, 10L], r.LogProbs.Shape));
+            answeredBy.AddRange(replies.Select(r => r.TeacherVersion));
+        }
+
+        // Act: batches four at a time; the replica answering is sent SIGTERM after the twelfth,
+        // and the batches go on until it has stopped, and a few more.
+        for (int i = 0; i < 3; i++) await AskFourAsync();
+        var stopped = replicas.Single(r => r.Version == answeredBy[^1]);
+        stopped.Process.Terminate();
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        while (!stopped.Process.HasExited && patience.Elapsed < TimeSpan.FromMinutes(1)) await AskFourAsync();
+        int beforeExit = answeredBy.Count;
+        for (int i = 0; i < 3; i++) await AskFourAsync();
+
+        // Assert: the stopped replica ended well, having answered what it read; every batch was
+        // answered, those after it stopped by the other; over both, each exactly once.
+        Assert.Equal(0, await stopped.Process.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("Drained: all", stopped.Process.Output);
+        var survivor = replicas.Single(r => r != stopped);
+        Assert.All(answeredBy[beforeExit..], v => Assert.Equal(survivor.Version, v));
+        int Answered(Replica r) => System.Text.RegularExpressions.Regex.Matches(r.Process.Output, "Answered \\d+ for fashion").Count;
+        Assert.Equal(answeredBy.Count(v => v == stopped.Version), Answered(stopped));
+        // The survivor's log reaches this process a little after its replies do.
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); replicas.Sum(Answered) < answeredBy.Count && wait.Elapsed < TimeSpan.FromSeconds(30);)
+            await Task.Delay(50);
+        Assert.Equal(answeredBy.Count, replicas.Sum(Answered));
     }
 
     public Task DisposeAsync()

@@ -65,6 +65,25 @@ public sealed class TeacherRetryTests
     }
 
     [Fact]
+    public async Task ATeacherThatSaysItIsStoppingIsAskedAgainAtOnceAndTheLogSaysWhy()
+    {
+        // Arrange: a first delay far longer than the test, which only the stopping status skips.
+        var log = new List<string>();
+        var stopping = new RpcException(new Status(StatusCode.Unavailable,
+            "the teacher service is stopping: every request this stream sent before the drain began was answered above; send the rest again."));
+        var retry = new TeacherRetry(TimeSpan.FromMinutes(5), log.Add, firstDelay: TimeSpan.FromMinutes(2));
+
+        // Act
+        var answer = await retry.ExecuteAsync(FailingWith(stopping), CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        // Assert
+        Assert.Equal(42, answer);
+        Assert.Equal("teacher unavailable (Stopping), retrying in 0.0s (attempt 2)", Assert.Single(log));
+        Assert.True(TeacherRetry.IsStopping(stopping));
+        Assert.False(TeacherRetry.IsStopping(new RpcException(new Status(StatusCode.Unavailable, "teacher 'fashion' is loading"))));
+    }
+
+    [Fact]
     public async Task APerBatchErrorIsNotRetried()
     {
         var log = new List<string>();

@@ -63,6 +63,12 @@ public sealed class TeacherServer : IAsyncDisposable
         return samples;
     }
 
+    /// <summary>
+    /// Stops the service the way SIGTERM does (health, drain, then Kestrel); cancelling
+    /// <paramref name="cancellationToken"/> cuts the waiting short, as the host's shutdown timeout would.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => app.StopAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         channel.Dispose();
