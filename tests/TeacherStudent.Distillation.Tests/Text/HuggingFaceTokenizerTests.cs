@@ -1,0 +1,181 @@
+using System.Text.Json.Nodes;
+using TeacherStudent.Distillation.Text;
+using Xunit.Abstractions;
+
+namespace TeacherStudent.Distillation.Tests.Text;
+
+public sealed class HuggingFaceTokenizerTests(ITestOutputHelper output)
+{
+    private const int FortunesCompared = 400;
+
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama3")]
+    public async Task IdsAndTokensEqualThoseOfHuggingFaceTokenizersJs(string model)
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        string[] texts = [.. TokenizerTexts.Varied, TokenizerTexts.Decomposed, .. TokenizerTexts.Fortunes(FortunesCompared)];
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory(model));
+
+        // Act
+        var expected = await TokenizerReference.EncodeAsync(model, texts);
+        var actual = texts.Select(t => tokenizer.Encode(t)).ToArray();
+
+        // Assert
+        var differences = new List<string>();
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var tokens = tokenizer.Tokens(actual[i]);
+            if (!actual[i].SequenceEqual(expected[i].Ids) || !tokens.SequenceEqual(expected[i].Tokens))
+                differences.Add($"{Quote(texts[i])}: [{string.Join(',', actual[i])}] but the reference gives [{string.Join(',', expected[i].Ids)}]");
+        }
+        var total = actual.Sum(a => a.Length);
+        output.WriteLine($"{model}: {texts.Length} texts, {total} tokens, {texts.Length - differences.Count} equal to the reference");
+        Assert.True(differences.Count == 0, $"{differences.Count} of {texts.Length} texts differ:\n{string.Join('\n', differences.Take(5))}");
+        Assert.True(total > 10 * texts.Length, "the texts encode to almost nothing: the comparison would prove little");
+    }
+
+    [Theory]
+    [InlineData("qwen3", "<|im_start|>", 151644)]
+    [InlineData("qwen3", "<|endoftext|>", 151643)]
+    [InlineData("llama3", "<|begin_of_text|>", 128000)]
+    [InlineData("llama3", "<|eot_id|>", 128009)]
+    public async Task ASpecialTokenWrittenInTheTextBecomesItsId(string model, string special, int id)
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory(model));
+
+        // Act
+        var ids = tokenizer.Encode($"before{special}after");
+
+        // Assert
+        Assert.Contains(id, ids);
+        Assert.Contains(tokenizer.Vocabulary.AddedTokens, a => a.Id == id && a.Content == special && a.Special);
+    }
+
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama3")]
+    public async Task DecodingGivesTheTextBack(string model)
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory(model));
+        var texts = TokenizerTexts.Varied.Concat(TokenizerTexts.Fortunes(FortunesCompared)).ToArray();
+
+        // Act
+        var decoded = texts.Select(t => tokenizer.Decode(tokenizer.Encode(t))).ToArray();
+
+        // Assert
+        var differences = texts.Zip(decoded).Where(p => p.First != p.Second).Select(p => $"{Quote(p.First)} came back as {Quote(p.Second)}").ToList();
+        output.WriteLine($"{model}: {texts.Length - differences.Count} of {texts.Length} texts round-trip");
+        Assert.True(differences.Count == 0, string.Join('\n', differences.Take(5)));
+    }
+
+    [Theory]
+    [InlineData("qwen3", TokenizerTexts.DecomposedComposed)]
+    [InlineData("llama3", TokenizerTexts.Decomposed)]
+    public async Task DecodingGivesTheTextAsTheNormalizerLeftIt(string model, string expected)
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory(model));
+
+        // Act
+        var decoded = tokenizer.Decode(tokenizer.Encode(TokenizerTexts.Decomposed));
+
+        // Assert
+        Assert.Equal(expected, decoded);
+    }
+
+    [Fact]
+    public async Task TheSameTokenizerSavedWithOtherFormattingHasTheSameDigestAndIds()
+    {
+        // Arrange: indented, every object's keys reversed (the vocabulary's too), in another directory.
+        await TokenizerReference.InstallAsync();
+        var original = Path.Combine(TokenizerReference.ModelDirectory("qwen3"), HuggingFaceTokenizer.FileName);
+        var directory = Directory.CreateTempSubdirectory("tokenizer-");
+        try
+        {
+            var rewritten = Path.Combine(directory.FullName, HuggingFaceTokenizer.FileName);
+            var node = JsonNode.Parse(await File.ReadAllTextAsync(original))!;
+            await File.WriteAllTextAsync(rewritten, Reversed(node).ToJsonString(new() { WriteIndented = true }));
+            Assert.NotEqual(await File.ReadAllTextAsync(original), await File.ReadAllTextAsync(rewritten));
+            using var first = HuggingFaceTokenizer.Load(original);
+
+            // Act
+            using var second = HuggingFaceTokenizer.Load(directory.FullName);
+
+            // Assert
+            Assert.Equal(first.VocabularyDigest, second.VocabularyDigest);
+            Assert.Equal(first.Encode(TokenizerTexts.Varied[^1]), second.Encode(TokenizerTexts.Varied[^1]));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DifferentVocabulariesHaveDifferentDigests()
+    {
+        // Arrange: Qwen3, Llama 3, and Qwen3 with one token renamed.
+        await TokenizerReference.InstallAsync();
+        var qwenFile = Path.Combine(TokenizerReference.ModelDirectory("qwen3"), HuggingFaceTokenizer.FileName);
+        var directory = Directory.CreateTempSubdirectory("tokenizer-");
+        try
+        {
+            var node = JsonNode.Parse(await File.ReadAllTextAsync(qwenFile))!;
+            var vocab = node["model"]!["vocab"]!.AsObject();
+            var id = vocab["Hello"]!.GetValue<int>();
+            vocab.Remove("Hello");
+            vocab["Hullo"] = id;
+            var renamed = Path.Combine(directory.FullName, HuggingFaceTokenizer.FileName);
+            await File.WriteAllTextAsync(renamed, node.ToJsonString());
+
+            // Act
+            var qwen = TokenizerVocabulary.Read(qwenFile).Digest;
+            var llama = TokenizerVocabulary.Read(Path.Combine(TokenizerReference.ModelDirectory("llama3"), HuggingFaceTokenizer.FileName)).Digest;
+            var qwenRenamed = TokenizerVocabulary.Read(renamed).Digest;
+
+            // Assert
+            Assert.Equal(64, qwen.Length);
+            Assert.NotEqual(qwen, llama);
+            Assert.NotEqual(qwen, qwenRenamed);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ADirectoryWithoutTokenizerJsonIsRefusedWithASentenceNamingIt()
+    {
+        // Arrange
+        var directory = Directory.CreateTempSubdirectory("model-");
+        try
+        {
+            // Act
+            var error = Assert.Throws<FileNotFoundException>(() => HuggingFaceTokenizer.Load(directory.FullName));
+
+            // Assert
+            Assert.Equal($"The model directory {directory.FullName} has no tokenizer.json.", error.Message);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static JsonNode Reversed(JsonNode node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Reverse().Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : Reversed(p.Value.DeepClone())))),
+        JsonArray a => new JsonArray(a.Select(e => e is null ? null : Reversed(e.DeepClone())).ToArray()),
+        _ => node.DeepClone(),
+    };
+
+    private static string Quote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+}
