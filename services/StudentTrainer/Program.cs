@@ -7,6 +7,7 @@ using TeacherStudent.StudentTrainer.Language;
 var root = new RootCommand("TeacherStudent student trainer: trains one student against a teacher service.")
 {
     ImageCommands.Train(), LanguageCommands.TrainLanguageModel(), LanguageCommands.MeasureTargets(), BlackBoxCommands.EvaluateAnswers(),
+    TokenizeCommand.Create(),
     ImageCommands.Summarize(), LanguageCommands.Summarize(), BlackBoxCommands.SummarizeSystem2(), BlackBoxCommands.WriteSystem2Data(),
 };
 return await root.Parse(args).InvokeAsync();
