@@ -10,8 +10,8 @@ namespace TeacherStudent.StudentTrainer.Language;
 /// <c>tokenize</c>: a model's Hugging Face tokenizer applied to texts, for users who debug how a
 /// teacher and a student see the same text. Reads one JSON string per line on stdin (so a text may
 /// hold newlines; blank lines are skipped) and writes one JSON object per text on stdout:
-/// <c>{"ids":[...],"tokens":[...]}</c>. Special tokens written in the text become their ids, as
-/// Hugging Face does by default; nothing is added around the text.
+/// <c>{"ids":[...],"tokens":[...]}</c>, as Hugging Face encodes by default: special tokens written in
+/// the text become their ids, and the file's post-processor adds what it adds (Llama 2's <c>&lt;s&gt;</c>).
 /// </summary>
 public static class TokenizeCommand
 {

