@@ -41,11 +41,20 @@ public sealed class TokenizerVocabulary
     /// <summary>The token string of an id as the file spells it (byte-level files spell a space <c>Ġ</c>), or null for an id the vocabulary lacks.</summary>
     public string? TokenOf(int id) => id >= 0 && id < tokens.Length ? tokens[id] : null;
 
-    /// <summary>Reads the vocabulary of a <c>tokenizer.json</c>; fails with a sentence naming the file when it has none.</summary>
+    /// <summary>Reads the vocabulary of a <c>tokenizer.json</c>; fails with a sentence naming the file when it is not JSON or has no vocabulary.</summary>
     public static TokenizerVocabulary Read(string tokenizerJsonPath)
     {
         using var stream = File.OpenRead(tokenizerJsonPath);
-        using var document = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 256 });
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{tokenizerJsonPath} is not JSON ({e.Message}).", e);
+        }
+        using var _ = document;
         var root = document.RootElement;
         if (!root.TryGetProperty("model", out var model) || !model.TryGetProperty("vocab", out var vocab))
             throw new InvalidDataException($"{tokenizerJsonPath} has no model.vocab: not a Hugging Face tokenizer.json.");

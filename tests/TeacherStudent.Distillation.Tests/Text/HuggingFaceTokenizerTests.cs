@@ -176,6 +176,46 @@ public sealed class HuggingFaceTokenizerTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("{\"model\":{\"type\":\"Nonsense\",\"vocab\":{\"a\":0}},\"added_tokens\":[]}", "Hugging Face tokenizers could not read")]
+    [InlineData("{\"version\":\"1.0\"}", "has no model.vocab")]
+    [InlineData("not json", "is not JSON")]
+    public void AFileTheLibraryCannotReadIsRefusedWithASentenceNamingIt(string content, string expected)
+    {
+        // Arrange
+        var directory = Directory.CreateTempSubdirectory("model-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, HuggingFaceTokenizer.FileName);
+            File.WriteAllText(file, content);
+
+            // Act
+            var error = Assert.Throws<InvalidDataException>(() => HuggingFaceTokenizer.Load(file));
+
+            // Assert
+            Assert.Contains(file, error.Message);
+            Assert.Contains(expected, error.Message);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DecodingAnIdOutsideTheVocabularyIsRefused()
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory("llama3"));
+
+        // Act
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.Decode([9906, tokenizer.Vocabulary.Size]));
+
+        // Assert
+        Assert.Contains($"Id {tokenizer.Vocabulary.Size} is not in the vocabulary", error.Message);
+    }
+
     private static JsonNode Reversed(JsonNode node) => node switch
     {
         JsonObject o => new JsonObject(o.Reverse().Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : Reversed(p.Value.DeepClone())))),
