@@ -15,7 +15,6 @@ namespace TeacherStudent.EndToEnd.Tests;
 /// </summary>
 public sealed class TeacherStopTests : IDisposable
 {
-    private const string StoppingPrefix = "the teacher service is stopping";
     private readonly string workDirectory = Directory.CreateTempSubdirectory("ts-stop-").FullName;
 
     [Fact]
@@ -50,7 +49,7 @@ public sealed class TeacherStopTests : IDisposable
         Assert.Equal(["sent 0", "sent 1", "sent 2"], replies.Select(r => r.RequestId));
         for (int i = 0; i < 3; i++) teacher.AssertCorrect(replies[i], 16 * i, 16, 2f);
         Assert.True(end.StatusCode == StatusCode.Unavailable, end.ToString());
-        Assert.StartsWith(StoppingPrefix, end.Status.Detail);
+        Assert.StartsWith(StatusDetails.StoppingPrefix, end.Status.Detail);
         Assert.Equal(0, exitCode);
         Assert.Contains("Drained: all 1 open calls", teacher.Process.Output);
     }

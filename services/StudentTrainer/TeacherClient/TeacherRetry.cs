@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Grpc.Core;
+using TeacherStudent.Contracts.V1;
 using Polly;
 using Polly.Retry;
 
@@ -20,9 +21,6 @@ public sealed class TeacherRetry
 {
     private static readonly ResiliencePropertyKey<long> Started = new("teacher-retry.started");
     private const long NotStarted = long.MinValue; // no failure yet in this call
-
-    /// <summary>How the status of a teacher service that is stopping begins (see distill.v1.Teacher.SoftTargets).</summary>
-    public const string StoppingPrefix = "the teacher service is stopping";
 
     private readonly ResiliencePipeline pipeline;
     private readonly TimeSpan budget;
@@ -106,7 +104,7 @@ public sealed class TeacherRetry
 
     /// <summary>Whether the failure is a teacher service saying it is stopping (the others of its replicas may not be).</summary>
     public static bool IsStopping(Exception? e) =>
-        e is RpcException { StatusCode: StatusCode.Unavailable } r && r.Status.Detail.StartsWith(StoppingPrefix, StringComparison.Ordinal);
+        e is RpcException { StatusCode: StatusCode.Unavailable } r && r.Status.Detail.StartsWith(StatusDetails.StoppingPrefix, StringComparison.Ordinal);
 
     // The clock starts at the first failure, not the first attempt: on a loaded machine the first
     // attempt alone (a cold connection, the JIT) can outlast a short budget, which then allowed no retry.

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using TeacherStudent.Contracts.V1;
 using Microsoft.Extensions.Options;
 using TeacherStudent.Teacher.Options;
 
@@ -18,9 +19,6 @@ namespace TeacherStudent.Teacher.Operations;
 /// </summary>
 public sealed class GracefulStop(TeacherHealth health, IOptions<ShutdownOptions> options, ILogger<GracefulStop> logger) : IHostedLifecycleService
 {
-    /// <summary>How every status from a stopping service begins, so that a caller can tell it from other UNAVAILABLE.</summary>
-    public const string StoppingPrefix = "the teacher service is stopping";
-
     // After the drain time, how long the calls get to end once cut.
     private static readonly TimeSpan CutGrace = TimeSpan.FromSeconds(2);
 
@@ -69,7 +67,7 @@ public sealed class GracefulStop(TeacherHealth health, IOptions<ShutdownOptions>
     public RpcException TimeUp() => Stopping(
         $"its drain time ({options.Value.DrainSeconds} s) ran out before this call was answered; send what was not answered again, to another replica if there is one.");
 
-    private static RpcException Stopping(string what) => new(new Status(StatusCode.Unavailable, $"{StoppingPrefix}: {what}"));
+    private static RpcException Stopping(string what) => new(new Status(StatusCode.Unavailable, $"{StatusDetails.StoppingPrefix}: {what}"));
 
     public Task StoppingAsync(CancellationToken cancellationToken)
     {

@@ -214,7 +214,7 @@ public sealed class GracefulStopTests : IAsyncLifetime
     private static void AssertStopping(RpcException error, string says)
     {
         Assert.True(error.StatusCode == StatusCode.Unavailable, error.ToString());
-        Assert.StartsWith(GracefulStop.StoppingPrefix, error.Status.Detail);
+        Assert.StartsWith(StatusDetails.StoppingPrefix, error.Status.Detail);
         Assert.Contains(says, error.Status.Detail);
     }
 
