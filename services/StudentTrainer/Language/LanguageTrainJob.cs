@@ -134,7 +134,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         if (!LanguageModelCheckpoint.IsLanguageModel(checkpoint))
             throw new ArgumentException($"{checkpoint} (--init-checkpoint) is not a language-model checkpoint (train one with train-lm).");
         using var model = LanguageModelCheckpoint.Load(checkpoint, CPU);
-        return (model.Spec, model.Tokenizer);
+        return (((Gpt)model.Model).Spec, (BpeTokenizer)model.Tokenizer); // what a project checkpoint holds
     }
 
     private static BpeTokenizer LoadOrTrainTokenizer(LanguageTrainerOptions o, FortunesCorpus corpus, ConsoleProgress progress)

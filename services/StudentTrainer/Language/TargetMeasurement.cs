@@ -33,8 +33,8 @@ public static class TargetMeasurement
     {
         using var local = new ModelSequenceTargetSource(teacher.Teacher, LanguageModelCheckpoint.Load(checkpoint, CPU));
         var reference = local.Model;
-        var length = reference.Spec.ContextLength;
-        var stream = reference.Tokenizer.EncodeEntries(FortunesCorpus.Load().Validation);
+        var length = reference.ContextLength;
+        var stream = reference.EncodeEntries(FortunesCorpus.Load().Validation);
         sequences = Math.Min(sequences, stream.Length / length);
         var tokens = stream.AsMemory(0, sequences * length);
         using var channel = TeacherChannel.Create(teacher.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20 });

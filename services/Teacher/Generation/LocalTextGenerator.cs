@@ -5,6 +5,7 @@ using System.Text;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Language;
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Text;
 using TeacherStudent.Teacher.Registry;
 
@@ -20,7 +21,7 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
 {
     private readonly object caller = new();  // this call's samples share runs fairly with other calls'
     private readonly ConcurrentDictionary<string, int[]> encoded = new(StringComparer.Ordinal);
-    private readonly BpeTokenizer tokenizer = teacher.Language?.Tokenizer
+    private readonly LanguageModel language = teacher.Language
         ?? throw new ArgumentException($"teacher '{teacher.Name}' is not a language model.", nameof(teacher));
 
     public string Version => teacher.Version;
@@ -31,11 +32,11 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
     /// </summary>
     public int[] Encode(string prompt, int promptIndex = -1)
     {
-        var ids = encoded.GetOrAdd(prompt, p => [BpeTokenizer.EndOfTextId, .. tokenizer.Encode(p)]);
-        int context = teacher.Language!.Spec.ContextLength;
+        var ids = encoded.GetOrAdd(prompt, language.Prompt);
+        int context = language.ContextLength, prefix = language.Special.PromptPrefix.Count;
         if (ids.Length >= context)
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length - 1} tokens; teacher '{teacher.Name}' reads at most {context - 2} tokens of prompt, so that it can write at least one."));
+                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length - prefix} tokens; teacher '{teacher.Name}' reads at most {context - 1 - prefix} tokens of prompt, so that it can write at least one."));
         return ids;
     }
 
@@ -53,7 +54,7 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
     }
 
     private string Decode(IReadOnlyList<int> tokens) =>
-        tokenizer.Decode(tokens is int[] array ? array : tokens.ToArray());
+        language.Tokenizer.Decode(tokens is int[] array ? array : tokens.ToArray());
 
     // Where the first stop sequence starts in the text, or -1.
     private static int FirstStop(string text, IReadOnlyList<string> stops)

@@ -23,7 +23,7 @@ public static class SequenceRequestValidator
     public static ValidatedSequenceBatch? Check(SoftTargetsRequest request, LoadedTeacher teacher, out BatchError? error)
     {
         var lm = teacher.Language ?? throw new ArgumentException($"teacher '{teacher.Name}' is not a language model.", nameof(teacher));
-        var context = lm.Spec.ContextLength;
+        var context = lm.ContextLength;
         var vocabulary = lm.VocabularySize;
         error = null;
         if (request.TokenizerDigest.Length > 0 && request.TokenizerDigest != lm.Tokenizer.Digest)

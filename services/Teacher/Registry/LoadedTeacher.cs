@@ -74,7 +74,7 @@ public sealed class LoadedTeacher : IDisposable
     public string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
     /// <summary>Shape of one example, without the batch dimension (a language model: its longest sequence).</summary>
-    public long[] ExampleShape => Language is { } lm ? [lm.Spec.ContextLength] : Spec.ExampleShape;
+    public long[] ExampleShape => Language is { } lm ? [lm.ContextLength] : Spec.ExampleShape;
 
     /// <summary>Number of outputs per example (classes), or per position (the tokenizer's vocabulary) for a language model.</summary>
     public int NumOutputs => Language?.VocabularySize ?? Spec.Classes;
@@ -89,13 +89,14 @@ public sealed class LoadedTeacher : IDisposable
     /// <exception cref="InvalidDataException">the checkpoint cannot be read, or holds a language model and more than one instance is asked for.</exception>
     public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
     {
-        if (LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
+        var isModelDirectory = HuggingFaceCheckpoint.IsModelDirectory(checkpointPath);
+        if (isModelDirectory || LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
         {
             if (instances > 1)
                 throw new InvalidDataException($"{checkpointPath} holds a language model, which runs as one instance, not {instances}; set its Instances to 1.");
-            var lm = LanguageModelCheckpoint.Load(checkpointPath, device);
+            var lm = isModelDirectory ? HuggingFaceCheckpoint.Load(checkpointPath, device) : LanguageModelCheckpoint.Load(checkpointPath, device);
             // The classifier spec only names the architecture and the sizes Describe reports.
-            var described = new ModelSpec(Gpt.ArchitectureName, lm.Spec.Width, 1, 1, lm.Spec.ContextLength, lm.VocabularySize);
+            var described = new ModelSpec(lm.Model.Architecture, 0, 1, 1, lm.ContextLength, lm.VocabularySize);
             return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm);
         }
         var (spec, models, version) = Checkpoint.LoadCopies(checkpointPath, device, instances);
@@ -133,7 +134,7 @@ public sealed class LoadedTeacher : IDisposable
         var model = TakeIdle(); // the language model's one copy
         try
         {
-            return BatchGenerator.Generate(language.Model, language.VocabularySize, rows, stop, cancellationToken);
+            return BatchGenerator.Generate(language, rows, stop, cancellationToken);
         }
         finally
         {

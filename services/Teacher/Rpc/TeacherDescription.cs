@@ -38,15 +38,21 @@ public static class TeacherDescription
             {
                 VocabularySize = lm.VocabularySize,
                 TokenizerDigest = lm.Tokenizer.Digest,
-                ContextLength = lm.Spec.ContextLength,
-                EndOfTextId = lm.Tokenizer.EndOfText,
+                ContextLength = lm.ContextLength,
+                EndOfTextId = lm.Special.EndOfSequence.Count > 0 ? lm.Special.EndOfSequence[0] : -1,
+                ParameterCount = lm.Facts.ParameterCount,
+                WeightDtype = lm.Facts.WeightDType,
+                ComputeDtype = lm.Facts.ComputeDType,
+                BosTokenId = lm.Special.BeginOfSequence ?? -1,
+                PadTokenId = lm.Special.Padding ?? -1,
+                EosTokenIds = { lm.Special.EndOfSequence },
             };
             if (generation is not null)
             {
                 info.Limits.MaxSamples = generation.MaxSamples;
                 info.Limits.DefaultMaxNewTokens = generation.DefaultMaxNewTokens;
                 // The context bounds what one sample can write, after at least one token of prompt.
-                info.Limits.MaxNewTokens = Math.Min(generation.MaxNewTokens, lm.Spec.ContextLength - 1);
+                info.Limits.MaxNewTokens = Math.Min(generation.MaxNewTokens, lm.ContextLength - 1);
             }
             return info;
         }

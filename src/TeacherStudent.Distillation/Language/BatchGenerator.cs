@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Distillation.Language;
 
 /// <summary>
-/// One sequence to continue: its prompt (token ids, at least one; a new text starts with
-/// <see cref="BpeTokenizer.EndOfTextId"/>) and how its tokens are drawn.
+/// One sequence to continue: its prompt (token ids, at least one; see <see cref="LanguageModel.Prompt"/>)
+/// and how its tokens are drawn.
 /// </summary>
 /// <param name="Prompt">The ids to continue; a prompt that leaves no room in the context keeps its last tokens.</param>
 /// <param name="Temperature">Logits are divided by this; 0 takes the most likely token.</param>
@@ -18,7 +18,7 @@ public sealed record GenerationRow(int[] Prompt, double Temperature, double TopP
 /// <summary>Why a generated row ended.</summary>
 public enum GenerationEnd
 {
-    /// <summary>The model wrote <see cref="BpeTokenizer.EndOfTextId"/> (left out of the tokens).</summary>
+    /// <summary>The model wrote one of its end-of-sequence ids (left out of the tokens).</summary>
     EndOfText,
     /// <summary>The caller's stop test said so (a stop sequence).</summary>
     Stopped,
@@ -50,21 +50,30 @@ public static class BatchGenerator
     /// the row's index and its tokens so far, and ends the row when it says so. The model runs in
     /// eval mode without gradients; synchronous, one thread.
     /// </summary>
-    public static GenerationResult[] Generate(Gpt model, int vocabularySize, IReadOnlyList<GenerationRow> rows,
-        Func<int, IReadOnlyList<int>, bool>? stop = null, CancellationToken cancellationToken = default)
+    public static GenerationResult[] Generate(LanguageModel language, IReadOnlyList<GenerationRow> rows,
+        Func<int, IReadOnlyList<int>, bool>? stop = null, CancellationToken cancellationToken = default) =>
+        Generate(language.Model, language.VocabularySize, language.Special.EndOfSequence, rows, stop, cancellationToken);
+
+    /// <summary>
+    /// What each row of <paramref name="model"/> writes, drawn from its first <paramref name="vocabularySize"/>
+    /// logits, a row ending when it writes one of <paramref name="endOfSequence"/>; otherwise as above.
+    /// </summary>
+    public static GenerationResult[] Generate(CausalLanguageModel model, int vocabularySize, IReadOnlyCollection<int> endOfSequence,
+        IReadOnlyList<GenerationRow> rows, Func<int, IReadOnlyList<int>, bool>? stop = null, CancellationToken cancellationToken = default)
     {
         if (rows.Count == 0) return [];
-        int context = model.Spec.ContextLength;
+        int context = model.ContextLength;
         if (context < 2) throw new ArgumentException("a model with a context of one token cannot continue a prompt.");
         foreach (var row in rows)
         {
-            if (row.Prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token (EndOfText starts a new text).");
+            if (row.Prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token.");
             new SamplingSettings(row.Temperature, row.TopP, row.MaxNewTokens).Validate();
         }
 
         // A prompt keeps its last context - 1 tokens, so that at least one token can be written.
+        var ends = endOfSequence.ToHashSet();
         var prompts = rows.Select(r => r.Prompt.Length < context ? r.Prompt : r.Prompt[^(context - 1)..]).ToArray();
-        var states = rows.Select((r, i) => new RowState(i, r, prompts[i].Length, context)).ToArray();
+        var states = rows.Select((r, i) => new RowState(i, r, prompts[i].Length, context, ends)).ToArray();
         var results = new GenerationResult?[rows.Count];
         foreach (var state in states.Where(s => s.Budget == 0)) results[state.Index] = state.Result(GenerationEnd.Length);
         var active = states.Where(s => s.Budget > 0).ToList();
@@ -113,7 +122,7 @@ public static class BatchGenerator
     }
 
     // Reads every prompt, left-padded to the longest; returns the next-token logits [B * V] on the CPU.
-    private static float[] Prefill(Gpt model, List<RowState> active, int[][] prompts, int promptLength, RowMask promptValid,
+    private static float[] Prefill(CausalLanguageModel model, List<RowState> active, int[][] prompts, int promptLength, RowMask promptValid,
         KeyValueCache cache, int vocabularySize, Device device)
     {
         using var scope = NewDisposeScope();
@@ -139,7 +148,7 @@ public static class BatchGenerator
     }
 
     // Reads the token each row just wrote; returns the next-token logits [B * V] on the CPU.
-    private static float[] Step(Gpt model, List<RowState> active, Tensor promptValid, KeyValueCache cache, int vocabularySize, Device device)
+    private static float[] Step(CausalLanguageModel model, List<RowState> active, Tensor promptValid, KeyValueCache cache, int vocabularySize, Device device)
     {
         using var scope = NewDisposeScope();
         var tokens = tensor(active.Select(s => (long)s.LastToken).ToArray(), [active.Count, 1], device: device);
@@ -183,10 +192,12 @@ public static class BatchGenerator
         private readonly List<int> tokens = [];
         private readonly double[] probabilities;
         private readonly int[] order;
+        private readonly IReadOnlySet<int> endOfSequence;
         private ulong random;
 
-        public RowState(int index, GenerationRow row, int promptLength, int context)
+        public RowState(int index, GenerationRow row, int promptLength, int context, IReadOnlySet<int> endOfSequence)
         {
+            this.endOfSequence = endOfSequence;
             Index = index;
             this.row = row;
             PromptLength = promptLength;
@@ -211,7 +222,7 @@ public static class BatchGenerator
         {
             LastToken = token;
             LastPosition++;
-            if (token == BpeTokenizer.EndOfTextId) return GenerationEnd.EndOfText;
+            if (endOfSequence.Contains(token)) return GenerationEnd.EndOfText;
             tokens.Add(token);
             if (stop is not null && stop(Index, tokens)) return GenerationEnd.Stopped;
             return tokens.Count >= Budget ? GenerationEnd.Length : null;

@@ -32,7 +32,7 @@ public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel 
     public Models.LanguageModel Model => teacher;
 
     public Task<LanguageTeacherIdentity> DescribeAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new LanguageTeacherIdentity(name, teacher.Version, teacher.VocabularySize, teacher.Tokenizer.Digest, teacher.Spec.ContextLength));
+        Task.FromResult(new LanguageTeacherIdentity(name, teacher.Version, teacher.VocabularySize, teacher.Tokenizer.Digest, teacher.ContextLength));
 
     public Task<SequenceTargetBatch> GetAsync(ReadOnlyMemory<int> tokens, int sequences, int length, SequenceTargetSettings settings,
         CancellationToken cancellationToken)

@@ -68,8 +68,8 @@ public sealed class LanguageTrainingRun(
     private void LoadStartingWeights(Gpt model, string path)
     {
         using var start = LanguageModelCheckpoint.Load(path, device);
-        if (start.Spec != settings.Model)
-            throw new ArgumentException($"{path} holds a model of shape {start.Spec}, not this run's {settings.Model}.");
+        if (start.Model is not Gpt startModel || startModel.Spec != settings.Model)
+            throw new ArgumentException($"{path} holds a model of shape {(start.Model as Gpt)?.Spec.ToString() ?? start.Model.Architecture}, not this run's {settings.Model}.");
         if (start.Tokenizer.Digest != tokenizer.Digest)
             throw new ArgumentException($"{path} was trained with tokenizer {start.Tokenizer.Digest}, not this run's {tokenizer.Digest}.");
         using var noGrad = no_grad();

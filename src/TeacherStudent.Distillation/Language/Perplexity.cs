@@ -27,9 +27,9 @@ public static class Perplexity
     /// <paramref name="stream"/>: at most <paramref name="maxWindows"/> windows (0 = all).
     /// </summary>
     /// <param name="vocabularySize">The tokenizer's vocabulary: a padded output is cut back to it.</param>
-    public static PerplexityResult Evaluate(Gpt model, int vocabularySize, TokenStream stream, int maxWindows = 0, int batchSize = DefaultBatchSize)
+    public static PerplexityResult Evaluate(CausalLanguageModel model, int vocabularySize, TokenStream stream, int maxWindows = 0, int batchSize = DefaultBatchSize)
     {
-        int context = model.Spec.ContextLength;
+        int context = model.ContextLength;
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();

@@ -81,8 +81,8 @@ public static class SequenceTargets
     {
         if (sequences < 1 || length < 1 || tokens.Length != sequences * length)
             throw new ArgumentException($"{tokens.Length} token ids do not make {sequences} sequences of {length}.");
-        if (length > teacher.Spec.ContextLength)
-            throw new ArgumentException($"sequences of {length} tokens are longer than the teacher's context of {teacher.Spec.ContextLength}.");
+        if (length > teacher.ContextLength)
+            throw new ArgumentException($"sequences of {length} tokens are longer than the teacher's context of {teacher.ContextLength}.");
         var vocabulary = teacher.VocabularySize;
         for (int i = 0; i < tokens.Length; i++)
             if ((uint)tokens[i] >= (uint)vocabulary)

@@ -129,7 +129,7 @@ internal sealed class GptBlock : Module<Tensor, Tensor>
 /// the logits at position t depend on tokens 0..t only.
 /// Saved and loaded with TorchSharp's <c>save</c>/<c>load</c>; the state dict holds weights only.
 /// </summary>
-public sealed class Gpt : Module<Tensor, Tensor>
+public sealed class Gpt : CausalLanguageModel
 {
     /// <summary>The architecture's name in reports and Describe.</summary>
     public const string ArchitectureName = "gpt";
@@ -163,14 +163,20 @@ public sealed class Gpt : Module<Tensor, Tensor>
         InitialiseLikeGpt2();
     }
 
+    /// <inheritdoc/>
+    public override string Architecture => ArchitectureName;
+
+    /// <inheritdoc/>
+    public override int ContextLength => Spec.ContextLength;
+
+    /// <inheritdoc/>
+    public override int VocabularySize => Spec.VocabularySize;
+
     /// <summary>Next-token logits [B, L, V] for int64 token ids [B, L].</summary>
     public override Tensor forward(Tensor tokens)
     {
-        if (tokens.dim() != 2)
-            throw new ArgumentException($"token ids must be [batch, length], not [{string.Join(", ", tokens.shape)}].");
+        CheckTokens(tokens);
         long length = tokens.shape[1];
-        if (length > Spec.ContextLength)
-            throw new ArgumentException($"a sequence of {length} tokens is longer than the context of {Spec.ContextLength}.");
 
         var x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(positions.narrow(0, 0, length)), TorchScalars.One);
         x = embeddingDropout.forward(x);
@@ -178,34 +184,23 @@ public sealed class Gpt : Module<Tensor, Tensor>
         return functional.linear(finalNorm.forward(x), tokenEmbedding.weight!);  // the tied head
     }
 
-    /// <summary>
-    /// Next-token logits [B, V] after the last of <paramref name="tokens"/> [B, n] (int64), reading
-    /// and extending <paramref name="cache"/>: the keys and values of these tokens go into columns
-    /// <see cref="KeyValueCache.Length"/>..+n, <paramref name="positions"/> [B, n] are their learned
-    /// positions (rows of different lengths are left-padded), and <paramref name="mask"/> [B, 1, n, Length + n]
-    /// says which cached columns each token sees (causal, padding left out). For generation: call in
-    /// eval mode under no_grad. With no padding it gives what <see cref="forward"/> gives at the last position.
-    /// </summary>
-    public Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)
+    /// <inheritdoc/>
+    public override Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)
     {
         long length = tokens.shape[1];
-        if (cache.Length + length > cache.Capacity)
-            throw new ArgumentException($"{length} more tokens do not fit a cache of {cache.Capacity} holding {cache.Length}.");
+        CheckRoom(cache, length);
         var x = tokenEmbedding.forward(tokens).add(positionEmbedding.forward(positions), TorchScalars.One);
         for (int i = 0; i < blocks.Count; i++) x = blocks[i].Decode(x, cache.Keys[i], cache.Values[i], cache.Length, mask);
         cache.Length += length;
         return functional.linear(finalNorm.forward(x.select(1, -1)), tokenEmbedding.weight!);
     }
 
-    /// <summary>An empty cache for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> tokens each, on this model's device.</summary>
-    public KeyValueCache NewCache(long batch, long capacity)
+    /// <inheritdoc/>
+    public override KeyValueCache NewCache(long batch, long capacity)
     {
         var weight = tokenEmbedding.weight!;
-        return new KeyValueCache(Spec, batch, capacity, weight.dtype, weight.device);
+        return new KeyValueCache(Spec.Layers, Spec.Heads, Spec.Width / Spec.Heads, batch, capacity, weight.dtype, weight.device);
     }
-
-    /// <summary>Number of trainable values; the tied head is counted once, with the embedding.</summary>
-    public long ParameterCount() => parameters().Sum(p => p.numel());
 
     /// <summary>
     /// GPT-2's initialisation: weights of linear layers and embeddings from N(0, 0.02), biases 0,

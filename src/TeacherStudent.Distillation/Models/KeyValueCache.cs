@@ -3,23 +3,22 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Distillation.Models;
 
 /// <summary>
-/// The keys and values every attention layer of a <see cref="Gpt"/> has computed for a batch being
-/// generated, so that each new token costs one position's forward instead of the whole sequence's.
-/// Allocated once at its full capacity ([B, H, capacity, C / H] per layer, outside any dispose
-/// scope) and filled column by column; <see cref="Keep"/> drops the rows that are done.
+/// The keys and values every attention layer of a <see cref="CausalLanguageModel"/> has computed for a
+/// batch being generated, so that each new token costs one position's forward instead of the whole
+/// sequence's. Allocated once at its full capacity ([B, key/value heads, capacity, head width] per
+/// layer, outside any dispose scope) and filled column by column; <see cref="Keep"/> drops the rows that are done.
 /// </summary>
 public sealed class KeyValueCache : IDisposable
 {
-    internal KeyValueCache(GptSpec spec, long batch, long capacity, ScalarType dtype, Device device)
+    internal KeyValueCache(int layers, int heads, int headWidth, long batch, long capacity, ScalarType dtype, Device device)
     {
         Capacity = capacity;
-        long headWidth = spec.Width / spec.Heads;
-        Keys = new Tensor[spec.Layers];
-        Values = new Tensor[spec.Layers];
-        for (int i = 0; i < spec.Layers; i++)
+        Keys = new Tensor[layers];
+        Values = new Tensor[layers];
+        for (int i = 0; i < layers; i++)
         {
-            Keys[i] = zeros([batch, spec.Heads, capacity, headWidth], dtype, device).DetachFromDisposeScope();
-            Values[i] = zeros([batch, spec.Heads, capacity, headWidth], dtype, device).DetachFromDisposeScope();
+            Keys[i] = zeros([batch, heads, capacity, headWidth], dtype, device).DetachFromDisposeScope();
+            Values[i] = zeros([batch, heads, capacity, headWidth], dtype, device).DetachFromDisposeScope();
         }
     }
 

@@ -62,9 +62,9 @@ public static class LanguageModelCheckpoint
         using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
         try
         {
-            var (spec, tokenizer, model) = Read(reader, path);
+            var (_, tokenizer, model) = Read(reader, path);
             model.to(device).eval();
-            return new LanguageModel(spec, tokenizer, model, Checkpoint.Digest(bytes));
+            return LanguageModel.OfProject(model, tokenizer, Checkpoint.Digest(bytes));
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)
         {
@@ -95,17 +95,4 @@ public static class LanguageModelCheckpoint
         }
         return (spec, tokenizer, model);
     }
-}
-
-/// <summary>
-/// A loaded language model: its spec, its tokenizer, the model (in eval mode) and the version of
-/// the checkpoint it came from. The model may score more tokens than the tokenizer has (a
-/// vocabulary padded for speed); only the tokenizer's are real.
-/// </summary>
-public sealed record LanguageModel(GptSpec Spec, BpeTokenizer Tokenizer, Gpt Model, string Version) : IDisposable
-{
-    /// <summary>Tokens the tokenizer knows: the distributions are over these.</summary>
-    public int VocabularySize => Tokenizer.VocabularySize;
-
-    public void Dispose() => Model.Dispose();
 }

@@ -14,7 +14,7 @@ namespace TeacherStudent.Distillation.Text;
 /// characters (strings with unpaired surrogates are not well-formed UTF-16: those become U+FFFD).
 /// Safe to use from several threads.
 /// </summary>
-public sealed class BpeTokenizer
+public sealed class BpeTokenizer : ITokenizer
 {
     /// <summary>Ids 0-255 are the bytes themselves.</summary>
     public const int ByteTokens = 256;

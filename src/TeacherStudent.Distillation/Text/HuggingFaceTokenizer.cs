@@ -13,7 +13,7 @@ namespace TeacherStudent.Distillation.Text;
 /// post-processor adds what it adds around the text (Llama 2 files a <c>&lt;s&gt;</c> first; Qwen files nothing).
 /// Safe to use from several threads.
 /// </summary>
-public sealed class HuggingFaceTokenizer : IDisposable
+public sealed class HuggingFaceTokenizer : ITokenizer, IDisposable
 {
     /// <summary>The file a Hugging Face model directory keeps its tokenizer in.</summary>
     public const string FileName = "tokenizer.json";
@@ -36,6 +36,12 @@ public sealed class HuggingFaceTokenizer : IDisposable
 
     /// <summary>The content digest of the vocabulary: equal for two tokenizers whose ids mean the same tokens.</summary>
     public string VocabularyDigest => Vocabulary.Digest;
+
+    /// <inheritdoc/>
+    string ITokenizer.Digest => Vocabulary.Digest;
+
+    /// <inheritdoc/>
+    public int VocabularySize => Vocabulary.Size;
 
     /// <summary>
     /// Reads <paramref name="path"/>: a <c>tokenizer.json</c>, or a model directory holding one.
@@ -105,6 +111,9 @@ public sealed class HuggingFaceTokenizer : IDisposable
         DecodeRun(run, text);
         return text.ToString();
     }
+
+    /// <inheritdoc/>
+    string ITokenizer.Decode(ReadOnlySpan<int> ids) => Decode(ids.ToArray());
 
     private void DecodeRun(List<uint> run, StringBuilder text)
     {

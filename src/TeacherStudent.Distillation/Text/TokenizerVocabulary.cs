@@ -41,6 +41,15 @@ public sealed class TokenizerVocabulary
     /// <summary>The token string of an id as the file spells it (byte-level files spell a space <c>Ġ</c>), or null for an id the vocabulary lacks.</summary>
     public string? TokenOf(int id) => id >= 0 && id < tokens.Length ? tokens[id] : null;
 
+    /// <summary>The id of a token string as the file spells it (an added token's content, or a vocabulary entry), or null when there is none.</summary>
+    public int? IdOf(string token)
+    {
+        foreach (var added in AddedTokens)
+            if (added.Content == token) return added.Id;
+        var id = Array.IndexOf(tokens, token);
+        return id >= 0 ? id : null;
+    }
+
     /// <summary>Reads the vocabulary of a <c>tokenizer.json</c>; fails with a sentence naming the file when it is not JSON or has no vocabulary.</summary>
     public static TokenizerVocabulary Read(string tokenizerJsonPath)
     {

@@ -61,7 +61,7 @@ public sealed class BatchGeneratorTests
         var prompts = new[] { Prompt(3, 3), Prompt(11, 4), Prompt(1, 5), Prompt(7, 6) };
         var rows = prompts.Select(p => new GenerationRow(p, 0, 1, MaxNewTokens: 10, Seed: 0)).ToArray();
 
-        var batched = BatchGenerator.Generate(model, Spec.VocabularySize, rows);
+        var batched = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], rows);
 
         for (int i = 0; i < prompts.Length; i++)
         {
@@ -80,9 +80,9 @@ public sealed class BatchGeneratorTests
         var row = new GenerationRow(Prompt(5, 7), Temperature: 1.5, TopP: 0.9, MaxNewTokens: 12, Seed: 42);
         var others = Enumerable.Range(0, 5).Select(i => new GenerationRow(Prompt(2 + 3 * i, 10 + i), 1, 1, 6 + i, (ulong)i)).ToList();
 
-        var alone = BatchGenerator.Generate(model, Spec.VocabularySize, [row])[0];
-        var batched = BatchGenerator.Generate(model, Spec.VocabularySize, [.. others.Take(3), row, .. others.Skip(3)])[3];
-        var otherSeed = BatchGenerator.Generate(model, Spec.VocabularySize, [row with { Seed = 43 }])[0];
+        var alone = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], [row])[0];
+        var batched = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], [.. others.Take(3), row, .. others.Skip(3)])[3];
+        var otherSeed = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], [row with { Seed = 43 }])[0];
 
         Assert.Equal(alone.Tokens, batched.Tokens);
         Assert.NotEqual(alone.Tokens, otherSeed.Tokens);
@@ -94,8 +94,8 @@ public sealed class BatchGeneratorTests
         using var model = NewModel(4);
         var prompts = new[] { Prompt(4, 1), Prompt(6, 2) };
 
-        var greedy = BatchGenerator.Generate(model, Spec.VocabularySize, prompts.Select(p => new GenerationRow(p, 0, 1, 8, 0)).ToArray());
-        var nucleus = BatchGenerator.Generate(model, Spec.VocabularySize, prompts.Select((p, i) => new GenerationRow(p, 1, 1e-9, 8, (ulong)i)).ToArray());
+        var greedy = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], prompts.Select(p => new GenerationRow(p, 0, 1, 8, 0)).ToArray());
+        var nucleus = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], prompts.Select((p, i) => new GenerationRow(p, 1, 1e-9, 8, (ulong)i)).ToArray());
 
         Assert.Equal(greedy.Select(g => g.Tokens), nucleus.Select(n => n.Tokens));
     }
@@ -109,7 +109,7 @@ public sealed class BatchGeneratorTests
         const double temperature = 0.5;  // sharpens the random model's nearly flat distribution
 
         var rows = Enumerable.Range(0, draws).Select(i => new GenerationRow(prompt, temperature, 1, 1, (ulong)i)).ToArray();
-        var drawn = BatchGenerator.Generate(model, Spec.VocabularySize, rows).Select(r => r.Tokens.Length == 0 ? BpeTokenizer.EndOfTextId : r.Tokens[0]);
+        var drawn = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], rows).Select(r => r.Tokens.Length == 0 ? BpeTokenizer.EndOfTextId : r.Tokens[0]);
 
         double[] p;
         using (var scope = NewDisposeScope())
@@ -140,7 +140,7 @@ public sealed class BatchGeneratorTests
             new GenerationRow(Prompt(4, 5), 1, 1, MaxNewTokens: 0, Seed: 5),
         };
 
-        var results = BatchGenerator.Generate(model, Spec.VocabularySize, rows, stop: (row, tokens) => row == 2 && tokens.Count == 2);
+        var results = BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], rows, stop: (row, tokens) => row == 2 && tokens.Count == 2);
 
         Assert.Equal((3, GenerationEnd.Length), (results[0].CompletionTokens, results[0].End));
         Assert.Equal(4, results[1].CompletionTokens);

@@ -157,7 +157,7 @@ public sealed class LanguageTrainingRunTests : IDisposable
 
         using var loaded = LanguageModelCheckpoint.Load(run.ModelPath, CPU);
 
-        Assert.Equal(settings.Model, loaded.Spec);
+        Assert.Equal(settings.Model, Assert.IsType<Gpt>(loaded.Model).Spec);
         Assert.Equal(TinyLanguageModels.Tokenizer.Digest, loaded.Tokenizer.Digest);
         Assert.Equal(TinyLanguageModels.VocabularySize, loaded.VocabularySize);
         Assert.Equal(result.Parameters, loaded.Model.ParameterCount());
@@ -171,7 +171,7 @@ public sealed class LanguageTrainingRunTests : IDisposable
         var other = Distillation.Text.BpeTrainer.Train(["the cat sat on the mat", "the dog sat on the log"], vocabularySize: 270);
         var spec = new GptSpec(other.VocabularySize, TinyLanguageModels.ContextLength, 1, 16, 2);
         using var model = new Gpt(spec);
-        using var teacher = new ModelSequenceTargetSource("other", new LanguageModel(spec, other, model, "v-other"));
+        using var teacher = new ModelSequenceTargetSource("other", LanguageModel.OfProject(model, other, "v-other"));
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
             Run(Student(LanguageTrainingMode.Online, steps: 5), "mismatch", teacher).RunAsync(CancellationToken.None));

@@ -81,7 +81,7 @@ public sealed class GenerateTests : IAsyncLifetime
     {
         var row = new GenerationRow([BpeTokenizer.EndOfTextId, .. reference.Tokenizer.Encode(prompt)], temperature, 1, maxNewTokens,
             LocalTextGenerator.SeedOf(seed, sampleIndex, prompt));
-        return BatchGenerator.Generate(reference.Model, reference.VocabularySize, [row])[0];
+        return BatchGenerator.Generate(reference, [row])[0];
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
 
     private int[] Sequences(int count, int length)
     {
-        var stream = reference.Tokenizer.EncodeEntries(FortunesCorpus.Load().Validation.Take(40));
+        var stream = reference.EncodeEntries(FortunesCorpus.Load().Validation.Take(40));
         return stream.AsSpan(0, count * length).ToArray();
     }
 

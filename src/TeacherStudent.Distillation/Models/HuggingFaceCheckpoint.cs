@@ -1,0 +1,211 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TeacherStudent.Distillation.Text;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Models;
+
+/// <summary>
+/// A Hugging Face model directory as a language-model checkpoint: <c>config.json</c> (a
+/// <see cref="LlamaConfig"/>), the weights in <c>model.safetensors</c> or in shards listed by
+/// <c>model.safetensors.index.json</c> (float32, bfloat16 or float16), <c>tokenizer.json</c>, and
+/// when present <c>tokenizer_config.json</c> and <c>generation_config.json</c>. Every tensor is
+/// checked against the config before any is read; they are then read one at a time into a model
+/// allocated once in the compute dtype, so a load holds the model and one tensor of the file at most.
+/// </summary>
+public static class HuggingFaceCheckpoint
+{
+    /// <summary>The weights of an unsharded model.</summary>
+    public const string WeightsFile = "model.safetensors";
+
+    /// <summary>The index of a sharded model's weights: tensor name -> shard file.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
+    // The small files whose bytes, with the config and the weights, make a version: all that changes an answer.
+    private static readonly string[] VersionedFiles = [HuggingFaceTokenizer.FileName, "tokenizer_config.json", "generation_config.json"];
+
+    /// <summary>Whether <paramref name="path"/> is a directory holding a <c>config.json</c>.</summary>
+    public static bool IsModelDirectory(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, LlamaConfig.FileName));
+
+    /// <summary>
+    /// Loads the model in <paramref name="directory"/> onto <paramref name="device"/> in eval mode. The weights
+    /// compute in <paramref name="computeDType"/>; by default float32 on a CPU (where bfloat16 and float16
+    /// matrix products are slow or missing) and the weights' own dtype elsewhere.
+    /// </summary>
+    /// <exception cref="InvalidDataException">a file is missing or unreadable, the architecture or a setting is not supported, or a tensor is missing, of the wrong shape or of an unknown dtype; the message names the file and the tensor.</exception>
+    public static LanguageModel Load(string directory, Device device, ScalarType? computeDType = null)
+    {
+        if (!IsModelDirectory(directory))
+            throw new InvalidDataException($"{directory} is not a Hugging Face model directory (it has no {LlamaConfig.FileName}).");
+        var config = LlamaConfig.Read(Path.Combine(directory, LlamaConfig.FileName));
+        var tensors = ReadHeaders(directory);
+        var weightDType = WeightDType(tensors);
+        var dtype = computeDType ?? (device.type == DeviceType.CPU ? ScalarType.Float32 : weightDType);
+
+        var tokenizer = HuggingFaceTokenizer.Load(directory);
+        Llama? model = null;
+        try
+        {
+            if (tokenizer.VocabularySize > config.VocabularySize)
+                throw new InvalidDataException($"{tokenizer.Path} has {tokenizer.VocabularySize} ids but the model scores only {config.VocabularySize} (vocab_size).");
+            var special = SpecialTokens.Read(directory, tokenizer.Vocabulary);
+            model = new Llama(config, dtype, device);
+            Fill(model, config, tensors, directory);
+            model.eval();
+            var described = new LanguageModelFacts(ParameterCount: model.ParameterCount(), WeightDType: DTypeName(weightDType), ComputeDType: DTypeName(dtype));
+            return new LanguageModel(model, tokenizer, special, Version(directory, tensors), described);
+        }
+        catch
+        {
+            model?.Dispose();
+            tokenizer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="directory"/> as transformers and vLLM read it:
+    /// <c>config.json</c>, <c>model.safetensors</c> in <paramref name="dtype"/>, <c>generation_config.json</c>
+    /// (its special tokens), and the tokenizer files copied from <paramref name="tokenizerSource"/>
+    /// (a model directory or a <c>tokenizer.json</c>). Each file is written whole or not at all.
+    /// </summary>
+    public static void Save(string directory, Llama model, string tokenizerSource, SpecialTokens special, ScalarType dtype = ScalarType.Float32)
+    {
+        Directory.CreateDirectory(directory);
+        var sourceDirectory = Directory.Exists(tokenizerSource) ? tokenizerSource : Path.GetDirectoryName(Path.GetFullPath(tokenizerSource))!;
+        var tokenizerFile = Directory.Exists(tokenizerSource) ? Path.Combine(tokenizerSource, HuggingFaceTokenizer.FileName) : tokenizerSource;
+        if (!File.Exists(tokenizerFile)) throw new FileNotFoundException($"No {HuggingFaceTokenizer.FileName} at {tokenizerSource} to save with the model.", tokenizerFile);
+
+        var config = model.Config with
+        {
+            BeginOfSequenceId = special.BeginOfSequence,
+            EndOfSequenceId = special.EndOfSequence.Count > 0 ? special.EndOfSequence[0] : null,
+        };
+        var dtypeName = DTypeName(dtype);
+        WriteJson(Path.Combine(directory, LlamaConfig.FileName), config.ToJson(dtypeName));
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = special.BeginOfSequence,
+            ["eos_token_id"] = special.EndOfSequence.Count == 1 ? special.EndOfSequence[0] : new JsonArray(special.EndOfSequence.Select(id => (JsonNode)id).ToArray()),
+            ["pad_token_id"] = special.Padding,
+        };
+        WriteJson(Path.Combine(directory, "generation_config.json"), generation);
+        SafetensorsFile.Write(Path.Combine(directory, WeightsFile), model.state_dict().Select(p => (p.Key, p.Value)).ToArray(), dtype);
+        CopyInto(directory, tokenizerFile);
+        foreach (var name in (string[])["tokenizer_config.json", "special_tokens_map.json"])
+            if (File.Exists(Path.Combine(sourceDirectory, name))) CopyInto(directory, Path.Combine(sourceDirectory, name));
+    }
+
+    private static void WriteJson(string path, JsonNode json) =>
+        Checkpoint.WriteAtomically(path, writer => writer.Write(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
+
+    private static void CopyInto(string directory, string file)
+    {
+        var target = Path.Combine(directory, Path.GetFileName(file));
+        if (Path.GetFullPath(target) != Path.GetFullPath(file)) Checkpoint.WriteAtomically(target, writer => writer.Write(File.ReadAllBytes(file)));
+    }
+
+    /// <summary>Where each tensor is and what it claims to be, from the safetensors headers (no tensor bytes are read).</summary>
+    private static Dictionary<string, TensorEntry> ReadHeaders(string directory)
+    {
+        var single = Path.Combine(directory, WeightsFile);
+        var index = Path.Combine(directory, IndexFile);
+        IEnumerable<string> files;
+        if (File.Exists(single)) files = [single];
+        else if (File.Exists(index)) files = ShardsOf(index).Select(shard => Path.Combine(directory, shard));
+        else throw new InvalidDataException($"{directory} has neither {WeightsFile} nor {IndexFile}.");
+
+        var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new InvalidDataException($"{index} names the shard {Path.GetFileName(file)}, which is not in {directory}.");
+            foreach (var entry in SafetensorsFile.ReadHeader(file))
+                if (!tensors.TryAdd(entry.Name, entry))
+                    throw new InvalidDataException($"tensor {entry.Name} is in both {Path.GetFileName(tensors[entry.Name].File)} and {Path.GetFileName(file)}.");
+        }
+        return tensors;
+    }
+
+    private static IEnumerable<string> ShardsOf(string index)
+    {
+        try
+        {
+            var map = JsonNode.Parse(File.ReadAllBytes(index))?["weight_map"] as JsonObject
+                      ?? throw new InvalidDataException($"{index} has no weight_map.");
+            return map.Select(pair => (string?)pair.Value ?? throw new InvalidDataException($"{index} names no file for tensor {pair.Key}."))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{index} is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    // The dtype the weights were saved in: the one their floating tensors share (a norm kept in float32 beside bfloat16 matrices counts less).
+    private static ScalarType WeightDType(Dictionary<string, TensorEntry> tensors) =>
+        tensors.Values.GroupBy(t => t.DType).MaxBy(g => g.Sum(t => t.Elements))?.Key ?? ScalarType.Float32;
+
+    /// <summary>Checks every tensor the model needs against the files, then copies them in one at a time.</summary>
+    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string directory)
+    {
+        var parameters = model.state_dict();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!tensors.TryGetValue(name, out var entry))
+                throw new InvalidDataException($"tensor {name} is missing from {directory}: a {config.Architecture} with this config.json needs it.");
+            if (!entry.Shape.SequenceEqual(parameter.shape))
+                throw new InvalidDataException($"{entry.File}: tensor {name} has shape [{string.Join(", ", entry.Shape)}], but config.json makes it [{string.Join(", ", parameter.shape)}].");
+        }
+        foreach (var name in tensors.Keys)
+            if (!parameters.ContainsKey(name) && !Ignorable(name, config))
+                throw new InvalidDataException($"{tensors[name].File}: tensor {name} has no place in a {config.Architecture} with this config.json.");
+
+        using var noGrad = no_grad();
+        foreach (var group in parameters.GroupBy(p => tensors[p.Key].File))
+        {
+            using var stream = new FileStream(group.Key, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
+            foreach (var (name, parameter) in group)
+            {
+                stream.Position = 0;
+                var read = Safetensors.LoadStateDict(stream, leaveOpen: true, keysToKeep: [name]);
+                using var source = read[name];
+                parameter.copy_(source); // converts to the model's dtype and device
+            }
+        }
+    }
+
+    // A tied model may still carry its head's copy (transformers ignores it); old checkpoints saved the rotary frequencies.
+    private static bool Ignorable(string name, LlamaConfig config) =>
+        (config.TiedHead && name == "lm_head.weight") || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    /// <summary>SHA-256 over the config, the weight files and the tokenizer files, in a fixed order; the first 16 hex digits.</summary>
+    private static string Version(string directory, Dictionary<string, TensorEntry> tensors)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var files = new List<string> { Path.Combine(directory, LlamaConfig.FileName) };
+        files.AddRange(tensors.Values.Select(t => t.File).Distinct().Order(StringComparer.Ordinal));
+        files.AddRange(VersionedFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists));
+        var buffer = new byte[1 << 20];
+        foreach (var file in files)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            int count;
+            while ((count = stream.Read(buffer)) > 0) hash.AppendData(buffer, 0, count);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    /// <summary>The name transformers gives a dtype (torch_dtype): float32, bfloat16, float16.</summary>
+    public static string DTypeName(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        ScalarType.Float64 => "float64",
+        _ => dtype.ToString().ToLowerInvariant(),
+    };
+}

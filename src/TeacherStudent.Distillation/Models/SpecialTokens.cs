@@ -1,0 +1,75 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TeacherStudent.Distillation.Text;
+
+namespace TeacherStudent.Distillation.Models;
+
+/// <summary>
+/// The control tokens of a language model: where a text begins, the ids that end one (generation
+/// stops at any of them), padding, and what a prompt starts with before its own tokens.
+/// </summary>
+/// <param name="BeginOfSequence">The bos id, when the model has one.</param>
+/// <param name="EndOfSequence">The ids that end a text (Llama 3 instruct models have several); the first is the main one.</param>
+/// <param name="Padding">The pad id, when the model names one.</param>
+/// <param name="PromptPrefix">Ids put before a prompt's own (the project's models read every text after an end-of-text); empty for a Hugging Face model, whose tokenizer adds what it adds.</param>
+public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndOfSequence, int? Padding, IReadOnlyList<int> PromptPrefix)
+{
+    /// <summary>The project's own byte-level BPE models: one end-of-text token that also starts every text.</summary>
+    public static SpecialTokens ProjectBpe { get; } = new(null, [BpeTokenizer.EndOfTextId], null, [BpeTokenizer.EndOfTextId]);
+
+    /// <summary>
+    /// Reads a Hugging Face model directory's special tokens as transformers would use them:
+    /// bos and pad from <c>tokenizer_config.json</c> (as token strings) or the config's ids; the ids
+    /// that end generation from <c>generation_config.json</c>, else <c>config.json</c>, else the
+    /// tokenizer config's eos token. Files that are absent are skipped; an id outside the vocabulary is refused.
+    /// </summary>
+    public static SpecialTokens Read(string directory, TokenizerVocabulary vocabulary)
+    {
+        var tokenizerConfig = ReadObject(Path.Combine(directory, "tokenizer_config.json"));
+        var generationConfig = ReadObject(Path.Combine(directory, "generation_config.json"));
+        var config = ReadObject(Path.Combine(directory, LlamaConfig.FileName));
+
+        int? TokenId(string key) => TokenString(tokenizerConfig?[key]) is { } token ? vocabulary.IdOf(token) : null;
+        var bos = TokenId("bos_token") ?? FirstId(generationConfig?["bos_token_id"]) ?? FirstId(config?["bos_token_id"]);
+        var pad = TokenId("pad_token") ?? FirstId(generationConfig?["pad_token_id"]) ?? FirstId(config?["pad_token_id"]);
+        var eos = Ids(generationConfig?["eos_token_id"]);
+        if (eos.Count == 0) eos = Ids(config?["eos_token_id"]);
+        if (eos.Count == 0 && TokenId("eos_token") is { } eosId) eos = [eosId];
+
+        int?[] named = [bos, pad, .. eos.Select(id => (int?)id)];
+        foreach (var id in named)
+            if (id is < 0 || id >= vocabulary.Size)
+                throw new InvalidDataException($"{directory}: special token id {id} is outside the tokenizer's {vocabulary.Size} ids.");
+        return new SpecialTokens(bos, eos, pad, []);
+    }
+
+    private static JsonObject? ReadObject(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new InvalidDataException($"{path} is not a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    // A token in tokenizer_config.json is a string, or an object with its "content" (AddedToken's form).
+    private static string? TokenString(JsonNode? node) => node switch
+    {
+        JsonValue value when value.TryGetValue<string>(out var text) => text,
+        JsonObject added => (string?)added["content"],
+        _ => null,
+    };
+
+    private static int? FirstId(JsonNode? node) => Ids(node) is [var first, ..] ? first : null;
+
+    private static List<int> Ids(JsonNode? node) => node switch
+    {
+        JsonArray list => list.Select(id => (int)id!).ToList(),
+        JsonValue value when value.TryGetValue<int>(out var id) => [id],
+        _ => [],
+    };
+}
