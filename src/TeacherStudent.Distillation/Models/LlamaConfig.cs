@@ -129,6 +129,9 @@ public sealed record LlamaConfig
     /// <summary>Builds the config from a parsed <c>config.json</c>; unsupported settings throw with a sentence.</summary>
     public static LlamaConfig Parse(JsonObject json)
     {
+        // Numbers of a parsed document convert to any numeric type; those of a node built in memory
+        // only to their own (an int is no double), so a built node is read as its text would be.
+        json = JsonNode.Parse(json.ToJsonString())!.AsObject();
         var architecture = json["architectures"] is JsonArray { Count: > 0 } names ? names[0]!.GetValue<string>()
             : throw new InvalidDataException("it names no architecture (\"architectures\": [...]).");
         if (!SupportedArchitectures.Contains(architecture))
