@@ -152,7 +152,8 @@ internal sealed class RotaryEmbedding : Module
 
 /// <summary>
 /// Grouped-query causal self-attention: H query heads share K key/value heads, query head j reading
-/// key/value head j / (H / K). Optional biases on the q/k/v projections (Qwen2) and per-head RMSNorm
+/// key/value head j / (H / K). Optional biases on the q/k/v projections (Qwen2; Llama's and Qwen3's
+/// attention_bias, which also puts one on the output projection) and per-head RMSNorm
 /// of queries and keys before the rotation (Qwen3).
 /// </summary>
 internal sealed class LlamaAttention : NamedModule
@@ -171,7 +172,7 @@ internal sealed class LlamaAttention : NamedModule
         queries = new Projection(config.Width, heads * headWidth, config.QueryKeyValueBias, dtype, device);
         keys = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
         values = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
-        output = new Projection(heads * headWidth, config.Width, false, dtype, device);
+        output = new Projection(heads * headWidth, config.Width, config.OutputBias, dtype, device);
         register_module("q_proj", queries);
         register_module("k_proj", keys);
         register_module("v_proj", values);

@@ -48,8 +48,11 @@ public sealed record LlamaConfig
     /// <summary>Rotary scaling (<c>rope_scaling</c>), or null for none.</summary>
     public RopeScaling? RopeScaling { get; init; }
 
-    /// <summary>Biases on the query, key and value projections (Qwen2 always; Llama's <c>attention_bias</c>).</summary>
+    /// <summary>Biases on the query, key and value projections (Qwen2 always; Llama's and Qwen3's <c>attention_bias</c>).</summary>
     public bool QueryKeyValueBias { get; init; }
+
+    /// <summary>A bias on the attention's output projection (Llama's and Qwen3's <c>attention_bias</c>; never Qwen2's).</summary>
+    public bool OutputBias { get; init; }
 
     /// <summary>Per-head RMSNorm of queries and keys before the rotation (Qwen3).</summary>
     public bool QueryKeyNorm { get; init; }
@@ -150,6 +153,10 @@ public sealed record LlamaConfig
         if (json["pretraining_tp"] is { } tp && (int)tp > 1)
             throw new InvalidDataException($"pretraining_tp {tp} is not supported.");
 
+        // Llama's and Qwen3's attention_bias puts a bias on all four projections; Qwen2 has q/k/v biases
+        // always and none on the output; Mistral has none (transformers ignores the key there).
+        var attentionBias = architecture is "LlamaForCausalLM" or "Qwen3ForCausalLM" && (bool?)json["attention_bias"] == true;
+
         var maxPositions = Required(json, "max_position_embeddings");
         var window = SlidingWindow(json, isQwen2 || isQwen3);
 
@@ -173,7 +180,8 @@ public sealed record LlamaConfig
             NormEpsilon = (double?)json["rms_norm_eps"] ?? 1e-6,
             RopeTheta = theta,
             RopeScaling = scaling,
-            QueryKeyValueBias = isQwen2 || (bool?)json["attention_bias"] == true,
+            QueryKeyValueBias = isQwen2 || attentionBias,
+            OutputBias = attentionBias,
             QueryKeyNorm = isQwen3,
             TiedHead = (bool?)json["tie_word_embeddings"] ?? false,
             WeightDType = (string?)json["torch_dtype"] ?? (string?)json["dtype"],
