@@ -26,9 +26,20 @@ public static class BpeTrainer
         for (int w = 0; w < words.Count; w++) Count(words[w], w, +1, counts, holders);
 
         var merges = new List<(int Left, int Right)>();
-        while (BpeTokenizer.FirstMergeId + merges.Count < vocabularySize && counts.Count > 0)
+        // Every token spells other bytes: a pair that would spell an existing token again is never merged,
+        // so that the vocabulary can be written as a tokenizer.json (one id per spelling).
+        var spellings = new List<string>(Enumerable.Range(0, BpeTokenizer.ByteTokens).Select(b => ((char)b).ToString())) { "" };
+        var spelled = new HashSet<string>(spellings, StringComparer.Ordinal);
+        var repeats = new HashSet<(int Left, int Right)>();
+        while (BpeTokenizer.FirstMergeId + merges.Count < vocabularySize && MostFrequent(counts, repeats) is { } pair)
         {
-            var pair = MostFrequent(counts);
+            var spelling = spellings[pair.Left] + spellings[pair.Right];
+            if (!spelled.Add(spelling))
+            {
+                repeats.Add(pair);
+                continue;
+            }
+            spellings.Add(spelling);
             int merged = BpeTokenizer.FirstMergeId + merges.Count;
             merges.Add(pair);
             foreach (var w in holders[pair])
@@ -76,19 +87,20 @@ public static class BpeTrainer
         }
     }
 
-    private static (int Left, int Right) MostFrequent(Dictionary<(int Left, int Right), long> counts)
+    private static (int Left, int Right)? MostFrequent(Dictionary<(int Left, int Right), long> counts, HashSet<(int Left, int Right)> skipped)
     {
         var best = (Left: int.MaxValue, Right: int.MaxValue);
         long bestCount = 0;
         foreach (var (pair, count) in counts)
         {
+            if (skipped.Contains(pair)) continue;
             if (count > bestCount || (count == bestCount && pair.CompareTo(best) < 0))
             {
                 best = pair;
                 bestCount = count;
             }
         }
-        return best;
+        return bestCount > 0 ? best : null;
     }
 
     /// <summary>One distinct piece of the training text, how often it occurs, and its ids so far.</summary>
