@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Language-model distillation on the fortunes corpus (./demo.sh lm): trains a GPT teacher (once; a
-# second run reuses it), serves it, and trains the same small student four ways with the same
+# Language-model distillation on the fortunes corpus (./demo.sh lm): trains a Llama-family teacher
+# (once; a second run reuses it), serves it from its Hugging Face model directory, and trains the
+# same small student four ways with the same
 # optimiser steps and corpus tokens — cross-entropy only, forward KL, reverse KL and on-policy —
 # the last three from the teacher service; measures what dense, top-8, top-32 and sampled-32
 # targets cost per token and keep of the teacher's distribution, and the service's tokens/s beside
-# an in-process forward. Writes artifacts/lm/report.json and prints the tables.
+# an in-process forward. Every model leaves as a Hugging Face directory (RUN/model: config.json,
+# model.safetensors, tokenizer.json, ...). Writes artifacts/lm/report.json and prints the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-packages.sh
@@ -25,13 +27,14 @@ teacher_args=(--mode supervised --layers 4 --width 256 --heads 4 --context-lengt
 student_args=(--layers 2 --width 128 --heads 4 --context-length 128 --batch-size 16 --steps 500 --learning-rate 2e-3
   --min-learning-rate 2e-4 --warmup-steps 50 --eval-interval 100 --seed 1)
 
-# 1. The teacher: trained once, reused while its checkpoint and report are there.
-if [ ! -f "$teacher_dir/report.json" ]; then
+# 1. The teacher: trained once, reused while its model directory and report are there.
+if [ ! -f "$teacher_dir/report.json" ] || [ ! -f "$teacher_dir/model/config.json" ]; then
+  rm -rf "$teacher_dir"
   "${trainer[@]}" train-lm "${teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
 fi
 
 # 2. The teacher service on a free loopback port.
-start_teacher_service "$out/teacher-service.log" --Teacher:Name=fortunes --Teacher:Checkpoint="$teacher_dir/model.ckpt"
+start_teacher_service "$out/teacher-service.log" --Teacher:Name=fortunes --Teacher:Checkpoint="$teacher_dir/model"
 echo "teacher service at $address"
 
 # 3. The students, one after the other (each uses both cores), afresh on every run.
@@ -42,7 +45,7 @@ student() { # student NAME [args...]
   local name=$1; shift
   local dir="$out/runs/$name"
   runs+=("$dir")
-  "${trainer[@]}" train-lm "${student_args[@]}" --tokenizer "$teacher_dir/model.tokenizer.json" --name "$name" --run-directory "$dir" \
+  "${trainer[@]}" train-lm "${student_args[@]}" --tokenizer "$teacher_dir/model" --name "$name" --run-directory "$dir" \
     --teacher fortunes --teacher-address "$address" "$@" > "$dir.log" 2>&1 \
     || { echo "error: student $name failed; the end of its log:"; tail -n 5 "$dir.log"; exit 1; }
   tail -n 1 "$dir.log"
@@ -57,7 +60,7 @@ student reverse_kl --mode online --loss reverse_kl --alpha 0.2 --k 32
 student on_policy --mode on_policy --loss forward_kl --alpha 0.5 --k 32 --new-tokens 16 --on-policy-fraction 0.5
 
 # 4. What each way of shipping targets costs and keeps, and tokens/s served vs in process.
-"${trainer[@]}" measure-targets --teacher fortunes --teacher-address "$address" --teacher-checkpoint "$teacher_dir/model.ckpt" \
+"${trainer[@]}" measure-targets --teacher fortunes --teacher-address "$address" --teacher-checkpoint "$teacher_dir/model" \
   --teacher-targets-dtype float16 --sequences 256 --batch 16 --repeats 3 --out "$out/targets.json"
 stop_teacher_service
 

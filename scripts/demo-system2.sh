@@ -40,9 +40,10 @@ reasoned_answer='answer is ([^.\n]+)'
 # 1. Data: the teacher corpus, and per task training questions (no answers) and held-out problems.
 "${trainer[@]}" system2-data --out "$data" "${data_args[@]}"
 
-# 2. The teacher: trained once, reused while its checkpoint and report are there.
+# 2. The teacher: trained once, reused while its model directory and report are there.
 teacher_dir=$out/teacher
-if [ ! -f "$teacher_dir/report.json" ]; then
+if [ ! -f "$teacher_dir/report.json" ] || [ ! -f "$teacher_dir/model/config.json" ]; then
+  rm -rf "$teacher_dir"
   "${trainer[@]}" train-lm "${teacher_args[@]}" --corpus-file "$data/teacher-corpus.txt" --name teacher --run-directory "$teacher_dir"
 fi
 
@@ -56,7 +57,7 @@ direct() { evaluate "$@" --prompt-field system1_prompt --answer-pattern "$direct
 # 3. The teacher service (generation cache in process), and the teacher answering directly and by System 2.
 rm -rf "$out/evaluations" "$out/student" "$out/student.log"
 mkdir -p "$out/evaluations"
-start_teacher_service "$out/teacher-service.log" --Teachers:0:Name=reasoner --Teachers:0:Checkpoint="$teacher_dir/model.ckpt"
+start_teacher_service "$out/teacher-service.log" --Teachers:0:Name=reasoner --Teachers:0:Checkpoint="$teacher_dir/model"
 echo "teacher service at $address"
 for task in "${tasks[@]}"; do
   direct reasoner "$task" teacher_system1
@@ -68,7 +69,7 @@ done
 # Generate, as a black box), and the student learns "question -> answer" from the clear votes only.
 cat "$data"/*/train-prompts.jsonl > "$data/train-prompts.jsonl"
 dir=$out/student
-"${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --init-checkpoint "$teacher_dir/model.ckpt" --name student --run-directory "$dir" \
+"${trainer[@]}" train-lm "${student_args[@]}" --mode blackbox --init-checkpoint "$teacher_dir/model" --name student --run-directory "$dir" \
   --teacher reasoner --teacher-address "$address" --teacher-timeout-seconds 1800 \
   --prompts "$data/train-prompts.jsonl" --prompt-field system2_prompt --student-prompt-field system1_prompt \
   --samples $samples --generation-temperature $sample_temperature --max-new-tokens $s2_tokens --generation-seed 11 \
@@ -78,7 +79,7 @@ grep -E "samples \(|done:" "$dir.log" || true
 stop_teacher_service
 
 # 5. The student answers directly, served like any teacher.
-start_teacher_service "$out/student-service.log" --Teachers:0:Name=student --Teachers:0:Checkpoint="$dir/model.ckpt"
+start_teacher_service "$out/student-service.log" --Teachers:0:Name=student --Teachers:0:Checkpoint="$dir/model"
 for task in "${tasks[@]}"; do direct student "$task" student_system1; done
 stop_teacher_service
 

@@ -46,12 +46,8 @@ public sealed class ServedTeachers : IAsyncLifetime
         var spec = ModelSpec.ForFashionMnist(ConvNet.Name, 8);
         using (var model = spec.Create()) Checkpoint.Save(convnet, spec, model);
 
-        var corpus = FortunesCorpus.Load();
-        var tokenizer = BpeTrainer.Train(corpus.Train.Take(200), vocabularySize: 350);
-        var lmSpec = new GptSpec(VocabularySize: 384, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
-        var lm = directory.File("lm.ckpt");
-        using (var model = new Gpt(lmSpec)) LanguageModelCheckpoint.Save(lm, lmSpec, tokenizer, model);
-        Tokens = tokenizer.EncodeEntries(corpus.Validation.Take(20));
+        var lm = TinyLanguageModel.Write(directory.File("lm"), vocabularySize: 350, paddedVocabulary: 384);
+        using (var model = HuggingFaceCheckpoint.Load(lm, CPU)) Tokens = model.EncodeEntries(FortunesCorpus.Load().Validation.Take(20));
 
         process = RunningProcess.Start(Builds.Teacher,
         [

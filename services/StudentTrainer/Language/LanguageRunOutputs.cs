@@ -112,10 +112,11 @@ public sealed record LanguageRunReport(
     public BlackBoxReport? BlackBox { get; init; }
 }
 
-/// <summary>A GPT's shape in a report.</summary>
+/// <summary>A language model's shape in a report.</summary>
 /// <param name="VocabularySize">Tokens the model scores (padded, perhaps).</param>
 /// <param name="TokenizerVocabularySize">Tokens of the tokenizer: the distributions are over these.</param>
-public sealed record LanguageModelShape(int Layers, int Width, int Heads, int ContextLength, int VocabularySize, int TokenizerVocabularySize);
+public sealed record LanguageModelShape(string Architecture, int Layers, int Width, int Heads, int KeyValueHeads, int ContextLength, int VocabularySize,
+    int TokenizerVocabularySize);
 
 /// <summary>The on-policy settings of a run, in its report.</summary>
 /// <param name="Fraction">Share of the steps trained on the student's own samples (GKD's lambda).</param>

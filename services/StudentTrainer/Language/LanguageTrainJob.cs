@@ -44,14 +44,16 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             collected = fetched;
         }
         else corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
-        // A run that starts from a checkpoint takes its shape and tokenizer.
+        // A run that starts from a model directory takes its config and tokenizer.
         var start = o.InitCheckpoint.Length > 0 ? ReadStart(o.InitCheckpoint) : null;
-        var tokenizer = start?.Tokenizer ?? LoadOrTrainTokenizer(o, corpus, progress);
+        var tokenizerSource = start is not null ? o.InitCheckpoint : o.Tokenizer.Length > 0 ? o.Tokenizer : TrainTokenizer(o, corpus, progress);
+        using var tokenizer = LoadTokenizer(tokenizerSource);
+        var special = SpecialTokens.Of(tokenizerSource, tokenizer);
         var settings = ToSettings(o, tokenizer.VocabularySize);
         if (start is not null)
         {
-            settings = settings with { Model = start.Value.Spec with { Dropout = o.Dropout } };
-            progress.Note($"starting from the weights of {o.InitCheckpoint} (GPT {start.Value.Spec.Layers}x{start.Value.Spec.Width}, tokenizer {tokenizer.Digest})");
+            settings = settings with { Model = start with { AttentionDropout = o.Dropout } };
+            progress.Note($"starting from the weights of {o.InitCheckpoint} ({start.Architecture} {start.Layers}x{start.Width}, tokenizer {tokenizer.Digest})");
         }
         settings.Validate();
 
@@ -63,14 +65,17 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var teacher = connection?.Source;
         if (connection is not null) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
 
-        var train = TokenStream.Encode(tokenizer, corpus.Train);
-        var validation = TokenStream.Encode(tokenizer, corpus.Validation);
-        var test = TokenStream.Encode(tokenizer, corpus.Test);
-        Console.WriteLine($"[{name}] {mode.Name()} GPT {o.Layers}x{o.Width} ({o.Heads} heads, context {o.ContextLength}, vocabulary {settings.Model.VocabularySize}) " +
-                          $"on {device.type}, {o.Steps} steps of {o.BatchSize} windows, tokenizer {tokenizer.Digest}, run directory {o.RunDirectory}");
+        var train = TokenStream.Encode(tokenizer, special, corpus.Train);
+        var validation = TokenStream.Encode(tokenizer, special, corpus.Validation);
+        var test = TokenStream.Encode(tokenizer, special, corpus.Test);
+        var model = settings.Model;
+        Console.WriteLine($"[{name}] {mode.Name()} {model.Architecture} {model.Layers}x{model.Width} ({model.Heads} heads, {model.KeyValueHeads} key/value heads, " +
+                          $"context {settings.ContextLength}, vocabulary {model.VocabularySize}) on {device.type}, {o.Steps} steps of {o.BatchSize} windows, " +
+                          $"tokenizer {tokenizer.Digest}, run directory {o.RunDirectory}");
 
-        var run = new LanguageTrainingRun(settings, tokenizer, train, validation, test, device, o.RunDirectory, teacher)
+        var run = new LanguageTrainingRun(settings, tokenizer, special, train, validation, test, device, o.RunDirectory, teacher)
         {
+            ExportDType = LanguageTrainerOptions.ExportDTypes[o.ExportDtype],
             StartFrom = start is null ? null : o.InitCheckpoint,
             Progress = progress,
             FetchProgress = progress,
@@ -99,7 +104,8 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     public static LanguageTrainingSettings ToSettings(LanguageTrainerOptions o, int tokenizerVocabulary) => new()
     {
         Mode = o.Mode == BlackBoxMode ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode),
-        Model = new GptSpec(PaddedVocabulary(tokenizerVocabulary, o.PadVocabularyTo), o.ContextLength, o.Layers, o.Width, o.Heads, o.Dropout),
+        Model = StudentModel(o, tokenizerVocabulary),
+        ContextLength = o.ContextLength,
         Steps = o.Steps,
         BatchSize = o.BatchSize,
         LearningRate = o.LearningRate,
@@ -128,44 +134,87 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     public static int PaddedVocabulary(int vocabulary, int multiple) =>
         multiple <= 0 ? vocabulary : (vocabulary + multiple - 1) / multiple * multiple;
 
-    private static (GptSpec Spec, BpeTokenizer Tokenizer)? ReadStart(string checkpoint)
+    /// <summary>
+    /// The student's config: <see cref="LanguageTrainerOptions.StudentConfig"/> when given, else a small model of
+    /// <see cref="LanguageTrainerOptions.Architecture"/> from the size switches, its output padded as asked.
+    /// </summary>
+    public static LlamaConfig StudentModel(LanguageTrainerOptions o, int tokenizerVocabulary)
     {
-        if (!File.Exists(checkpoint)) throw new ArgumentException($"checkpoint {checkpoint} (--init-checkpoint) does not exist.");
-        if (!LanguageModelCheckpoint.IsLanguageModel(checkpoint))
-            throw new ArgumentException($"{checkpoint} (--init-checkpoint) is not a language-model checkpoint (train one with train-lm).");
-        using var model = LanguageModelCheckpoint.Load(checkpoint, CPU);
-        return (((Gpt)model.Model).Spec, (BpeTokenizer)model.Tokenizer); // what a project checkpoint holds
+        if (o.StudentConfig.Length == 0)
+            return LlamaConfig.Small(PaddedVocabulary(tokenizerVocabulary, o.PadVocabularyTo), o.ContextLength, o.Layers, o.Width, o.Heads, o.KvHeads,
+                o.Dropout, o.Architecture);
+        if (!File.Exists(o.StudentConfig)) throw new ArgumentException($"student config {o.StudentConfig} (--student-config) does not exist.");
+        try
+        {
+            return LlamaConfig.Read(o.StudentConfig) with { AttentionDropout = o.Dropout };
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"--student-config: {e.Message}", e);
+        }
     }
 
-    private static BpeTokenizer LoadOrTrainTokenizer(LanguageTrainerOptions o, FortunesCorpus corpus, ConsoleProgress progress)
+    // The config of the model a run starts from; its weights are read by the run itself.
+    private static LlamaConfig ReadStart(string directory)
     {
-        if (o.Tokenizer.Length > 0)
+        if (!HuggingFaceCheckpoint.IsModelDirectory(directory))
+            throw new ArgumentException($"{directory} (--init-checkpoint) is not a Hugging Face model directory (a folder with config.json, such as a train-lm run's model/).");
+        try
         {
-            if (!File.Exists(o.Tokenizer)) throw new ArgumentException($"tokenizer file {o.Tokenizer} does not exist.");
-            return BpeTokenizer.Load(o.Tokenizer);
+            return LlamaConfig.Read(Path.Combine(directory, LlamaConfig.FileName));
         }
-        // Training is deterministic: the same split and size give the same tokenizer (and digest) on every run.
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"--init-checkpoint: {e.Message}", e);
+        }
+    }
+
+    private static HuggingFaceTokenizer LoadTokenizer(string source)
+    {
+        try
+        {
+            return HuggingFaceTokenizer.Load(source);
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
+    }
+
+    // Training is deterministic: the same split and size give the same tokenizer (and digest) on every run. It is
+    // written into the run directory as a Hugging Face tokenizer.json, which the model directory then carries.
+    private static string TrainTokenizer(LanguageTrainerOptions o, FortunesCorpus corpus, ConsoleProgress progress)
+    {
         var clock = Stopwatch.StartNew();
         var tokenizer = BpeTrainer.Train(corpus.Train, o.VocabularySize);
-        progress.Note($"trained a BPE tokenizer of {tokenizer.VocabularySize} tokens on the train split in {clock.Elapsed.TotalSeconds:0.0}s (digest {tokenizer.Digest})");
-        return tokenizer;
+        var directory = tokenizer.Save(Path.Combine(o.RunDirectory, "tokenizer"));
+        progress.Note($"trained a BPE tokenizer of {tokenizer.VocabularySize} tokens on the train split in {clock.Elapsed.TotalSeconds:0.0}s, written to {directory}");
+        return directory;
     }
 
     /// <summary>
     /// The teacher: in this process from <see cref="TeacherClientOptions.Checkpoint"/> when one is
     /// given, else the teacher service at <see cref="TeacherClientOptions.Address"/>.
     /// </summary>
-    private static TeacherConnection Connect(TeacherClientOptions t, BpeTokenizer tokenizer, Device device, ConsoleProgress progress)
+    private static TeacherConnection Connect(TeacherClientOptions t, ITokenizer tokenizer, Device device, ConsoleProgress progress)
     {
         if (t.Checkpoint.Length > 0)
         {
-            if (!File.Exists(t.Checkpoint)) throw new ArgumentException($"teacher checkpoint {t.Checkpoint} does not exist.");
-            if (!LanguageModelCheckpoint.IsLanguageModel(t.Checkpoint))
-                throw new ArgumentException($"{t.Checkpoint} is not a language-model checkpoint (train one with train-lm --mode supervised).");
-            // The default teacher name is the image demo's; a checkpoint in this process is better called by its file's name.
-            var name = t.Teacher == new TeacherClientOptions().Teacher ? Path.GetFileNameWithoutExtension(t.Checkpoint) : t.Teacher;
-            var hint = $"pass the teacher's tokenizer with --tokenizer {LanguageModelCheckpoint.TokenizerPath(t.Checkpoint)}";
-            return new TeacherConnection(name, new ModelSequenceTargetSource(name, LanguageModelCheckpoint.Load(t.Checkpoint, device)), null, hint);
+            if (!HuggingFaceCheckpoint.IsModelDirectory(t.Checkpoint))
+                throw new ArgumentException($"teacher checkpoint {t.Checkpoint} is not a Hugging Face model directory (train one with train-lm --mode supervised: its model/).");
+            // The default teacher name is the image demo's; a model in this process is better called by its directory's name.
+            var name = t.Teacher == new TeacherClientOptions().Teacher ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(t.Checkpoint))) : t.Teacher;
+            var hint = $"pass the teacher's tokenizer with --tokenizer {t.Checkpoint}";
+            LanguageModel model;
+            try
+            {
+                model = HuggingFaceCheckpoint.Load(t.Checkpoint, device);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ArgumentException(e.Message, e);
+            }
+            return new TeacherConnection(name, new ModelSequenceTargetSource(name, model), null, hint);
         }
         // A dense reply for a batch of windows is V floats per token: far past gRPC's 4 MB default.
         var channel = TeacherChannel.Create(t.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20, MaxSendMessageSize = 64 << 20 });
@@ -173,14 +222,14 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         {
             TokenizerDigest = tokenizer.Digest,
         };
-        return new TeacherConnection(t.Teacher, source, channel, "pass the teacher's tokenizer with --tokenizer (the file beside its checkpoint, NAME.tokenizer.json)");
+        return new TeacherConnection(t.Teacher, source, channel, "pass the teacher's tokenizer with --tokenizer (its model directory, or the tokenizer.json in it)");
     }
 
     /// <summary>
     /// Refuses, before the corpus is encoded, a teacher whose tokenizer is not the student's: the
     /// same token id would mean different text to the two.
     /// </summary>
-    private static async Task CheckTokenizerAsync(TeacherConnection connection, BpeTokenizer tokenizer, CancellationToken cancellationToken)
+    private static async Task CheckTokenizerAsync(TeacherConnection connection, ITokenizer tokenizer, CancellationToken cancellationToken)
     {
         var identity = await connection.Source.DescribeAsync(cancellationToken);
         if (identity.TokenizerDigest != tokenizer.Digest)
@@ -206,14 +255,15 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
 
     private static double PerSecond(double count, double seconds) => seconds > 0 ? count / seconds : 0;
 
-    private static LanguageRunReport ToReport(LanguageTrainerOptions o, string name, LanguageTrainingSettings s, BpeTokenizer tokenizer,
+    private static LanguageRunReport ToReport(LanguageTrainerOptions o, string name, LanguageTrainingSettings s, ITokenizer tokenizer,
         LanguageRunResult r, string? teacher)
     {
         bool distilled = s.Mode.NeedsTeacher();
         return new LanguageRunReport(
             name, s.Mode.Name(), distilled ? s.Loss : "ce", distilled ? s.MixingWeight : null, distilled ? s.Alpha : 0, s.Temperature,
             distilled ? s.Targets(0).Shape : null, r.Steps, s.BatchSize, r.Tokens, r.GeneratedTokens, r.TeacherDraws, r.Parameters,
-            new LanguageModelShape(s.Model.Layers, s.Model.Width, s.Model.Heads, s.Model.ContextLength, s.Model.VocabularySize, tokenizer.VocabularySize),
+            new LanguageModelShape(s.Model.Architecture, s.Model.Layers, s.Model.Width, s.Model.Heads, s.Model.KeyValueHeads, s.ContextLength, s.Model.VocabularySize,
+                tokenizer.VocabularySize),
             tokenizer.Digest, r.Test.Perplexity, r.Test.Loss, r.Test.Tokens, r.History, r.Samples, teacher, r.TeacherVersions,
             r.OfflineTargetBytes, r.Seconds, r.TrainSeconds, PerSecond(r.Steps, r.TrainSeconds), PerSecond(r.Tokens, r.TrainSeconds), s.Seed,
             s.Mode == LanguageTrainingMode.OnPolicy ? new OnPolicyReport(s.NewTokens, s.TeacherMixing, s.LengthNormalisation, s.OnPolicyFraction) : null);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.StudentTrainer.Hosting;
 
 namespace TeacherStudent.StudentTrainer.Language;
@@ -17,6 +18,14 @@ public sealed class LanguageTrainerOptions
 
     /// <summary>What <see cref="Mode"/> takes: the language-model training modes, and blackbox (learning from generated text).</summary>
     public static IReadOnlyList<string> Modes { get; } = [.. LanguageTrainingModes.Names, LanguageTrainJob.BlackBoxMode];
+
+    /// <summary>What <see cref="ExportDtype"/> takes.</summary>
+    public static IReadOnlyDictionary<string, TorchSharp.torch.ScalarType> ExportDTypes { get; } = new Dictionary<string, TorchSharp.torch.ScalarType>
+    {
+        ["float32"] = TorchSharp.torch.ScalarType.Float32,
+        ["bfloat16"] = TorchSharp.torch.ScalarType.BFloat16,
+        ["float16"] = TorchSharp.torch.ScalarType.Float16,
+    };
 
     /// <summary>What <see cref="Targets"/> takes, and the kind of sparse targets each name asks for.</summary>
     public static IReadOnlyDictionary<string, SparseTargetKind> TargetKinds { get; } =
@@ -50,6 +59,13 @@ public sealed class LanguageTrainerOptions
     [Required, OneOf(typeof(LanguageTrainerOptions), nameof(TargetKinds))]
     public string Targets { get; set; } = "top_k";
 
+    [Description("the student's family when it is built from --layers, --width and --heads: its config.json architecture")]
+    [Required, OneOf(typeof(LlamaConfig), nameof(LlamaConfig.SupportedArchitectures))]
+    public string Architecture { get; set; } = "LlamaForCausalLM";
+
+    [Description("a Hugging Face config.json of a supported family for a fresh student (e.g. two Qwen3 layers), instead of --architecture, --layers, --width, --heads, --kv-heads and --pad-vocabulary-to; its vocab_size must cover the tokenizer's")]
+    public string StudentConfig { get; set; } = "";
+
     [Description("transformer blocks of the student")]
     [Range(1, 256)]
     public int Layers { get; set; } = 2;
@@ -62,11 +78,15 @@ public sealed class LanguageTrainerOptions
     [Range(1, 1024)]
     public int Heads { get; set; } = 4;
 
-    [Description("tokens the model reads at once; training windows are this + 1 tokens")]
+    [Description("key/value heads per block (grouped-query attention); 0 = as many as --heads, else a divisor of it")]
+    [Range(0, 1024)]
+    public int KvHeads { get; set; }
+
+    [Description("tokens the model reads at once; training windows are this + 1 tokens (at most the model's context with --student-config or --init-checkpoint)")]
     [Range(2, 65536)]
     public int ContextLength { get; set; } = 128;
 
-    [Description("dropout while training")]
+    [Description("dropout on the attention weights while training (the config's attention_dropout)")]
     [Range(0.0, 0.99)]
     public double Dropout { get; set; }
 
@@ -78,11 +98,15 @@ public sealed class LanguageTrainerOptions
     [Range(0, 65536)]
     public int PadVocabularyTo { get; set; }
 
-    [Description("tokenizer file to use instead of training one, e.g. the teacher's NAME.tokenizer.json (a student must use its teacher's)")]
+    [Description("the tokenizer to use instead of training one: a model directory or a tokenizer.json, e.g. the teacher's model directory (a student must use its teacher's)")]
     public string Tokenizer { get; set; } = "";
 
-    [Description("start from this language-model checkpoint's weights (fine-tuning) instead of a random initialisation; its shape and tokenizer are used, and --layers, --width, --heads, --context-length, --vocabulary-size and --tokenizer are ignored")]
+    [Description("start from this Hugging Face model directory's weights (fine-tuning) instead of a random initialisation; its config and tokenizer are used, and --architecture, --layers, --width, --heads, --kv-heads, --student-config, --vocabulary-size and --tokenizer are ignored")]
     public string InitCheckpoint { get; set; } = "";
+
+    [Description("the dtype of the weights in the model directory the run writes (model/model.safetensors); training is in float32 either way")]
+    [Required, OneOf(typeof(LanguageTrainerOptions), nameof(ExportDTypes))]
+    public string ExportDtype { get; set; } = "float32";
 
     [Description("optimiser steps; every mode reads batch size x context length corpus tokens per step")]
     [Range(1, 100_000_000)]
@@ -169,7 +193,7 @@ public sealed class LanguageTrainerOptions
     [Description("a file of entries separated by lines holding only % (the fortune format) to train on instead of the fortune files, e.g. system2-data's teacher-corpus.txt; split by entry like them")]
     public string CorpusFile { get; set; } = "";
 
-    [Description("where model.ckpt, state.bin, metrics.csv, curves.svg and report.json go; a run resumes from here")]
+    [Description("where model/ (a Hugging Face model directory), tokenizer/ (when trained here), state.bin, metrics.csv, curves.svg and report.json go; a run resumes from here")]
     [Required]
     public string RunDirectory { get; set; } = "artifacts/runs/lm-student";
 

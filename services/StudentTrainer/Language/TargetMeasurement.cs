@@ -31,7 +31,7 @@ public static class TargetMeasurement
     public static async Task<TargetFigures> RunAsync(TeacherClientOptions teacher, string checkpoint, int sequences, int batch, int repeats,
         string output, CancellationToken cancellationToken)
     {
-        using var local = new ModelSequenceTargetSource(teacher.Teacher, LanguageModelCheckpoint.Load(checkpoint, CPU));
+        using var local = new ModelSequenceTargetSource(teacher.Teacher, HuggingFaceCheckpoint.Load(checkpoint, CPU));
         var reference = local.Model;
         var length = reference.ContextLength;
         var stream = reference.EncodeEntries(FortunesCorpus.Load().Validation);

@@ -89,12 +89,11 @@ public sealed class LoadedTeacher : IDisposable
     /// <exception cref="InvalidDataException">the checkpoint cannot be read, or holds a language model and more than one instance is asked for.</exception>
     public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
     {
-        var isModelDirectory = HuggingFaceCheckpoint.IsModelDirectory(checkpointPath);
-        if (isModelDirectory || LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
+        if (HuggingFaceCheckpoint.IsModelDirectory(checkpointPath))
         {
             if (instances > 1)
                 throw new InvalidDataException($"{checkpointPath} holds a language model, which runs as one instance, not {instances}; set its Instances to 1.");
-            var lm = isModelDirectory ? HuggingFaceCheckpoint.Load(checkpointPath, device) : LanguageModelCheckpoint.Load(checkpointPath, device);
+            var lm = HuggingFaceCheckpoint.Load(checkpointPath, device);
             // The classifier spec only names the architecture and the sizes Describe reports.
             var described = new ModelSpec(lm.Model.Architecture, 0, 1, 1, lm.ContextLength, lm.VocabularySize);
             return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm);

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Distillation.Language;
 
 /// <summary>
-/// One GPT student (or teacher) trained on a token stream for a fixed number of optimiser steps in
+/// One Llama-family student (or teacher) trained on a token stream for a fixed number of optimiser steps in
 /// any <see cref="LanguageTrainingMode"/>, resumable from its run directory. Every step reads
 /// <see cref="LanguageTrainingSettings.BatchSize"/> windows of context length + 1 corpus tokens, drawn
 /// from (seed, step) alone, so every mode reads the same number of real tokens and a resumed run
@@ -18,7 +18,8 @@ namespace TeacherStudent.Distillation.Language;
 /// </summary>
 public sealed class LanguageTrainingRun(
     LanguageTrainingSettings settings,
-    BpeTokenizer tokenizer,
+    HuggingFaceTokenizer tokenizer,
+    SpecialTokens special,
     TokenStream train,
     TokenStream validation,
     TokenStream test,
@@ -26,8 +27,14 @@ public sealed class LanguageTrainingRun(
     string runDirectory,
     ISequenceTargetSource? teacher)
 {
-    /// <summary>The model checkpoint written with the state (a <see cref="LanguageModelCheckpoint"/>, loadable by a teacher service).</summary>
-    public string ModelPath => Path.Combine(runDirectory, "model.ckpt");
+    /// <summary>
+    /// The model, written with the state as a Hugging Face directory (<see cref="HuggingFaceCheckpoint.Save"/>: config.json,
+    /// model.safetensors, the tokenizer's files, generation_config.json): loadable by a teacher service, transformers or vLLM.
+    /// </summary>
+    public string ModelPath => Path.Combine(runDirectory, "model");
+
+    /// <summary>The dtype the model's weights are written in (float32, bfloat16 or float16); training and its state stay in float32.</summary>
+    public ScalarType ExportDType { get; init; } = ScalarType.Float32;
 
     /// <summary>Reported after every step.</summary>
     public IProgress<LanguageStepProgress>? Progress { get; init; }
@@ -54,22 +61,23 @@ public sealed class LanguageTrainingRun(
     public SamplingSettings Sampling { get; init; } = new(Temperature: 0.8, TopP: 0.95, MaxNewTokens: 48);
 
     /// <summary>
-    /// A language-model checkpoint whose weights a new run starts from instead of a random
+    /// A Hugging Face model directory whose weights a new run starts from instead of a random
     /// initialisation (fine-tuning, as System 2 distillation fine-tunes the model that reasoned);
-    /// its spec and tokenizer must be the run's. A run that resumes ignores it.
+    /// its config and tokenizer must be the run's. A run that resumes ignores it.
     /// </summary>
     public string? StartFrom { get; init; }
 
-    private int ContextLength => settings.Model.ContextLength;
+    private int ContextLength => settings.ContextLength;
     private int WindowLength => ContextLength + 1;
     private int Vocabulary => tokenizer.VocabularySize;
 
     // The starting point must be this very model: the same shape and the same tokens.
-    private void LoadStartingWeights(Gpt model, string path)
+    private void LoadStartingWeights(Llama model, string path)
     {
-        using var start = LanguageModelCheckpoint.Load(path, device);
-        if (start.Model is not Gpt startModel || startModel.Spec != settings.Model)
-            throw new ArgumentException($"{path} holds a model of shape {(start.Model as Gpt)?.Spec.ToString() ?? start.Model.Architecture}, not this run's {settings.Model}.");
+        using var start = HuggingFaceCheckpoint.Load(path, device, ScalarType.Float32);
+        var config = ((Llama)start.Model).Config;
+        if (config with { AttentionDropout = 0, WeightDType = null } != settings.Model with { AttentionDropout = 0, WeightDType = null })
+            throw new ArgumentException($"{path} holds a model of config {config}, not this run's {settings.Model}.");
         if (start.Tokenizer.Digest != tokenizer.Digest)
             throw new ArgumentException($"{path} was trained with tokenizer {start.Tokenizer.Digest}, not this run's {tokenizer.Digest}.");
         using var noGrad = no_grad();
@@ -94,8 +102,7 @@ public sealed class LanguageTrainingRun(
         Directory.CreateDirectory(runDirectory);
 
         manual_seed(settings.Seed);
-        using var model = new Gpt(settings.Model);
-        model.to(device);
+        using var model = new Llama(settings.Model, ScalarType.Float32, device).InitialiseRandomly();
         using var optimizer = CreateOptimizer(model);
         var statePath = Path.Combine(runDirectory, LanguageTrainingState.FileName);
         var state = LanguageTrainingState.Load(statePath, settings, tokenizer, model, optimizer) ?? LanguageTrainingState.Start(settings, tokenizer);
@@ -105,7 +112,7 @@ public sealed class LanguageTrainingRun(
         var objective = new SequenceObjective(DistillationLosses.Create(settings.Loss, settings.MixingWeight), settings.Temperature,
             mode == LanguageTrainingMode.Supervised ? 0 : settings.Alpha, Vocabulary);
         if (mode == LanguageTrainingMode.Offline) offline ??= await FetchOfflineAsync(cancellationToken);
-        var rollout = mode == LanguageTrainingMode.OnPolicy ? new OnPolicyRollout(teacher, settings.TeacherMixing, Vocabulary) : null;
+        var rollout = mode == LanguageTrainingMode.OnPolicy ? new OnPolicyRollout(teacher, settings.TeacherMixing, Vocabulary, EndOfText) : null;
         var schedule = LearningRateSchedule.Of(settings);
         var versions = new List<string>(); // since the last evaluation
         if (offline is not null) versions.AddRange(offline.TeacherVersions);
@@ -189,16 +196,16 @@ public sealed class LanguageTrainingRun(
             if ((settings.CheckpointInterval > 0 && step % settings.CheckpointInterval == 0) || step == settings.Steps)
             {
                 state = state with { History = history.ToArray(), Seconds = secondsBefore + clock.Elapsed.TotalSeconds, TrainSeconds = trainSeconds };
-                LanguageModelCheckpoint.Save(ModelPath, settings.Model, tokenizer, model);
-                state.Save(statePath, tokenizer, model, optimizer);
+                SaveModel(model);
+                state.Save(statePath, model, optimizer);
                 Saved?.Invoke(step);
             }
             cancellationToken.ThrowIfCancellationRequested();
         }
-        if (!File.Exists(ModelPath)) LanguageModelCheckpoint.Save(ModelPath, settings.Model, tokenizer, model);
+        if (!HuggingFaceCheckpoint.IsModelDirectory(ModelPath)) SaveModel(model);
 
-        var testResult = Perplexity.Evaluate(model, Vocabulary, test, TestWindows);
-        var samplesText = SamplePrompts.Select((p, i) => new TextSample(p, TokenSampler.Complete(model, tokenizer, p, Sampling, settings.Seed * 1000L + i))).ToArray();
+        var testResult = Perplexity.Evaluate(model, Vocabulary, test, TestWindows, contextLength: ContextLength);
+        var samplesText = SamplePrompts.Select((p, i) => new TextSample(p, TokenSampler.Complete(model, tokenizer, special, p, Sampling, settings.Seed * 1000L + i))).ToArray();
         return new LanguageRunResult(history, testResult, state.StepsDone, state.Tokens, state.GeneratedTokens, state.TeacherDraws, model.ParameterCount(),
             state.TeacherVersions, secondsBefore + clock.Elapsed.TotalSeconds, trainSeconds, offline?.Bytes ?? 0, samplesText);
     }
@@ -243,7 +250,7 @@ public sealed class LanguageTrainingRun(
         if (identity.TokenizerDigest != tokenizer.Digest)
             throw new ArgumentException(
                 $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; " +
-                "a student must use its teacher's tokenizer (saved beside the teacher's checkpoint as NAME.tokenizer.json).");
+                "a student must use its teacher's tokenizer (--tokenizer with the teacher's model directory or tokenizer.json).");
         if (identity.ContextLength < ContextLength)
             throw new ArgumentException($"teacher '{identity.Name}' reads at most {identity.ContextLength} tokens, fewer than the student's context of {ContextLength}.");
     }
@@ -267,7 +274,7 @@ public sealed class LanguageTrainingRun(
     }
 
     /// <summary>One optimiser step on the loss <paramref name="computeLoss"/> builds (inside this step's dispose scope); returns its value.</summary>
-    private double Step(Gpt model, HeldScalarAdamW optimizer, Func<Tensor> computeLoss)
+    private double Step(Llama model, HeldScalarAdamW optimizer, Func<Tensor> computeLoss)
     {
         using var scope = NewDisposeScope();
         var loss = computeLoss();
@@ -283,7 +290,7 @@ public sealed class LanguageTrainingRun(
     /// plus (1 - alpha) * CE on the original corpus windows the prompts came from (MiniLLM's
     /// language-modelling term), since generated tokens have no real next token to learn.
     /// </summary>
-    private Tensor OnPolicyLoss(Gpt model, SequenceObjective objective, Rollout samples, SequenceTargetBatch targets, int[] windows)
+    private Tensor OnPolicyLoss(Llama model, SequenceObjective objective, Rollout samples, SequenceTargetBatch targets, int[] windows)
     {
         var inputs = tensor(samples.Inputs().Select(t => (long)t).ToArray(), [samples.Sequences, samples.Length - 1], device: device);
         var logits = objective.Positions(model.forward(inputs));
@@ -294,7 +301,7 @@ public sealed class LanguageTrainingRun(
     }
 
     /// <summary>The student's logits [B * L, V] for the inputs of <paramref name="windows"/>.</summary>
-    private Tensor StudentLogits(Gpt model, SequenceObjective objective, int[] windows) =>
+    private Tensor StudentLogits(Llama model, SequenceObjective objective, int[] windows) =>
         objective.Positions(model.forward(WindowTensor(windows).narrow(1, 0, ContextLength).contiguous()));
 
     /// <summary>The real next tokens [B * L] of <paramref name="windows"/>.</summary>
@@ -314,9 +321,9 @@ public sealed class LanguageTrainingRun(
         return prefixes;
     }
 
-    private LanguageMetrics Evaluate(Gpt model, int step, double? trainLoss, double learningRate, long tokens, double seconds, IEnumerable<string> versions)
+    private LanguageMetrics Evaluate(Llama model, int step, double? trainLoss, double learningRate, long tokens, double seconds, IEnumerable<string> versions)
     {
-        var result = Perplexity.Evaluate(model, Vocabulary, validation, settings.EvalWindows);
+        var result = Perplexity.Evaluate(model, Vocabulary, validation, settings.EvalWindows, contextLength: ContextLength);
         var metrics = new LanguageMetrics(step, trainLoss, result.Loss, result.Perplexity, learningRate, tokens, seconds, versions.ToArray());
         Evaluated?.Invoke(metrics);
         return metrics;
@@ -324,10 +331,15 @@ public sealed class LanguageTrainingRun(
 
     /// <summary>
     /// AdamW as nanoGPT sets it up: weight decay on matrices and embeddings only, none on biases and
-    /// LayerNorm gains (decaying those only hurts).
+    /// norm gains (decaying those only hurts).
     /// </summary>
-    private HeldScalarAdamW CreateOptimizer(Gpt model) =>
+    private HeldScalarAdamW CreateOptimizer(Llama model) =>
         new(model.parameters().Select(p => (p, p.dim() >= 2 ? settings.WeightDecay : 0.0)), beta1: 0.9, beta2: settings.Beta2);
+
+    private void SaveModel(Llama model) => HuggingFaceCheckpoint.Save(ModelPath, model, tokenizer.Path, special, ExportDType);
+
+    private int EndOfText => special.EndOfSequence.Count > 0 ? special.EndOfSequence[0]
+        : throw new ArgumentException("the tokenizer names no end-of-sequence token, which separates the corpus's texts.");
 
     private static void Note(List<string> versions, string version)
     {

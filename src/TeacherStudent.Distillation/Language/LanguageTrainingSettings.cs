@@ -12,7 +12,8 @@ namespace TeacherStudent.Distillation.Language;
 public sealed record LanguageTrainingSettings
 {
     public LanguageTrainingMode Mode { get; init; } = LanguageTrainingMode.Supervised;
-    public GptSpec Model { get; init; } = new(2048, 128, 2, 128, 4);   // the student's shape; its vocabulary may be padded past the tokenizer's
+    public LlamaConfig Model { get; init; } = LlamaConfig.Small(2048, 128, layers: 2, width: 128, heads: 4); // the student's shape; its vocabulary may be padded past the tokenizer's
+    public int ContextLength { get; init; } = 128;       // tokens the model reads per training window (at most the model's context)
 
     public int Steps { get; init; } = 1000;              // optimiser steps (the length of the run)
     public int BatchSize { get; init; } = 16;            // windows of context length + 1 tokens per step
@@ -55,6 +56,8 @@ public sealed record LanguageTrainingSettings
     public LanguageTrainingSettings Validate()
     {
         Model.Validate();
+        if (ContextLength < 2 || ContextLength > Model.ContextLength)
+            throw new ArgumentException($"the training context must be between 2 and the model's context of {Model.ContextLength}, not {ContextLength}.");
         if (Steps < 1) throw new ArgumentException($"steps must be at least 1, not {Steps}.");
         if (BatchSize < 1) throw new ArgumentException($"the batch size must be at least 1, not {BatchSize}.");
         if (!(LearningRate > 0) || !(MinLearningRate >= 0) || MinLearningRate > LearningRate)
@@ -68,8 +71,8 @@ public sealed record LanguageTrainingSettings
             throw new ArgumentException($"an offline run needs at least 1 window of targets, not {OfflineWindows}.");
         if (Mode == LanguageTrainingMode.OnPolicy)
         {
-            if (NewTokens < 1 || NewTokens >= Model.ContextLength)
-                throw new ArgumentException($"on-policy new tokens must be between 1 and the context length - 1 ({Model.ContextLength - 1}), not {NewTokens}: the rest of the window is the prompt.");
+            if (NewTokens < 1 || NewTokens >= ContextLength)
+                throw new ArgumentException($"on-policy new tokens must be between 1 and the context length - 1 ({ContextLength - 1}), not {NewTokens}: the rest of the window is the prompt.");
             if (TeacherMixing is not (>= 0 and <= 1)) throw new ArgumentException($"the teacher mixing weight must be between 0 and 1, not {TeacherMixing}.");
             if (OnPolicyFraction is not (> 0 and <= 1)) throw new ArgumentException($"the on-policy fraction must be above 0 and at most 1, not {OnPolicyFraction}.");
         }

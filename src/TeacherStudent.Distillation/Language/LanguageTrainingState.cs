@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Distillation.Language;
 
 /// <summary>
-/// Where a language-model run stands after a step: its settings and tokenizer, steps done, the
+/// Where a language-model run stands after a step: its settings and tokenizer digest, steps done, the
 /// evaluations so far, the running sums since the last evaluation, and the model and optimiser
 /// state. Written atomically every so many steps and at the end, so a run killed at any moment
 /// resumes from its last save and then takes exactly the steps it would have taken.
@@ -29,15 +29,15 @@ public sealed record LanguageTrainingState(
     public const string FileName = "state.bin";
 
     /// <summary>A run that has not taken a step yet.</summary>
-    public static LanguageTrainingState Start(LanguageTrainingSettings settings, BpeTokenizer tokenizer) =>
+    public static LanguageTrainingState Start(LanguageTrainingSettings settings, ITokenizer tokenizer) =>
         new(settings, tokenizer.Digest, 0, [], 0, 0, 0, 0, 0, 0, 0, []);
 
-    /// <summary>Saves this state with the tokenizer, the weights and the optimiser moments.</summary>
-    public void Save(string path, BpeTokenizer tokenizer, Gpt model, HeldScalarAdamW optimizer) =>
+    /// <summary>Saves this state with the weights (float32, TorchSharp's state-dict format) and the optimiser moments.</summary>
+    public void Save(string path, Llama model, HeldScalarAdamW optimizer) =>
         Checkpoint.WriteAtomically(path, writer =>
         {
             writer.Write(JsonSerializer.Serialize(this));
-            LanguageModelCheckpoint.Write(writer, Settings.Model, tokenizer, model);
+            model.save(writer);
             optimizer.Save(writer);
         });
 
@@ -46,7 +46,7 @@ public sealed record LanguageTrainingState(
     /// there is no state file yet. A state saved with other settings or another tokenizer is refused
     /// before anything is loaded.
     /// </summary>
-    public static LanguageTrainingState? Load(string path, LanguageTrainingSettings settings, BpeTokenizer tokenizer, Gpt model, HeldScalarAdamW optimizer)
+    public static LanguageTrainingState? Load(string path, LanguageTrainingSettings settings, ITokenizer tokenizer, Llama model, HeldScalarAdamW optimizer)
     {
         if (!File.Exists(path)) return null;
         using var reader = new BinaryReader(File.OpenRead(path));
@@ -57,13 +57,7 @@ public sealed record LanguageTrainingState(
             throw new ArgumentException($"{directory} holds a run with other settings ({state.Settings}); use another run directory or the same settings.");
         if (state.TokenizerDigest != tokenizer.Digest)
             throw new ArgumentException($"{directory} holds a run with tokenizer {state.TokenizerDigest}, not {tokenizer.Digest}; use another run directory or the same tokenizer.");
-        var (_, _, saved) = LanguageModelCheckpoint.Read(reader, path);
-        using (saved)
-        using (no_grad())
-        {
-            var source = saved.state_dict();
-            foreach (var (name, target) in model.state_dict()) target.copy_(source[name]);
-        }
+        model.load(reader);
         optimizer.Load(reader);
         return state;
     }

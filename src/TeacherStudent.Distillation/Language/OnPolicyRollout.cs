@@ -8,8 +8,8 @@ namespace TeacherStudent.Distillation.Language;
 /// <summary>
 /// Sequences whose last tokens were generated: a prompt of <see cref="PromptLength"/> corpus tokens,
 /// then up to <c>Length - PromptLength</c> sampled ones (<see cref="Generated"/> per sequence; a
-/// continuation that produced <see cref="BpeTokenizer.EndOfText"/> stops there, and the positions after
-/// it hold EndOfText as padding). Row-major <see cref="Tokens"/> [Sequences * Length].
+/// continuation that produced the end-of-text token stops there, and the positions after
+/// it hold end-of-text as padding). Row-major <see cref="Tokens"/> [Sequences * Length].
 /// </summary>
 /// <param name="TeacherDraws">Generated tokens that were drawn from the teacher rather than the student.</param>
 /// <param name="TeacherVersions">Teacher versions that made those draws, in the order they first answered.</param>
@@ -55,7 +55,7 @@ public sealed record Rollout(int[] Tokens, int Sequences, int Length, int Prompt
 /// last position of the current prefix, asked of the teacher for just the sequences whose coin fell
 /// that way. Both draw at temperature 1 from the full distribution. Everything random is seeded.
 /// </summary>
-public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teacherMixing, int vocabularySize)
+public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teacherMixing, int vocabularySize, int endOfText)
 {
     /// <summary>
     /// Continues the <paramref name="sequences"/> prompts of <paramref name="promptLength"/> tokens
@@ -63,18 +63,18 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
     /// The student runs in eval mode without gradients (training mode is restored); no dispose scope
     /// is open across an await.
     /// </summary>
-    public async Task<Rollout> RunAsync(Gpt student, int[] prompts, int sequences, int promptLength, int newTokens, long seed,
+    public async Task<Rollout> RunAsync(CausalLanguageModel student, int[] prompts, int sequences, int promptLength, int newTokens, long seed,
         CancellationToken cancellationToken)
     {
         if (prompts.Length != sequences * promptLength) throw new ArgumentException($"{prompts.Length} prompt tokens do not make {sequences} prompts of {promptLength}.");
         if (promptLength < 1) throw new ArgumentException("a prompt needs at least one token.");
-        if (promptLength + newTokens - 1 > student.Spec.ContextLength)
-            throw new ArgumentException($"prompts of {promptLength} and {newTokens} new tokens do not fit the student's context of {student.Spec.ContextLength}.");
+        if (promptLength + newTokens - 1 > student.ContextLength)
+            throw new ArgumentException($"prompts of {promptLength} and {newTokens} new tokens do not fit the student's context of {student.ContextLength}.");
         if (teacherMixing > 0 && teacher is null) throw new ArgumentException("teacher-mixed sampling needs a teacher.");
 
         int length = promptLength + newTokens;
         var tokens = new int[sequences * length];
-        Array.Fill(tokens, BpeTokenizer.EndOfTextId);  // the padding after a continuation that ended
+        Array.Fill(tokens, endOfText);  // the padding after a continuation that ended
         for (int s = 0; s < sequences; s++) prompts.AsSpan(s * promptLength, promptLength).CopyTo(tokens.AsSpan(s * length));
         var generated = new int[sequences];
         var ended = new bool[sequences];
@@ -113,7 +113,7 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
                 {
                     tokens[s * length + prefix] = token;
                     generated[s]++;
-                    if (token == BpeTokenizer.EndOfTextId) ended[s] = true;
+                    if (token == endOfText) ended[s] = true;
                 }
             }
         }
@@ -125,7 +125,7 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
     }
 
     /// <summary>The student's draw for the next token of each of <paramref name="rows"/>, whose first <paramref name="prefix"/> tokens are set.</summary>
-    private int[] StudentNext(Gpt student, int[] tokens, int length, int[] rows, int prefix, Generator generator)
+    private int[] StudentNext(CausalLanguageModel student, int[] tokens, int length, int[] rows, int prefix, Generator generator)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

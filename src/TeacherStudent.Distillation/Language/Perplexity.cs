@@ -27,9 +27,11 @@ public static class Perplexity
     /// <paramref name="stream"/>: at most <paramref name="maxWindows"/> windows (0 = all).
     /// </summary>
     /// <param name="vocabularySize">The tokenizer's vocabulary: a padded output is cut back to it.</param>
-    public static PerplexityResult Evaluate(CausalLanguageModel model, int vocabularySize, TokenStream stream, int maxWindows = 0, int batchSize = DefaultBatchSize)
+    /// <param name="contextLength">Tokens per window; the model's context when not given.</param>
+    public static PerplexityResult Evaluate(CausalLanguageModel model, int vocabularySize, TokenStream stream, int maxWindows = 0, int batchSize = DefaultBatchSize,
+        int? contextLength = null)
     {
-        int context = model.ContextLength;
+        int context = Math.Min(contextLength ?? model.ContextLength, model.ContextLength);
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();

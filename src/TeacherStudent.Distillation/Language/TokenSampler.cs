@@ -24,7 +24,7 @@ public sealed record SamplingSettings(double Temperature = 1, double TopP = 1, i
 /// <summary>
 /// Draws tokens from a language model: the next token of a batch of sequences
 /// (<see cref="Next"/>, which on-policy training uses for its continuations), or a whole
-/// continuation of a prompt that stops at <see cref="BpeTokenizer.EndOfText"/> (<see cref="Complete"/>, for reports).
+/// continuation of a prompt that stops at an end-of-sequence token (<see cref="Complete"/>, for reports).
 /// </summary>
 public static class TokenSampler
 {
@@ -56,13 +56,14 @@ public static class TokenSampler
 
     /// <summary>
     /// Continues <paramref name="prompt"/> (ids, at least one) with up to <see cref="SamplingSettings.MaxNewTokens"/>
-    /// tokens, stopping after <see cref="BpeTokenizer.EndOfText"/>; returns the new tokens only. A
+    /// tokens, stopping after one of <paramref name="endOfSequence"/>; returns the new tokens only. A
     /// context longer than the model's is cut to its last tokens. The model runs in eval mode, without gradients.
     /// </summary>
-    public static int[] Generate(Gpt model, int vocabularySize, ReadOnlySpan<int> prompt, SamplingSettings settings, Generator? generator = null)
+    public static int[] Generate(CausalLanguageModel model, int vocabularySize, IReadOnlyCollection<int> endOfSequence, ReadOnlySpan<int> prompt,
+        SamplingSettings settings, Generator? generator = null)
     {
         settings.Validate();
-        if (prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token (EndOfText starts a new entry).");
+        if (prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token.");
         var device = model.parameters().First().device;
         var context = new List<int>(prompt.ToArray());
         var generated = new List<int>();
@@ -74,13 +75,13 @@ public static class TokenSampler
             while (generated.Count < settings.MaxNewTokens)
             {
                 using var scope = NewDisposeScope();
-                int start = Math.Max(0, context.Count - model.Spec.ContextLength);
+                int start = Math.Max(0, context.Count - model.ContextLength);
                 var input = tensor(context.Skip(start).Select(t => (long)t).ToArray(), [1, context.Count - start], device: device);
                 var last = model.forward(input).select(1, -1).narrow(-1, 0, vocabularySize);
                 int token = (int)Next(last.cpu(), settings.Temperature, settings.TopP, generator).item<long>();
                 generated.Add(token);
                 context.Add(token);
-                if (token == BpeTokenizer.EndOfTextId) break;
+                if (endOfSequence.Contains(token)) break;
             }
         }
         finally
@@ -91,16 +92,17 @@ public static class TokenSampler
     }
 
     /// <summary>
-    /// The text a model writes after <paramref name="prompt"/> as the start of a new entry (the
-    /// prompt follows <see cref="BpeTokenizer.EndOfText"/>, as entries do in training), drawn from
-    /// <paramref name="seed"/>; the prompt is not repeated and the final EndOfText is left out.
+    /// The text a model writes after <paramref name="prompt"/> as the start of a new text (after the
+    /// special tokens' prompt prefix, as texts follow an end-of-text in training), drawn from
+    /// <paramref name="seed"/>; the prompt is not repeated and a final end-of-sequence is left out.
     /// </summary>
-    public static string Complete(Gpt model, BpeTokenizer tokenizer, string prompt, SamplingSettings settings, long seed)
+    public static string Complete(CausalLanguageModel model, ITokenizer tokenizer, SpecialTokens special, string prompt, SamplingSettings settings, long seed)
     {
         using var generator = new Generator((ulong)seed);
-        int[] ids = [BpeTokenizer.EndOfTextId, .. tokenizer.Encode(prompt)];
-        var generated = Generate(model, tokenizer.VocabularySize, ids, settings, generator);
-        if (generated.Length > 0 && generated[^1] == BpeTokenizer.EndOfTextId) generated = generated[..^1];
+        int[] ids = [.. special.PromptPrefix, .. tokenizer.Encode(prompt)];
+        if (ids.Length == 0 && special.EndOfSequence.Count > 0) ids = [special.EndOfSequence[0]]; // an empty prompt: the start of a text
+        var generated = Generate(model, tokenizer.VocabularySize, special.EndOfSequence, ids, settings, generator);
+        if (generated.Length > 0 && special.EndOfSequence.Contains(generated[^1])) generated = generated[..^1];
         return tokenizer.Decode(generated);
     }
 }

@@ -1,10 +1,11 @@
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Text;
 
 namespace TeacherStudent.Distillation.Language;
 
 /// <summary>
 /// One split of a corpus as a single stream of token ids: every entry encoded and followed by
-/// <see cref="BpeTokenizer.EndOfText"/> (<see cref="BpeTokenizer.EncodeEntries"/>). A language model
+/// the end-of-text token (<see cref="SpecialTokens.EncodeEntries"/>). A language model
 /// learns from windows of it: random ones for training (<see cref="RandomWindows"/>), consecutive
 /// non-overlapping ones for evaluation (<see cref="EvaluationWindows"/>).
 /// </summary>
@@ -15,8 +16,8 @@ public sealed class TokenStream
     /// <summary>A stream of the given ids (kept, not copied).</summary>
     public TokenStream(int[] tokens) => this.tokens = tokens;
 
-    /// <summary>The entries of a split, encoded one after the other, each ended by <see cref="BpeTokenizer.EndOfText"/>.</summary>
-    public static TokenStream Encode(BpeTokenizer tokenizer, IEnumerable<string> entries) => new(tokenizer.EncodeEntries(entries));
+    /// <summary>The entries of a split, encoded one after the other, each ended by the end-of-text token.</summary>
+    public static TokenStream Encode(ITokenizer tokenizer, SpecialTokens special, IEnumerable<string> entries) => new(special.EncodeEntries(tokenizer, entries));
 
     /// <summary>Number of tokens in the stream.</summary>
     public int Length => tokens.Length;

@@ -51,7 +51,7 @@ public static class HuggingFaceCheckpoint
         {
             if (tokenizer.VocabularySize > config.VocabularySize)
                 throw new InvalidDataException($"{tokenizer.Path} has {tokenizer.VocabularySize} ids but the model scores only {config.VocabularySize} (vocab_size).");
-            var special = SpecialTokens.Read(directory, tokenizer.Vocabulary);
+            var special = SpecialTokens.Read(directory, tokenizer);
             model = new Llama(config, dtype, device);
             Fill(model, config, tensors, directory);
             model.eval();

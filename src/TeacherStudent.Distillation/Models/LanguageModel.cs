@@ -9,10 +9,6 @@ namespace TeacherStudent.Distillation.Models;
 /// </summary>
 public sealed record LanguageModel(CausalLanguageModel Model, ITokenizer Tokenizer, SpecialTokens Special, string Version, LanguageModelFacts Facts) : IDisposable
 {
-    /// <summary>One of the project's own models: a <see cref="Gpt"/> with its byte-level BPE, in float32.</summary>
-    public static LanguageModel OfProject(Gpt model, BpeTokenizer tokenizer, string version) =>
-        new(model, tokenizer, SpecialTokens.ProjectBpe, version, new LanguageModelFacts(model.ParameterCount(), "float32", "float32"));
-
     /// <summary>Tokens the tokenizer knows: the distributions are over these.</summary>
     public int VocabularySize => Tokenizer.VocabularySize;
 
@@ -22,19 +18,8 @@ public sealed record LanguageModel(CausalLanguageModel Model, ITokenizer Tokeniz
     /// <summary>The ids a prompt is continued from: <see cref="SpecialTokens.PromptPrefix"/>, then the prompt's own.</summary>
     public int[] Prompt(string text) => [.. Special.PromptPrefix, .. Tokenizer.Encode(text)];
 
-    /// <summary>The ids of every entry, each followed by the main end-of-sequence id: texts as one stream, as a language model is trained on them.</summary>
-    public int[] EncodeEntries(IEnumerable<string> entries)
-    {
-        var end = Special.EndOfSequence.Count > 0 ? Special.EndOfSequence[0]
-            : throw new InvalidOperationException("the model has no end-of-sequence token to separate texts with.");
-        var ids = new List<int>();
-        foreach (var entry in entries)
-        {
-            ids.AddRange(Tokenizer.Encode(entry));
-            ids.Add(end);
-        }
-        return [.. ids];
-    }
+    /// <summary>The ids of every entry, each followed by the main end-of-sequence id (see <see cref="SpecialTokens.EncodeEntries"/>).</summary>
+    public int[] EncodeEntries(IEnumerable<string> entries) => Special.EncodeEntries(Tokenizer, entries);
 
     public void Dispose()
     {

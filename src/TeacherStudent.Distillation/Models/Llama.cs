@@ -165,10 +165,11 @@ internal sealed class LlamaAttention : NamedModule
     private readonly RmsNorm? queryNorm;
     private readonly RmsNorm? keyNorm;
     private readonly int heads, keyValueHeads, headWidth;
+    private readonly double dropout;
 
     public LlamaAttention(LlamaConfig config, ScalarType dtype, Device device) : base(nameof(LlamaAttention))
     {
-        (heads, keyValueHeads, headWidth) = (config.Heads, config.KeyValueHeads, config.HeadWidth);
+        (heads, keyValueHeads, headWidth, dropout) = (config.Heads, config.KeyValueHeads, config.HeadWidth, config.AttentionDropout);
         queries = new Projection(config.Width, heads * headWidth, config.QueryKeyValueBias, dtype, device);
         keys = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
         values = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
@@ -192,7 +193,8 @@ internal sealed class LlamaAttention : NamedModule
     public Tensor Attend(Tensor x, Tensor cos, Tensor sin)
     {
         var (q, k, v) = Project(x, cos, sin);
-        var attended = functional.scaled_dot_product_attention(q, Shared(k), Shared(v), is_casual: true);
+        // The fused kernel applies dropout whenever p > 0, so it is asked for only while training.
+        var attended = functional.scaled_dot_product_attention(q, Shared(k), Shared(v), p: training ? dropout : 0, is_casual: true);
         return Merge(attended, x);
     }
 

@@ -60,6 +60,9 @@ public sealed record LlamaConfig
     /// <summary>The output head is the embedding matrix (<c>tie_word_embeddings</c>).</summary>
     public bool TiedHead { get; init; }
 
+    /// <summary>Dropout on the attention weights while training (<c>attention_dropout</c>); none in eval mode.</summary>
+    public double AttentionDropout { get; init; }
+
     /// <summary>The dtype the weights were saved in (<c>torch_dtype</c> / <c>dtype</c>), as written, when given.</summary>
     public string? WeightDType { get; init; }
 
@@ -79,6 +82,30 @@ public sealed record LlamaConfig
     /// <summary>The file a Hugging Face model directory keeps its config in.</summary>
     public const string FileName = "config.json";
 
+    /// <summary>
+    /// A small model for training from scratch: a Llama with a tied head (as small models have, so the
+    /// vocabulary costs its matrix once), as many key/value heads as <paramref name="keyValueHeads"/> (all by
+    /// default), a SwiGLU of about 8/3 the width (rounded up to a multiple of 8: as many values as a 4x MLP),
+    /// rope_theta 10000.
+    /// </summary>
+    public static LlamaConfig Small(int vocabularySize, int contextLength, int layers, int width, int heads, int keyValueHeads = 0,
+        double attentionDropout = 0, string architecture = "LlamaForCausalLM") => new LlamaConfig
+    {
+        Architecture = architecture,
+        VocabularySize = vocabularySize,
+        Width = width,
+        FeedForwardWidth = (8 * width / 3 + 7) / 8 * 8,
+        Layers = layers,
+        Heads = heads,
+        KeyValueHeads = keyValueHeads > 0 ? keyValueHeads : heads,
+        HeadWidth = heads > 0 ? width / heads : 0,
+        ContextLength = contextLength,
+        TiedHead = true,
+        QueryKeyNorm = architecture == "Qwen3ForCausalLM",
+        QueryKeyValueBias = architecture == "Qwen2ForCausalLM",
+        AttentionDropout = attentionDropout,
+    };
+
     /// <summary>This config, or an <see cref="ArgumentException"/> saying which value is out of range.</summary>
     public LlamaConfig Validate()
     {
@@ -97,6 +124,7 @@ public sealed record LlamaConfig
         if (HeadWidth % 2 != 0) throw new ArgumentException($"head_dim must be even for rotary embeddings, not {HeadWidth}.");
         if (!(NormEpsilon > 0)) throw new ArgumentException($"rms_norm_eps must be positive, not {NormEpsilon}.");
         if (!(RopeTheta > 0)) throw new ArgumentException($"rope_theta must be positive, not {RopeTheta}.");
+        if (!(AttentionDropout is >= 0 and < 1)) throw new ArgumentException($"attention_dropout must be in [0, 1), not {AttentionDropout}.");
         RopeScaling?.Validate();
         return this;
     }
@@ -178,6 +206,7 @@ public sealed record LlamaConfig
                 : throw new InvalidDataException($"hidden_size ({width}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given.")),
             ContextLength = window is { } w && w < maxPositions ? w : maxPositions,
             NormEpsilon = (double?)json["rms_norm_eps"] ?? 1e-6,
+            AttentionDropout = (double?)json["attention_dropout"] ?? 0,
             RopeTheta = theta,
             RopeScaling = scaling,
             QueryKeyValueBias = isQwen2 || attentionBias,
@@ -237,7 +266,7 @@ public sealed record LlamaConfig
             ["torch_dtype"] = dtype,
             ["bos_token_id"] = BeginOfSequenceId,
             ["eos_token_id"] = EndOfSequenceId,
-            ["attention_dropout"] = 0.0,
+            ["attention_dropout"] = AttentionDropout,
         };
         switch (Architecture)
         {

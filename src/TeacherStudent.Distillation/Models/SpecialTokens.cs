@@ -11,11 +11,26 @@ namespace TeacherStudent.Distillation.Models;
 /// <param name="BeginOfSequence">The bos id, when the model has one.</param>
 /// <param name="EndOfSequence">The ids that end a text (Llama 3 instruct models have several); the first is the main one.</param>
 /// <param name="Padding">The pad id, when the model names one.</param>
-/// <param name="PromptPrefix">Ids put before a prompt's own (the project's models read every text after an end-of-text); empty for a Hugging Face model, whose tokenizer adds what it adds.</param>
+/// <param name="PromptPrefix">Ids put before a prompt's own: the bos token when the tokenizer config names one and the tokenizer does not add it itself (the project's own tokenizers, whose texts follow an end-of-text); else none.</param>
 public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndOfSequence, int? Padding, IReadOnlyList<int> PromptPrefix)
 {
-    /// <summary>The project's own byte-level BPE models: one end-of-text token that also starts every text.</summary>
-    public static SpecialTokens ProjectBpe { get; } = new(null, [BpeTokenizer.EndOfTextId], null, [BpeTokenizer.EndOfTextId]);
+    /// <summary>The ids of every entry, each followed by the main end-of-sequence id: texts as one stream, as a language model is trained on them.</summary>
+    public int[] EncodeEntries(ITokenizer tokenizer, IEnumerable<string> entries)
+    {
+        var end = EndOfSequence.Count > 0 ? EndOfSequence[0]
+            : throw new InvalidOperationException("the tokenizer has no end-of-sequence token to separate texts with (name one as eos_token in tokenizer_config.json).");
+        var ids = new List<int>();
+        foreach (var entry in entries)
+        {
+            ids.AddRange(tokenizer.Encode(entry));
+            ids.Add(end);
+        }
+        return [.. ids];
+    }
+
+    /// <summary>The special tokens of the tokenizer at <paramref name="source"/> (a model directory or a tokenizer.json), read from the files beside it.</summary>
+    public static SpecialTokens Of(string source, HuggingFaceTokenizer tokenizer) =>
+        Read(Directory.Exists(source) ? source : Path.GetDirectoryName(Path.GetFullPath(source))!, tokenizer);
 
     /// <summary>
     /// Reads a Hugging Face model directory's special tokens as transformers would use them:
@@ -23,8 +38,9 @@ public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndO
     /// that end generation from <c>generation_config.json</c>, else <c>config.json</c>, else the
     /// tokenizer config's eos token. Files that are absent are skipped; an id outside the vocabulary is refused.
     /// </summary>
-    public static SpecialTokens Read(string directory, TokenizerVocabulary vocabulary)
+    public static SpecialTokens Read(string directory, HuggingFaceTokenizer tokenizer)
     {
+        var vocabulary = tokenizer.Vocabulary;
         var tokenizerConfig = ReadObject(Path.Combine(directory, "tokenizer_config.json"));
         var generationConfig = ReadObject(Path.Combine(directory, "generation_config.json"));
         var config = ReadObject(Path.Combine(directory, LlamaConfig.FileName));
@@ -40,7 +56,11 @@ public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndO
         foreach (var id in named)
             if (id is < 0 || id >= vocabulary.Size)
                 throw new InvalidDataException($"{directory}: special token id {id} is outside the tokenizer's {vocabulary.Size} ids.");
-        return new SpecialTokens(bos, eos, pad, []);
+
+        // A bos the tokenizer config names and the tokenizer's post-processor does not add (Llama's does;
+        // Qwen names none) starts every prompt, as it started every text in training.
+        int[] prefix = TokenId("bos_token") is { } first && !tokenizer.Encode("").Contains(first) ? [first] : [];
+        return new SpecialTokens(bos, eos, pad, prefix);
     }
 
     private static JsonObject? ReadObject(string path)

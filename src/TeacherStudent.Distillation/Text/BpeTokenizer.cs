@@ -87,7 +87,7 @@ public sealed class BpeTokenizer : ITokenizer
         get
         {
             var text = new StringBuilder();
-            text.Append(BpeTokenizerFile.Format).Append('\n');
+            text.Append("TeacherStudent byte-level BPE v1\n");
             text.Append("pattern ").Append(PreSplit.Pattern).Append('\n');
             text.Append("end-of-text ").Append(EndOfTextId).Append(' ').Append(EndOfTextMarker).Append('\n');
             foreach (var (left, right) in merges) text.Append("merge ").Append(left).Append(' ').Append(right).Append('\n');
@@ -138,12 +138,8 @@ public sealed class BpeTokenizer : ITokenizer
             ? tokenBytes[id]
             : throw new ArgumentOutOfRangeException(nameof(id), id, $"token ids run from 0 to {tokenBytes.Length - 1}.");
 
-    /// <summary>Writes the tokenizer as a small JSON file, atomically (see <see cref="BpeTokenizerFile"/>).</summary>
-    public void Save(string path) => BpeTokenizerFile.Save(path, this);
-
-    /// <summary>Reads a tokenizer written by <see cref="Save"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not such a tokenizer.</exception>
-    public static BpeTokenizer Load(string path) => BpeTokenizerFile.Load(path);
+    /// <summary>Writes the tokenizer into <paramref name="directory"/> as a Hugging Face tokenizer.json (see <see cref="ByteLevelBpeJson"/>).</summary>
+    public string Save(string directory) => ByteLevelBpeJson.Save(directory, this);
 
     /// <summary>
     /// Replaces every occurrence of <paramref name="pair"/> in <paramref name="symbols"/>, left

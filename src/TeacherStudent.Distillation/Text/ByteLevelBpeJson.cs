@@ -15,7 +15,30 @@ namespace TeacherStudent.Distillation.Text;
 /// </summary>
 public static class ByteLevelBpeJson
 {
-    /// <summary>Writes <paramref name="tokenizer"/> to <paramref name="path"/>, atomically.</summary>
+    /// <summary>
+    /// Writes <paramref name="tokenizer"/> into <paramref name="directory"/> as <c>tokenizer.json</c> and a
+    /// <c>tokenizer_config.json</c> naming <c>&lt;|endoftext|&gt;</c> as its bos and eos token (every text
+    /// is read after one and ends with one); returns the directory.
+    /// </summary>
+    public static string Save(string directory, BpeTokenizer tokenizer)
+    {
+        Directory.CreateDirectory(directory);
+        Write(Path.Combine(directory, HuggingFaceTokenizer.FileName), tokenizer);
+        var config = new JsonObject
+        {
+            ["tokenizer_class"] = "PreTrainedTokenizerFast",
+            ["bos_token"] = BpeTokenizer.EndOfTextMarker,
+            ["eos_token"] = BpeTokenizer.EndOfTextMarker,
+            ["unk_token"] = null,
+            ["pad_token"] = null,
+            ["add_prefix_space"] = false,
+        };
+        var bytes = Encoding.UTF8.GetBytes(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Checkpoint.WriteAtomically(Path.Combine(directory, "tokenizer_config.json"), writer => writer.Write(bytes));
+        return directory;
+    }
+
+    /// <summary>Writes <paramref name="tokenizer"/> to <paramref name="path"/> (a tokenizer.json), atomically.</summary>
     /// <exception cref="InvalidOperationException">two ids spell the same bytes, which a tokenizer.json vocabulary cannot hold.</exception>
     public static void Write(string path, BpeTokenizer tokenizer)
     {

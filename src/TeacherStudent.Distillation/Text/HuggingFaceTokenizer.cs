@@ -35,10 +35,7 @@ public sealed class HuggingFaceTokenizer : ITokenizer, IDisposable
     public TokenizerVocabulary Vocabulary { get; }
 
     /// <summary>The content digest of the vocabulary: equal for two tokenizers whose ids mean the same tokens.</summary>
-    public string VocabularyDigest => Vocabulary.Digest;
-
-    /// <inheritdoc/>
-    string ITokenizer.Digest => Vocabulary.Digest;
+    public string Digest => Vocabulary.Digest;
 
     /// <inheritdoc/>
     public int VocabularySize => Vocabulary.Size;

@@ -2,6 +2,7 @@ using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Tests.Training;
+using TeacherStudent.Distillation.Text;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Tests.Language;
@@ -19,7 +20,7 @@ public sealed class LanguageTrainingRunTests : IDisposable
 
     private LanguageTrainingRun Run(LanguageTrainingSettings settings, string name, ISequenceTargetSource? teacher,
         Action<int>? stepDone = null, Action<int>? saved = null, Action<int>? resuming = null) =>
-        new(settings, TinyLanguageModels.Tokenizer, TinyLanguageModels.Train, TinyLanguageModels.Validation, TinyLanguageModels.Test,
+        new(settings, TinyLanguageModels.Tokenizer, TinyLanguageModels.Special, TinyLanguageModels.Train, TinyLanguageModels.Validation, TinyLanguageModels.Test,
             CPU, directory.File(name), teacher)
         {
             TestWindows = TinyLanguageModels.TestWindows,
@@ -28,10 +29,10 @@ public sealed class LanguageTrainingRunTests : IDisposable
             Resuming = resuming,
         };
 
-    private static double UntrainedTestPerplexity(GptSpec spec, int seed)
+    private static double UntrainedTestPerplexity(LlamaConfig spec, int seed)
     {
         manual_seed(seed);
-        using var model = new Gpt(spec);
+        using var model = new Llama(spec).InitialiseRandomly();
         return Perplexity.Evaluate(model, TinyLanguageModels.VocabularySize, TinyLanguageModels.Test, TinyLanguageModels.TestWindows).Perplexity;
     }
 
@@ -127,7 +128,7 @@ public sealed class LanguageTrainingRunTests : IDisposable
         var settings = Student(LanguageTrainingMode.Online, steps: 40) with
         {
             K = 16, TargetKind = SparseTargetKind.Sampled, EvalInterval = 10, CheckpointInterval = 10,
-            Model = TinyLanguageModels.StudentSpec with { Dropout = 0.1 },
+            Model = TinyLanguageModels.StudentSpec with { AttentionDropout = 0.1 },
         };
         using var teacher = TinyLanguageModels.Teacher();
         var whole = await Run(settings, "whole", teacher).RunAsync(CancellationToken.None);
@@ -155,9 +156,11 @@ public sealed class LanguageTrainingRunTests : IDisposable
         var run = Run(settings, "saved", teacher);
         var result = await run.RunAsync(CancellationToken.None);
 
-        using var loaded = LanguageModelCheckpoint.Load(run.ModelPath, CPU);
+        using var loaded = HuggingFaceCheckpoint.Load(run.ModelPath, CPU);
 
-        Assert.Equal(settings.Model, Assert.IsType<Gpt>(loaded.Model).Spec);
+        var config = Assert.IsType<Llama>(loaded.Model).Config;
+        Assert.Equal(settings.Model, config with { WeightDType = null, BeginOfSequenceId = null, EndOfSequenceId = null });
+        Assert.Equal(("float32", BpeTokenizer.EndOfTextId), (config.WeightDType, config.EndOfSequenceId));
         Assert.Equal(TinyLanguageModels.Tokenizer.Digest, loaded.Tokenizer.Digest);
         Assert.Equal(TinyLanguageModels.VocabularySize, loaded.VocabularySize);
         Assert.Equal(result.Parameters, loaded.Model.ParameterCount());
@@ -168,10 +171,11 @@ public sealed class LanguageTrainingRunTests : IDisposable
     [Fact]
     public async Task ATeacherWithAnotherTokenizerIsRefusedBeforeAnyStep()
     {
-        var other = Distillation.Text.BpeTrainer.Train(["the cat sat on the mat", "the dog sat on the log"], vocabularySize: 270);
-        var spec = new GptSpec(other.VocabularySize, TinyLanguageModels.ContextLength, 1, 16, 2);
-        using var model = new Gpt(spec);
-        using var teacher = new ModelSequenceTargetSource("other", LanguageModel.OfProject(model, other, "v-other"));
+        var written = BpeTrainer.Train(["the cat sat on the mat", "the dog sat on the log"], vocabularySize: 270).Save(directory.File("other-tokenizer"));
+        var other = HuggingFaceTokenizer.Load(written);
+        var model = new Llama(LlamaConfig.Small(other.VocabularySize, TinyLanguageModels.ContextLength, 1, 16, 2)).InitialiseRandomly();
+        var facts = new LanguageModelFacts(model.ParameterCount(), "float32", "float32");
+        using var teacher = new ModelSequenceTargetSource("other", new LanguageModel(model, other, SpecialTokens.Of(written, other), "v-other", facts));
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
             Run(Student(LanguageTrainingMode.Online, steps: 5), "mismatch", teacher).RunAsync(CancellationToken.None));

@@ -17,13 +17,13 @@ public sealed class OnPolicyTests : IDisposable
     private const int Sequences = 16, PromptLength = 12, NewTokens = 20;
     private const int Marker = 300;  // a token the tiny untrained student almost never draws (p ~ 1/512)
 
-    private readonly Gpt student;
+    private readonly Llama student;
     private readonly TemporaryDirectory directory = new();
 
     public OnPolicyTests()
     {
         manual_seed(4);
-        student = new Gpt(TinyLanguageModels.StudentSpec);
+        student = new Llama(TinyLanguageModels.StudentSpec).InitialiseRandomly();
     }
 
     private static int[] Prompts() => TinyLanguageModels.Train.RandomWindows(Sequences, PromptLength, new Random(8));
@@ -42,7 +42,7 @@ public sealed class OnPolicyTests : IDisposable
     {
         var teacher = new OneTokenTeacher(Marker);
 
-        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize)
+        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize, BpeTokenizer.EndOfTextId)
             .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
 
         Assert.Equal(Sequences * NewTokens, rollout.GeneratedTokens);
@@ -59,7 +59,7 @@ public sealed class OnPolicyTests : IDisposable
     {
         var teacher = new OneTokenTeacher(Marker);
 
-        var rollout = await new OnPolicyRollout(teacher, 0.0, TinyLanguageModels.VocabularySize)
+        var rollout = await new OnPolicyRollout(teacher, 0.0, TinyLanguageModels.VocabularySize, BpeTokenizer.EndOfTextId)
             .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
 
         Assert.Empty(teacher.Requests);
@@ -72,7 +72,7 @@ public sealed class OnPolicyTests : IDisposable
     {
         var teacher = new OneTokenTeacher(Marker);
 
-        var rollout = await new OnPolicyRollout(teacher, 0.2, TinyLanguageModels.VocabularySize)
+        var rollout = await new OnPolicyRollout(teacher, 0.2, TinyLanguageModels.VocabularySize, BpeTokenizer.EndOfTextId)
             .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
 
         // 320 tokens, 64 expected from the teacher, standard deviation about 7.
@@ -87,7 +87,7 @@ public sealed class OnPolicyTests : IDisposable
     {
         var teacher = new OneTokenTeacher(BpeTokenizer.EndOfTextId);
 
-        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize)
+        var rollout = await new OnPolicyRollout(teacher, 1.0, TinyLanguageModels.VocabularySize, BpeTokenizer.EndOfTextId)
             .RunAsync(student, Prompts(), Sequences, PromptLength, NewTokens, seed: 1, CancellationToken.None);
 
         Assert.All(rollout.Generated, g => Assert.Equal(1, g));
@@ -134,16 +134,16 @@ public sealed class OnPolicyTests : IDisposable
     public async Task AnOnPolicyRunLearnsFromItsOwnSamplesScoredByTheTeacher()
     {
         using var teacher = new RecordingTeacher(TinyLanguageModels.Teacher());
-        var settings = TinyLanguageModels.Student(LanguageTrainingMode.OnPolicy, steps: 12) with { NewTokens = 8, Alpha = 0.5, LengthNormalisation = true };
+        var settings = TinyLanguageModels.Student(LanguageTrainingMode.OnPolicy, steps: 16) with { NewTokens = 8, Alpha = 0.5, LengthNormalisation = true };
         var run = TinyLanguageModels.Run(settings, directory.File("on-policy"), teacher);
 
         var result = await run.RunAsync(CancellationToken.None);
 
-        Assert.InRange(result.GeneratedTokens, 12 * 16, 12 * 16 * 8);
+        Assert.InRange(result.GeneratedTokens, 16 * 16, 16 * 16 * 8);
         Assert.InRange(result.TeacherDraws, 1, result.GeneratedTokens / 2);
         // Per step: the teacher's draws on prefixes, then one scoring of the whole windows (dense, at T).
         var scorings = teacher.Requests.Where(r => r.Settings.K == 0).ToArray();
-        Assert.Equal(12, scorings.Length);
+        Assert.Equal(16, scorings.Length);
         Assert.All(scorings, r => Assert.Equal((16, TinyLanguageModels.ContextLength), (r.Sequences, r.Length)));
         Assert.True(result.Test.Perplexity < 0.75 * TinyLanguageModels.VocabularySize, $"test perplexity {result.Test.Perplexity:0.0}");
     }

@@ -21,43 +21,53 @@ internal static class TinyLanguageModels
     public const int TestWindows = 160;
 
     private static readonly Lazy<(TokenStream Train, TokenStream Validation, TokenStream Test)> LazyStreams = new(() => (
-        TokenStream.Encode(Tokenizer, RealFortunes.Corpus.Train),
-        TokenStream.Encode(Tokenizer, RealFortunes.Corpus.Validation),
-        TokenStream.Encode(Tokenizer, RealFortunes.Corpus.Test)));
+        TokenStream.Encode(Tokenizer, Special, RealFortunes.Corpus.Train),
+        TokenStream.Encode(Tokenizer, Special, RealFortunes.Corpus.Validation),
+        TokenStream.Encode(Tokenizer, Special, RealFortunes.Corpus.Test)));
 
     private static readonly string Directory = System.IO.Directory.CreateTempSubdirectory("ts-lm-teacher-").FullName;
     private static readonly Lazy<(string Path, PerplexityResult Test)> LazyTeacher = new(TrainTeacher);
 
     static TinyLanguageModels() => AppDomain.CurrentDomain.ProcessExit += (_, _) => System.IO.Directory.Delete(Directory, recursive: true);
 
-    private static readonly Lazy<BpeTokenizer> LazyTokenizer = new(() => BpeTrainer.Train(RealFortunes.Corpus.Train, VocabularySize));
+    // Trained on the train split and written as a Hugging Face tokenizer.json, as train-lm does.
+    private static readonly Lazy<(HuggingFaceTokenizer Tokenizer, SpecialTokens Special)> LazyTokenizer = new(() =>
+    {
+        var directory = BpeTrainer.Train(RealFortunes.Corpus.Train, VocabularySize).Save(Path.Combine(Directory, "tokenizer"));
+        var tokenizer = HuggingFaceTokenizer.Load(directory);
+        return (tokenizer, SpecialTokens.Of(directory, tokenizer));
+    });
 
     /// <summary>A small vocabulary, so that tiny models spend their parameters on more than the embedding.</summary>
     public const int VocabularySize = 512;
 
-    public static BpeTokenizer Tokenizer => LazyTokenizer.Value;
+    public static HuggingFaceTokenizer Tokenizer => LazyTokenizer.Value.Tokenizer;
+
+    /// <summary>The tokenizer's end-of-text (256), which also starts every prompt.</summary>
+    public static SpecialTokens Special => LazyTokenizer.Value.Special;
 
     public static TokenStream Train => LazyStreams.Value.Train;
     public static TokenStream Validation => LazyStreams.Value.Validation;
     public static TokenStream Test => LazyStreams.Value.Test;
 
     /// <summary>The students' shape: one narrow block, so most of its parameters are the embedding.</summary>
-    public static GptSpec StudentSpec => new(Tokenizer.VocabularySize, ContextLength, Layers: 1, Width: 32, Heads: 2);
+    public static LlamaConfig StudentSpec => LlamaConfig.Small(Tokenizer.VocabularySize, ContextLength, layers: 1, width: 32, heads: 2);
 
-    /// <summary>The teacher's checkpoint (trained on first use).</summary>
+    /// <summary>The teacher's model directory (trained on first use).</summary>
     public static string TeacherPath => LazyTeacher.Value.Path;
 
     /// <summary>The teacher's test perplexity over <see cref="TestWindows"/>.</summary>
     public static PerplexityResult TeacherTest => LazyTeacher.Value.Test;
 
     /// <summary>A fresh copy of the teacher, in process.</summary>
-    public static ModelSequenceTargetSource Teacher(string name = "fortunes") => new(name, LanguageModelCheckpoint.Load(TeacherPath, CPU));
+    public static ModelSequenceTargetSource Teacher(string name = "fortunes") => new(name, HuggingFaceCheckpoint.Load(TeacherPath, CPU));
 
     /// <summary>Settings for a tiny student: everything but what a test varies.</summary>
     public static LanguageTrainingSettings Student(LanguageTrainingMode mode, int steps) => new()
     {
         Mode = mode,
         Model = StudentSpec,
+        ContextLength = ContextLength,
         Steps = steps,
         BatchSize = 16,
         LearningRate = 3e-3,
@@ -73,14 +83,15 @@ internal static class TinyLanguageModels
 
     /// <summary>A run of <paramref name="settings"/> in <paramref name="directory"/>.</summary>
     public static LanguageTrainingRun Run(LanguageTrainingSettings settings, string directory, ISequenceTargetSource? teacher) =>
-        new(settings, Tokenizer, Train, Validation, Test, CPU, directory, teacher) { TestWindows = TestWindows };
+        new(settings, Tokenizer, Special, Train, Validation, Test, CPU, directory, teacher) { TestWindows = TestWindows };
 
     private static (string, PerplexityResult) TrainTeacher()
     {
         var settings = new LanguageTrainingSettings
         {
             Mode = LanguageTrainingMode.Supervised,
-            Model = new GptSpec(Tokenizer.VocabularySize, ContextLength, Layers: 2, Width: 64, Heads: 4),
+            Model = LlamaConfig.Small(Tokenizer.VocabularySize, ContextLength, layers: 2, width: 64, heads: 4),
+            ContextLength = ContextLength,
             Steps = TeacherSteps,
             BatchSize = 16,
             LearningRate = 3e-3,

@@ -50,20 +50,22 @@ public sealed class TokenSamplerTests
     [Fact]
     public void GenerationStopsAfterEndOfTextAndCompleteLeavesItOut()
     {
-        // A model whose final norm outputs the same vector everywhere and whose EndOfText embedding
-        // points along it: EndOfText is by far the most likely token after any context.
+        // A model whose blocks add nothing and whose every token embeds as the same vector, so the final norm
+        // outputs that vector everywhere, and whose head scores only EndOfText along it: EndOfText is by far
+        // the most likely token after any context.
         var tokenizer = BpeTrainer.Train(["the cat sat on the mat"], vocabularySize: 262);
-        using var model = new Gpt(new GptSpec(tokenizer.VocabularySize, 8, 1, 8, 2));
+        using var model = new Llama(LlamaConfig.Small(tokenizer.VocabularySize, 8, 1, 8, 2) with { TiedHead = false }).InitialiseRandomly();
         using (no_grad())
         {
-            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            parameters["finalNorm.weight"].zero_();
-            parameters["finalNorm.bias"].fill_(1);
-            parameters["tokenEmbedding.weight"][BpeTokenizer.EndOfTextId].fill_(5);
+            foreach (var (name, parameter) in model.named_parameters())
+                if (name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight") || name == "lm_head.weight") parameter.zero_();
+            model.state_dict()["model.embed_tokens.weight"].fill_(1);
+            model.state_dict()["lm_head.weight"][BpeTokenizer.EndOfTextId].fill_(5);
         }
+        var special = new SpecialTokens(null, [BpeTokenizer.EndOfTextId], null, [BpeTokenizer.EndOfTextId]);
 
-        var generated = TokenSampler.Generate(model, tokenizer.VocabularySize, [1, 2, 3], new SamplingSettings(Temperature: 0, MaxNewTokens: 10));
-        var text = TokenSampler.Complete(model, tokenizer, "the", new SamplingSettings(Temperature: 0, MaxNewTokens: 10), seed: 1);
+        var generated = TokenSampler.Generate(model, tokenizer.VocabularySize, special.EndOfSequence, [1, 2, 3], new SamplingSettings(Temperature: 0, MaxNewTokens: 10));
+        var text = TokenSampler.Complete(model, tokenizer, special, "the", new SamplingSettings(Temperature: 0, MaxNewTokens: 10), seed: 1);
 
         Assert.Equal([BpeTokenizer.EndOfTextId], generated);
         Assert.Equal("", text);
@@ -73,11 +75,11 @@ public sealed class TokenSamplerTests
     public void GenerationStopsAtMaxNewTokensAndReadsOnlyTheLastContextLengthTokens()
     {
         var tokenizer = BpeTrainer.Train(["the cat sat on the mat"], vocabularySize: 262);
-        using var model = new Gpt(new GptSpec(tokenizer.VocabularySize, 4, 1, 8, 2));
+        using var model = new Llama(LlamaConfig.Small(tokenizer.VocabularySize, 4, 1, 8, 2)).InitialiseRandomly();
         using var generator = new Generator(3);
 
         // A 10-token prompt is longer than the context of 4: only its end is read.
-        var generated = TokenSampler.Generate(model, tokenizer.VocabularySize, Enumerable.Range(97, 10).ToArray(),
+        var generated = TokenSampler.Generate(model, tokenizer.VocabularySize, [BpeTokenizer.EndOfTextId], Enumerable.Range(97, 10).ToArray(),
             new SamplingSettings(Temperature: 1, MaxNewTokens: 6), generator);
 
         Assert.InRange(generated.Length, 1, 6);

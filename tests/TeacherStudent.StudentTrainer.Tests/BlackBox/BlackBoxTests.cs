@@ -21,10 +21,7 @@ public sealed class TextTeacherFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(200), vocabularySize: 350);
-        var spec = new GptSpec(VocabularySize: 350, ContextLength: 32, Layers: 1, Width: 16, Heads: 2);
-        var checkpoint = directory.File("lm.ckpt");
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
+        var checkpoint = TinyLanguageModel.Write(directory.File("lm"), vocabularySize: 350, contextLength: 32);
         teacher = RunningProcess.Start(Builds.Teacher,
             ["--urls", "http://127.0.0.1:0", "--Teacher:Name=writer", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]);
         Address = await teacher.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));

@@ -15,7 +15,7 @@ public sealed class LanguageSummaryTests : IDisposable
         var dir = Path.Combine(directory, name);
         Directory.CreateDirectory(dir);
         LanguageRunOutputs.WriteReport(dir, new LanguageRunReport(name, mode, loss, null, 0.5, 1, mode == "supervised" ? null : "top32",
-            300, 16, 300 * 16 * 128, 0, 0, 1000, new LanguageModelShape(2, 128, 4, 128, 2048, 2048), "digest", perplexity, Math.Log(perplexity), 5000,
+            300, 16, 300 * 16 * 128, 0, 0, 1000, new LanguageModelShape("LlamaForCausalLM", 2, 128, 4, 4, 128, 2048, 2048), "digest", perplexity, Math.Log(perplexity), 5000,
             [], [new TextSample("A", "A fortune")], null, [], 0, 10, 9, 30, 7000, 1, null));
         return dir;
     }

@@ -30,7 +30,8 @@ public sealed class LanguageTrainJobTests
         var s = LanguageTrainJob.ToSettings(o, tokenizerVocabulary: 1000);
 
         Assert.Equal(LanguageTrainingMode.OnPolicy, s.Mode);
-        Assert.Equal(new Distillation.Models.GptSpec(1024, 64, 3, 96, 4), s.Model);
+        Assert.Equal(Distillation.Models.LlamaConfig.Small(1024, 64, layers: 3, width: 96, heads: 4), s.Model);
+        Assert.Equal((96 / 4, 256, 64), (s.Model.HeadWidth, s.Model.FeedForwardWidth, s.ContextLength));
         Assert.Equal(("jsd", 0.3, 0.7, 2.0, 16, SparseTargetKind.Sampled), (s.Loss, s.MixingWeight, s.Alpha, s.Temperature, s.K, s.TargetKind));
         Assert.Equal((500, 24, 12, 0.5, true, 9, 50, 25), (s.Steps, s.BatchSize, s.NewTokens, s.TeacherMixing, s.LengthNormalisation, s.Seed, s.EvalInterval, s.CheckpointInterval));
         s.Validate();

@@ -22,15 +22,12 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
     private GrpcChannel channel = null!;
     private string address = "";
     private ModelSequenceTargetSource local = null!;
-    private BpeTokenizer tokenizer = null!;
+    private LanguageModel model = null!;
 
     public async Task InitializeAsync()
     {
-        tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(200), vocabularySize: 350);
-        var spec = new GptSpec(VocabularySize: 384, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
-        var checkpoint = directory.File("lm.ckpt");
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
-        local = new ModelSequenceTargetSource("lm", LanguageModelCheckpoint.Load(checkpoint, CPU));
+        var checkpoint = TinyLanguageModel.Write(directory.File("lm"), vocabularySize: 350, paddedVocabulary: 384);
+        local = new ModelSequenceTargetSource("lm", model = HuggingFaceCheckpoint.Load(checkpoint, CPU));
         teacher = RunningProcess.Start(Builds.Teacher,
             ["--urls", "http://127.0.0.1:0", "--Teacher:Name=lm", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu"]);
         address = await teacher.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
@@ -42,12 +39,12 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
             new TeacherRetry(TimeSpan.FromSeconds(5), _ => { }))
         { TokenizerDigest = digest };
 
-    private int[] Tokens(int count) => tokenizer.EncodeEntries(FortunesCorpus.Load().Validation.Take(20))[..count];
+    private int[] Tokens(int count) => model.EncodeEntries(FortunesCorpus.Load().Validation.Take(20))[..count];
 
     [Fact]
     public async Task DescribeGivesTheTeachersVocabularyTokenizerAndContext()
     {
-        await using var source = Source(tokenizer.Digest);
+        await using var source = Source(model.Tokenizer.Digest);
 
         var identity = await source.DescribeAsync(CancellationToken.None);
 
@@ -60,7 +57,7 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
     [InlineData(16, SparseTargetKind.Sampled)]
     public async Task TargetsOverTheWireAreTheInProcessOnes(int k, SparseTargetKind kind)
     {
-        await using var source = Source(tokenizer.Digest);
+        await using var source = Source(model.Tokenizer.Digest);
         var tokens = Tokens(3 * 12);
         var settings = new SequenceTargetSettings(1.5f, k, kind, Seed: 3);
 
@@ -85,7 +82,7 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
             source.GetAsync(Tokens(8), 1, 8, new SequenceTargetSettings(1f), CancellationToken.None));
 
         Assert.Equal(StatusCode.FailedPrecondition, error.Code);
-        Assert.Contains(tokenizer.Digest, error.Message);
+        Assert.Contains(model.Tokenizer.Digest, error.Message);
     }
 
     [Fact]
@@ -96,11 +93,11 @@ public sealed class GrpcSequenceTargetSourceTests : IAsyncLifetime
         var output = directory.File("targets.json");
 
         // Act
-        var figures = await TargetMeasurement.RunAsync(options, directory.File("lm.ckpt"), sequences: 12, batch: 4, repeats: 1, output, CancellationToken.None);
+        var figures = await TargetMeasurement.RunAsync(options, directory.File("lm"), sequences: 12, batch: 4, repeats: 1, output, CancellationToken.None);
 
         // Assert: values 2 bytes, ids 2 bytes, one tail value per token for top-k.
         var byShape = figures.BytesPerToken.ToDictionary(f => f.Targets);
-        Assert.Equal(tokenizer.VocabularySize * 2, byShape["dense"].Bytes, 6);
+        Assert.Equal(model.VocabularySize * 2, byShape["dense"].Bytes, 6);
         Assert.Equal(8 * 2 + 8 * 2 + 2, byShape["top8"].Bytes, 6);
         Assert.Equal(32 * 2 + 32 * 2 + 2, byShape["top32"].Bytes, 6);
         Assert.Equal(32 * 2 + 32 * 2, byShape["sampled32"].Bytes, 6);

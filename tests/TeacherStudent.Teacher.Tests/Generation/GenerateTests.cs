@@ -28,11 +28,8 @@ public sealed class GenerateTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(300), vocabularySize: 400);
-        var spec = new GptSpec(VocabularySize: 400, ContextLength: 32, Layers: 1, Width: 32, Heads: 2);
-        var checkpoint = directory.File("lm.ckpt");
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
-        reference = LanguageModelCheckpoint.Load(checkpoint, CPU);
+        var checkpoint = TinyLanguageModel.Write(directory.File("lm"), fortunes: 300, vocabularySize: 400, contextLength: 32, width: 32);
+        reference = HuggingFaceCheckpoint.Load(checkpoint, CPU);
         redis = RedisServer.StartNew();
         server = await TeacherServer.StartAsync(new Dictionary<string, string>
         {
@@ -79,7 +76,7 @@ public sealed class GenerateTests : IAsyncLifetime
     // What the same checkpoint writes in this process for one sample of the request.
     private GenerationResult InProcess(string prompt, int sampleIndex, long seed, double temperature, int maxNewTokens)
     {
-        var row = new GenerationRow([BpeTokenizer.EndOfTextId, .. reference.Tokenizer.Encode(prompt)], temperature, 1, maxNewTokens,
+        var row = new GenerationRow(reference.Prompt(prompt), temperature, 1, maxNewTokens,
             LocalTextGenerator.SeedOf(seed, sampleIndex, prompt));
         return BatchGenerator.Generate(reference, [row])[0];
     }

@@ -107,10 +107,8 @@ public sealed class TeacherInstancesTests
     {
         // Arrange
         using var directory = new TemporaryDirectory("instances-tests");
-        var checkpoint = directory.File("lm.ckpt");
-        var tokenizer = Distillation.Text.BpeTrainer.Train(Distillation.Text.FortunesCorpus.Load().Train.Take(100), vocabularySize: 300);
-        var spec = new GptSpec(VocabularySize: 320, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
+        var checkpoint = directory.File("lm");
+        TinyLanguageModel.Write(checkpoint, fortunes: 100, vocabularySize: 300, paddedVocabulary: 320);
 
         // Act
         var error = Assert.Throws<TeacherStartupException>(

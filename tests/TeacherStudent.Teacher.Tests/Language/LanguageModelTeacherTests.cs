@@ -25,12 +25,9 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(300), vocabularySize: 400);
-        var spec = new GptSpec(VocabularySize: 448, ContextLength: 24, Layers: 1, Width: 32, Heads: 2);
-        var checkpoint = directory.File("lm.ckpt");
-        // Whatever weights it gets, the reference below loads the very same file.
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(checkpoint, spec, tokenizer, model);
-        reference = LanguageModelCheckpoint.Load(checkpoint, CPU);
+        // Whatever weights it gets, the reference below loads the very same directory.
+        var checkpoint = TinyLanguageModel.Write(directory.File("lm"), fortunes: 300, vocabularySize: 400, paddedVocabulary: 448, contextLength: 24, width: 32);
+        reference = HuggingFaceCheckpoint.Load(checkpoint, CPU);
         server = await TeacherServer.StartAsync(new Dictionary<string, string>
         {
             ["Teacher:Name"] = "lm",
@@ -84,7 +81,7 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         Assert.Equal(24, info.LanguageModel.ContextLength);
         Assert.Equal(BpeTokenizer.EndOfTextId, info.LanguageModel.EndOfTextId);
         Assert.Equal(reference.Version, info.Version);
-        Assert.Equal("gpt", info.Architecture);
+        Assert.Equal("LlamaForCausalLM", info.Architecture);
         Assert.Equal((0.01f, 100f), (info.Limits.MinTemperature, info.Limits.MaxTemperature));
     }
 

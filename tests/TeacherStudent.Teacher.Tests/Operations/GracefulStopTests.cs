@@ -150,10 +150,8 @@ public sealed class GracefulStopTests : IAsyncLifetime
     public async Task AGenerateCallOpenWhenTheServiceStopsSendsEverySampleAndEndsWell()
     {
         // Arrange: a tiny language model; the call waits in its cache lookup.
-        var lm = directory.File("lm.ckpt");
-        var tokenizer = BpeTrainer.Train(FortunesCorpus.Load().Train.Take(100), vocabularySize: 300);
-        var spec = new GptSpec(VocabularySize: 300, ContextLength: 16, Layers: 1, Width: 16, Heads: 2);
-        using (var model = new Gpt(spec)) LanguageModelCheckpoint.Save(lm, spec, tokenizer, model);
+        var lm = directory.File("lm");
+        TinyLanguageModel.Write(lm, fortunes: 100, vocabularySize: 300);
         await StartAsync(new() { ["Teachers:1:Name"] = "lm", ["Teachers:1:Checkpoint"] = lm, ["Teachers:1:Device"] = "cpu" });
         var request = new GenerateRequest { Teacher = "lm", Prompts = { "One", "Two", "Three" }, N = 2, MaxNewTokens = 6, Seed = 3 };
         var generating = server!.GenerateAsync(request);
