@@ -11,7 +11,7 @@ namespace TeacherStudent.Teacher.Tests.TorchScript;
 /// </summary>
 public sealed class TorchScriptTeachers : IAsyncLifetime
 {
-    /// <summary>First test image used (others tests use other images, so the cache never hides a forward).</summary>
+    /// <summary>First test image used (other tests use other images, so the cache never hides a forward).</summary>
     public const int FirstImage = 3000;
 
     /// <summary>How many images PyTorch answered.</summary>
