@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line: "N passed, N failed" summed over them all.
 # Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus, Python's gRPC and
-# numpy and Node.js for the foreign clients, the Node client's npm packages and the tokenizer tests' reference, and
-# python3-torch for the Hugging Face model reference, tests/TeacherStudent.Testing/Reference/hf_llama_reference.py) when it is missing.
+# numpy and Node.js for the foreign clients, PyTorch (python3-torch) as the reference for models in its formats and for the
+# Hugging Face decoder, the Node client's npm packages and the tokenizer tests' reference) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh

@@ -7,7 +7,7 @@ public sealed class RegistryOptions
 {
     public const string Section = "Registry";
 
-    /// <summary>Folder watched for new checkpoints: a file &lt;teacher-name&gt;.ckpt created or replaced there becomes that teacher's new version; empty = no folder is watched.</summary>
+    /// <summary>Folder watched for new checkpoints: a file &lt;teacher-name&gt;.ckpt (or &lt;teacher-name&gt;.pt with &lt;teacher-name&gt;.json) created or replaced there becomes that teacher's new version; empty = no folder is watched.</summary>
     public string WatchDirectory { get; set; } = "";
 
     /// <summary>Quiet time after the last file event for a checkpoint before it is loaded, in milliseconds (a writer's events come in bursts).</summary>

@@ -5,9 +5,11 @@ using TeacherStudent.Teacher.Options;
 namespace TeacherStudent.Teacher.Registry;
 
 /// <summary>
-/// Watches <see cref="RegistryOptions.WatchDirectory"/>: a file <c>&lt;teacher-name&gt;.ckpt</c>
+/// Watches <see cref="RegistryOptions.WatchDirectory"/>: a file <c>&lt;teacher-name&gt;.ckpt</c>, or a
+/// TorchScript file <c>&lt;teacher-name&gt;.pt</c> with its sidecar <c>&lt;teacher-name&gt;.json</c>,
 /// created, written or renamed into place there is loaded as that teacher's new version once its
-/// file events have been quiet for <see cref="RegistryOptions.WatchDebounceMilliseconds"/>.
+/// file events have been quiet for <see cref="RegistryOptions.WatchDebounceMilliseconds"/>; a new
+/// sidecar reloads the TorchScript file beside it.
 /// Only teachers the registry already holds are updated this way; a file for another name is
 /// logged and ignored, so that a stray checkpoint never becomes a teacher (new teachers come
 /// from configuration or the TeacherAdmin.LoadCheckpoint rpc). A file that fails to load leaves
@@ -19,6 +21,14 @@ public sealed class CheckpointFolderWatcher(
 {
     /// <summary>The extension of checkpoints in the watched folder.</summary>
     public const string Extension = ".ckpt";
+
+    /// <summary>The extension of TorchScript checkpoints in the watched folder.</summary>
+    public const string TorchScriptExtension = ".pt";
+
+    // A sidecar's events stand for the TorchScript file beside it.
+    private const string SidecarExtension = ".json";
+
+    private static readonly string[] Patterns = ["*" + Extension, "*" + TorchScriptExtension, "*" + SidecarExtension];
 
     private readonly CancellationTokenSource stopping = new();
     private FileSystemWatcher? watcher;
@@ -33,10 +43,11 @@ public sealed class CheckpointFolderWatcher(
         Directory.CreateDirectory(directory);
 
         var changes = Channel.CreateUnbounded<string>();
-        watcher = new FileSystemWatcher(directory, "*" + Extension)
+        watcher = new FileSystemWatcher(directory)
         {
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
         };
+        foreach (var pattern in Patterns) watcher.Filters.Add(pattern);
         watcher.Created += (_, e) => changes.Writer.TryWrite(e.FullPath);
         watcher.Changed += (_, e) => changes.Writer.TryWrite(e.FullPath);
         // Writers rename a finished temporary file into place: this is the usual event.
@@ -44,7 +55,7 @@ public sealed class CheckpointFolderWatcher(
         watcher.Error += (_, e) =>
         {
             logger.WatcherOverflowed(e.GetException().Message);
-            foreach (var file in Directory.EnumerateFiles(directory, "*" + Extension)) changes.Writer.TryWrite(file);
+            foreach (var file in Patterns.SelectMany(p => Directory.EnumerateFiles(directory, p))) changes.Writer.TryWrite(file);
         };
         watcher.EnableRaisingEvents = true;
         logger.WatchingFolder(directory, settings.WatchDebounceMilliseconds);
@@ -67,7 +78,7 @@ public sealed class CheckpointFolderWatcher(
         {
             while (true)
             {
-                while (changes.TryRead(out var path)) due[path] = Environment.TickCount64 + debounceMs;
+                while (changes.TryRead(out var path)) due[CheckpointOf(path)] = Environment.TickCount64 + debounceMs;
                 if (due.Count == 0)
                 {
                     await changes.WaitToReadAsync(cancellationToken);
@@ -104,9 +115,13 @@ public sealed class CheckpointFolderWatcher(
         }
     }
 
+    // The checkpoint a changed file belongs to: a sidecar's is the TorchScript file of the same name.
+    private static string CheckpointOf(string path) =>
+        path.EndsWith(SidecarExtension, StringComparison.Ordinal) ? Path.ChangeExtension(path, TorchScriptExtension) : path;
+
     private async Task LoadAsync(string path, CancellationToken cancellationToken)
     {
-        if (!path.EndsWith(Extension, StringComparison.Ordinal) || !File.Exists(path)) return;
+        if (!(path.EndsWith(Extension, StringComparison.Ordinal) || path.EndsWith(TorchScriptExtension, StringComparison.Ordinal)) || !File.Exists(path)) return;
         var name = Path.GetFileNameWithoutExtension(path);
         if (!registry.TryGet(name, out _))
         {

@@ -9,7 +9,8 @@ namespace TeacherStudent.Teacher.Registry;
 
 /// <summary>
 /// One teacher model ready to answer: its name, version (the checkpoint digest), spec, device and
-/// the model in eval mode; a classifier, or a causal language model (<see cref="Language"/>).
+/// the model in eval mode; a classifier (the project's own checkpoint, or a TorchScript file with
+/// its sidecar), or a causal language model (<see cref="Language"/>).
 /// A classifier may be held as several copies (<see cref="Instances"/>, like Triton's instance
 /// group) so that several forwards run at once; each copy runs one forward at a time, because a
 /// TorchSharp module is not safe for concurrent forward passes.
@@ -24,8 +25,9 @@ public sealed class LoadedTeacher : IDisposable
     private readonly CancellationTokenSource retired = new();
 
     /// <param name="models">The model, or several copies of it (one version, the same weights); a language model has one.</param>
+    /// <param name="classNames">A classifier's class names, when its checkpoint gives them.</param>
     public LoadedTeacher(string name, string version, ModelSpec spec, Device device, IReadOnlyList<nn.Module<Tensor, Tensor>> models, int maxBatch,
-        LanguageModel? language = null)
+        LanguageModel? language = null, IReadOnlyList<string>? classNames = null)
     {
         if (models.Count == 0) throw new ArgumentException("a teacher needs its model.", nameof(models));
         if (language is not null && models.Count > 1) throw new ArgumentException("a language model runs as one instance.", nameof(models));
@@ -35,6 +37,7 @@ public sealed class LoadedTeacher : IDisposable
         Device = device;
         MaxBatch = maxBatch;
         Language = language;
+        ClassNames = classNames;
         this.models = models;
         idle = new Stack<nn.Module<Tensor, Tensor>>(models);
         forwardGate = new SemaphoreSlim(models.Count, models.Count);
@@ -42,6 +45,9 @@ public sealed class LoadedTeacher : IDisposable
 
     /// <summary>The language model with its tokenizer, for a causal-LM teacher; null for a classifier.</summary>
     public LanguageModel? Language { get; }
+
+    /// <summary>A classifier's class names, in output order, when its checkpoint names them (a TorchScript sidecar does); else null.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
 
     /// <summary>The name callers ask for.</summary>
     public string Name { get; }
@@ -79,14 +85,20 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Number of outputs per example (classes), or per position (the tokenizer's vocabulary) for a language model.</summary>
     public int NumOutputs => Language?.VocabularySize ?? Spec.Classes;
 
-    /// <summary>Loads a checkpoint onto a device, as <paramref name="instances"/> copies; the version is the digest of the file.</summary>
+    /// <summary>
+    /// Loads a checkpoint onto a device, as <paramref name="instances"/> copies; the version is the
+    /// digest of the file (of a TorchScript file, of it and its sidecar).
+    /// </summary>
     public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch, int instances = 1)
     {
         return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch, instances);
     }
 
     /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs, as many copies).</summary>
-    /// <exception cref="InvalidDataException">the checkpoint cannot be read, or holds a language model and more than one instance is asked for.</exception>
+    /// <exception cref="InvalidDataException">
+    /// the checkpoint cannot be read (a TorchScript file: or its sidecar, or they do not fit together), or
+    /// holds a language model and more than one instance is asked for.
+    /// </exception>
     public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
     {
         if (HuggingFaceCheckpoint.IsModelDirectory(checkpointPath))
@@ -97,6 +109,11 @@ public sealed class LoadedTeacher : IDisposable
             // The classifier spec only names the architecture and the sizes Describe reports.
             var described = new ModelSpec(lm.Model.Architecture, 0, 1, 1, lm.ContextLength, lm.VocabularySize);
             return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm);
+        }
+        if (TorchScriptCheckpoint.IsTorchScript(checkpointPath))
+        {
+            var script = TorchScriptCheckpoint.LoadCopies(checkpointPath, device, instances);
+            return new LoadedTeacher(name, script.Version, script.Spec, device, script.Models, maxBatch, classNames: script.Sidecar.ClassNames);
         }
         var (spec, models, version) = Checkpoint.LoadCopies(checkpointPath, device, instances);
         return new LoadedTeacher(name, version, spec, device, models, maxBatch);

@@ -60,8 +60,10 @@ public static class TeacherDescription
         info.Input.Dtypes.AddRange(SoftTargetsRequestValidator.InputDTypes.Select(d => (DType)d));
         info.Input.FloatMin = PixelNormalization.FloatMin;
         info.Input.FloatMax = PixelNormalization.FloatMax;
-        // Only a ten-class teacher is taken to be a Fashion-MNIST one; others get no names.
-        if (teacher.NumOutputs == FashionMnist.ClassNames.Count) info.Input.ClassNames.AddRange(FashionMnist.ClassNames);
+        // A checkpoint that names its classes is believed; otherwise only a ten-class teacher is taken
+        // to be a Fashion-MNIST one, and others get no names.
+        if (teacher.ClassNames is { } names) info.Input.ClassNames.AddRange(names);
+        else if (teacher.NumOutputs == FashionMnist.ClassNames.Count) info.Input.ClassNames.AddRange(FashionMnist.ClassNames);
         return info;
     }
 }

@@ -15,8 +15,8 @@ internal sealed record TensorEntry(string File, string Name, ScalarType DType, l
 /// The safetensors format: 8 bytes of little-endian header length, a JSON header (name -> dtype,
 /// shape, data_offsets; and "__metadata__"), then the tensors' little-endian bytes. The header is read
 /// and checked here so that a refusal can name the file and the tensor (the bytes themselves are read by
-/// TorchSharp.PyBridge); files are written here, with the {"format": "pt"} metadata transformers looks
-/// for, which PyBridge's writer leaves out.
+/// TorchSharp.PyBridge); files are written by <see cref="SafetensorsWriter"/>, with the {"format": "pt"}
+/// metadata transformers looks for, which PyBridge's writer leaves out.
 /// </summary>
 internal static class SafetensorsFile
 {
@@ -71,45 +71,13 @@ internal static class SafetensorsFile
 
     /// <summary>
     /// Writes <paramref name="tensors"/> (name, tensor; any device) to <paramref name="file"/> in
-    /// <paramref name="dtype"/>, atomically: a reader never sees half a file.
+    /// <paramref name="dtype"/>, atomically (through <see cref="SafetensorsWriter"/>).
     /// </summary>
     public static void Write(string file, IReadOnlyList<(string Name, Tensor Tensor)> tensors, ScalarType dtype)
     {
-        var (code, size) = dtype switch
-        {
-            ScalarType.Float32 => ("F32", 4),
-            ScalarType.BFloat16 => ("BF16", 2),
-            ScalarType.Float16 => ("F16", 2),
-            _ => throw new ArgumentException($"weights are written as float32, bfloat16 or float16, not {dtype}."),
-        };
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
-        long offset = 0;
-        foreach (var (name, tensor) in tensors)
-        {
-            long bytes = tensor.numel() * size;
-            header[name] = new JsonObject
-            {
-                ["dtype"] = code,
-                ["shape"] = new JsonArray(tensor.shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + bytes),
-            };
-            offset += bytes;
-        }
-        var json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
-        // The header is padded with spaces to a multiple of 8 bytes, so the data starts aligned.
-        var padded = new byte[(json.Length + 7) / 8 * 8];
-        Array.Fill(padded, (byte)' ');
-        json.CopyTo(padded, 0);
-        Checkpoint.WriteAtomically(file, writer =>
-        {
-            writer.Write((ulong)padded.Length);
-            writer.Write(padded);
-            writer.Flush();
-            foreach (var (_, tensor) in tensors)
-            {
-                using var scope = NewDisposeScope();
-                tensor.detach().to(dtype, CPU).contiguous().WriteBytesToStream(writer.BaseStream);
-            }
-        });
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
+            throw new ArgumentException($"weights are written as float32, bfloat16 or float16, not {dtype}.");
+        using var scope = NewDisposeScope();
+        SafetensorsWriter.Write(file, tensors.Select(t => KeyValuePair.Create(t.Name, t.Tensor.detach().to(dtype))).ToList());
     }
 }

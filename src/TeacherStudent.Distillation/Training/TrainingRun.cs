@@ -27,6 +27,9 @@ public sealed class TrainingRun(
     /// <summary>The model checkpoint written after every epoch (loadable by a teacher service).</summary>
     public string ModelPath => Path.Combine(runDirectory, "model.ckpt");
 
+    /// <summary>The same model for PyTorch, written beside <see cref="ModelPath"/> every time it is: weights (and model.json, its spec).</summary>
+    public string ExportPath => Path.Combine(runDirectory, ClassifierExport.WeightsFileName);
+
     /// <summary>Reported after every batch.</summary>
     public IProgress<BatchProgress>? Progress { get; init; }
 
@@ -126,14 +129,20 @@ public sealed class TrainingRun(
             var metrics = new EpochMetrics(epoch, lossSum / batches, evalLoss, accuracy, clock.Elapsed.TotalSeconds, versions.ToArray());
             history.Add(metrics);
             state = state with { EpochsDone = epoch, History = history.ToArray() };
-            Checkpoint.Save(ModelPath, spec, model);
+            SaveModel(spec, model);
             state.Save(statePath, spec, model, optimizer);
             Publisher?.Publish(ModelPath);
             EpochCompleted?.Invoke(metrics);
             cancellationToken.ThrowIfCancellationRequested();
         }
-        if (!File.Exists(ModelPath)) Checkpoint.Save(ModelPath, spec, model);
+        if (!File.Exists(ModelPath) || !File.Exists(ExportPath)) SaveModel(spec, model);
         return history;
+    }
+
+    private void SaveModel(ModelSpec spec, nn.Module model)
+    {
+        Checkpoint.Save(ModelPath, spec, model);
+        ClassifierExport.Save(runDirectory, spec, model, train.ClassNames);
     }
 
     /// <summary>
