@@ -32,15 +32,22 @@ public sealed class LoadBenchmark(LoadSettings settings)
             bool cold = PageCache.TryDrop();
             Console.WriteLine(cold ? "the page cache can be dropped: warm and cold" : "the page cache cannot be dropped here (not root?): warm only");
             Variant[] variants = [new("", single), new("_sharded", sharded)];
-            foreach (var v in variants) LoadInChild(v.Directory, dropFirst: false); // untimed: the runtime's own files cached like the model's
+            // Untimed: the runtime's own files cached like the model's.
+            var modelBytes = variants.Select(v => LoadInChild(v.Directory, dropFirst: false)).ToArray()[0].ModelBytes;
+            var fresh = new List<LoadReading>();
             for (int r = 0; r < settings.Repeats; r++)
             {
+                fresh.Add(Child(["load-once", single, "--fresh-memory", modelBytes.ToString(CultureInfo.InvariantCulture)], dropFirst: false));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  repeat {r + 1}: fresh memory {fresh[^1].Seconds:0.000} s ({fresh[^1].CpuSeconds:0.000} s CPU)"));
                 foreach (var v in variants) v.Warm.Measure(v.Directory, dropFirst: false);
                 if (cold) foreach (var v in variants) v.Cold.Measure(v.Directory, dropFirst: true);
                 foreach (var v in variants)
                     Console.WriteLine($"  repeat {r + 1}{v.Suffix}: {v.Warm.Describe()}{(cold ? "; cold " + v.Cold.Describe() : "")}");
             }
-            foreach (var v in variants) AddFigures(v, cold);
+            double freshSeconds = Statistics.Median(fresh.Select(f => f.Seconds).ToArray());
+            Add("fresh_memory_seconds", freshSeconds, "s", "reported",
+                $"filling {modelBytes / MB:0} MB (the loaded parameters' bytes) of freshly allocated memory with ones in a fresh process: what any loader spends on the model's own memory here");
+            foreach (var v in variants) AddFigures(v, cold, freshSeconds);
         }
         finally
         {
@@ -75,7 +82,7 @@ public sealed class LoadBenchmark(LoadSettings settings)
             $"cat {Cat[^1]:0.000} s, load {Loads[^1].Seconds:0.000} s ({Loads[^1].CpuSeconds:0.000} s CPU), peak +{Loads[^1].PeakExtraBytes / MB:0} MB, after +{Loads[^1].RetainedBytes / MB:0} MB");
     }
 
-    private void AddFigures(Variant v, bool cold)
+    private void AddFigures(Variant v, bool cold, double freshSeconds)
     {
         long fileBytes = v.FileBytes;
         var what = v.Suffix == "" ? "one model.safetensors" : $"{SyntheticModel.Shards} shards and an index";
@@ -93,6 +100,8 @@ public sealed class LoadBenchmark(LoadSettings settings)
             Add($"cat_mb_per_second{suffix}", fileBytes / MB / cat, "MB/s", "reported", "file bytes / cat seconds");
             // The disk's speed is what a cold cat reads at; warm, cat only copies from memory and the ratio is reported.
             Add($"load_vs_cat_speed{suffix}", cat / load, "ratio", temperature == "cold" ? ">= 0.5" : "reported", "load speed / cat speed (medians)");
+            Add($"load_vs_cat_and_fresh_memory{suffix}", (cat + freshSeconds) / load, "ratio", "reported",
+                "(cat seconds + fresh-memory seconds) / load seconds: 1 when the load costs no more than reading the files and writing the model's memory");
         }
         var loads = v.Warm.Loads.Concat(v.Cold.Loads).ToArray();
         long modelBytes = loads[0].ModelBytes;
@@ -125,7 +134,9 @@ public sealed class LoadBenchmark(LoadSettings settings)
     /// One load in a fresh process (the hidden <c>load-once</c> command of this program), with Server GC as the
     /// teacher service runs; the page cache dropped after the process has started, when <paramref name="dropFirst"/>.
     /// </summary>
-    private static LoadReading LoadInChild(string directory, bool dropFirst)
+    private static LoadReading LoadInChild(string directory, bool dropFirst) => Child(["load-once", directory], dropFirst);
+
+    private static LoadReading Child(string[] arguments, bool dropFirst)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -134,7 +145,7 @@ public sealed class LoadBenchmark(LoadSettings settings)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[typeof(LoadBenchmark).Assembly.Location, "load-once", directory]) info.ArgumentList.Add(a);
+        foreach (var a in (string[])[typeof(LoadBenchmark).Assembly.Location, .. arguments]) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = "1";
         using var process = Process.Start(info)!;
         var errors = process.StandardError.ReadToEndAsync();
@@ -147,7 +158,7 @@ public sealed class LoadBenchmark(LoadSettings settings)
             string? line;
             while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith(LoadOnce.ReadingPrefix, StringComparison.Ordinal)) { }
             process.WaitForExit();
-            if (line is null || process.ExitCode != 0) throw new InvalidOperationException($"load-once {directory} failed ({process.ExitCode}): {errors.Result}");
+            if (line is null || process.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', arguments)} failed ({process.ExitCode}): {errors.Result}");
             return JsonSerializer.Deserialize<LoadReading>(line[LoadOnce.ReadingPrefix.Length..])!;
         }
         finally

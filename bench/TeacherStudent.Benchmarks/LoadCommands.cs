@@ -34,8 +34,10 @@ public static class LoadCommands
                 is saved in bfloat16 by `HuggingFaceCheckpoint.Save`, and split into {SyntheticModel.Shards} shards with an index. Each repeat `cat`s the
                 directory's files to /dev/null and then loads it with `HuggingFaceCheckpoint.Load` on the CPU (float32
                 compute) in a fresh process (Server GC, jemalloc as `bench.sh` runs the service), which reports the load's
-                time and its peak resident memory above what it held before. Every figure is a median over repeats; MB is
-                10^6 bytes. Raw figures: `artifacts/bench/load.json`. This section is rewritten by every `./bench.sh load`.
+                time and its peak resident memory above what it held before. A third process in each repeat only fills as
+                many bytes of fresh memory as the loaded model holds: the part of any load that is the kernel handing out
+                and zeroing the model's pages, which no reading of files can avoid. Every figure is a median over repeats;
+                MB is 10^6 bytes. Raw figures: `artifacts/bench/load.json`. This section is rewritten by every `./bench.sh load`.
 
                 """;
             FigureReport.Write(figures, result.GetValue(json)!, result.GetValue(markdown)!, "load", preamble);
@@ -52,9 +54,12 @@ public static class LoadCommands
     public static Command LoadOnce()
     {
         var directory = new Argument<string>("directory") { Description = "the model directory" };
-        var command = new Command("load-once", "Loads one model directory when told to on stdin and prints what it measured (run by load).") { directory };
+        var fresh = new Option<long?>("--fresh-memory") { Description = "instead of loading, fill this many bytes of freshly allocated memory" };
+        var command = new Command("load-once", "Loads one model directory when told to on stdin and prints what it measured (run by load).") { directory, fresh };
         command.Hidden = true;
-        command.SetAction(result => Benchmarks.LoadOnce.Run(result.GetValue(directory)!));
+        command.SetAction(result => result.GetValue(fresh) is { } bytes
+            ? Benchmarks.LoadOnce.FreshMemory(bytes)
+            : Benchmarks.LoadOnce.Run(result.GetValue(directory)!));
         return command;
     }
 }

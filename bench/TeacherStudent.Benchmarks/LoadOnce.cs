@@ -12,7 +12,7 @@ namespace TeacherStudent.Benchmarks;
 /// <param name="BaselineBytes">Resident memory just before the load (TorchSharp initialised).</param>
 /// <param name="PeakBytes">The process's peak resident memory (VmHWM), reset to the baseline just before the load.</param>
 /// <param name="AfterBytes">Resident memory when the load has returned.</param>
-/// <param name="ModelBytes">Bytes of the loaded parameters in their compute dtype.</param>
+/// <param name="ModelBytes">Bytes of the loaded parameters in their compute dtype (or of the fresh memory filled).</param>
 /// <param name="PeakWasReset">Whether the peak could be reset before the load; if not, the peak includes the process's start.</param>
 public sealed record LoadReading(double Seconds, double CpuSeconds, long BaselineBytes, long PeakBytes, long AfterBytes, long ModelBytes, bool PeakWasReset)
 {
@@ -21,9 +21,9 @@ public sealed record LoadReading(double Seconds, double CpuSeconds, long Baselin
 }
 
 /// <summary>
-/// The child side of the load benchmark (the hidden <c>load-once DIR</c> command): initialises TorchSharp,
+/// The child side of the load benchmark (the hidden <c>load-once</c> command): initialises TorchSharp,
 /// says "ready", waits for "go" on stdin (the parent may drop the page cache in between), loads the
-/// model once on the CPU and prints a <see cref="LoadReading"/> as one JSON line.
+/// model once on the CPU (or only fills as much fresh memory as it takes) and prints a <see cref="LoadReading"/> as one JSON line.
 /// </summary>
 public static class LoadOnce
 {
@@ -31,7 +31,25 @@ public static class LoadOnce
     public const string Go = "go";
     public const string ReadingPrefix = "reading ";
 
-    public static int Run(string directory)
+    /// <summary>Loads <paramref name="directory"/> with <see cref="HuggingFaceCheckpoint.Load"/> on the CPU.</summary>
+    public static int Run(string directory) => Measure(() =>
+    {
+        var loaded = HuggingFaceCheckpoint.Load(directory, CPU);
+        return (loaded.Model.parameters().Sum(p => p.numel() * p.ElementSize), DisposeAfterReading: loaded);
+    });
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> of float32 ones into freshly allocated memory: what any loader spends
+    /// on the model's own memory (the kernel hands out and zeroes each page on its first write), without a file.
+    /// </summary>
+    public static int FreshMemory(long bytes) => Measure(() =>
+    {
+        var memory = empty(bytes / 4, ScalarType.Float32);
+        memory.fill_(1);
+        return (bytes, DisposeAfterReading: memory);
+    });
+
+    private static int Measure(Func<(long Bytes, IDisposable DisposeAfterReading)> work)
     {
         using (var warm = ones(16)) warm.sum().Dispose(); // libtorch loaded and its allocator used before the baseline
         Console.WriteLine(Ready);
@@ -42,13 +60,13 @@ public static class LoadOnce
         var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        using var loaded = HuggingFaceCheckpoint.Load(directory, CPU);
+        var (bytes, result) = work();
         clock.Stop();
         self.Refresh();
         var cpu = self.TotalProcessorTime - cpuBefore;
         long peak = Status("VmHWM"), after = Status("VmRSS");
-        long modelBytes = loaded.Model.parameters().Sum(p => p.numel() * p.ElementSize);
-        Console.WriteLine(ReadingPrefix + JsonSerializer.Serialize(new LoadReading(clock.Elapsed.TotalSeconds, cpu.TotalSeconds, baseline, peak, after, modelBytes, reset)));
+        result.Dispose();
+        Console.WriteLine(ReadingPrefix + JsonSerializer.Serialize(new LoadReading(clock.Elapsed.TotalSeconds, cpu.TotalSeconds, baseline, peak, after, bytes, reset)));
         return 0;
     }
 
