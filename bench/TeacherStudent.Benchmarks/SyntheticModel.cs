@@ -40,7 +40,7 @@ public static class SyntheticModel
         using (var tokenizer = HuggingFaceTokenizer.Load(tokenizerDirectory))
         using (var model = new Llama(Config).InitialiseRandomly())
         {
-            var special = SpecialTokens.Read(tokenizerDirectory, tokenizer.Vocabulary);
+            var special = SpecialTokens.Read(tokenizerDirectory, tokenizer);
             HuggingFaceCheckpoint.Save(single, model, tokenizerDirectory, special, ScalarType.BFloat16);
         }
         Shard(single, sharded, Shards);

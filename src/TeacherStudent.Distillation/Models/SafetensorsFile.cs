@@ -14,9 +14,9 @@ internal sealed record TensorEntry(string File, string Name, ScalarType DType, l
 /// <summary>
 /// The safetensors format: 8 bytes of little-endian header length, a JSON header (name -> dtype,
 /// shape, data_offsets; and "__metadata__"), then the tensors' little-endian bytes. The header is read
-/// and checked here so that a refusal can name the file and the tensor (the bytes themselves are read by
-/// TorchSharp.PyBridge); files are written by <see cref="SafetensorsWriter"/>, with the {"format": "pt"}
-/// metadata transformers looks for, which PyBridge's writer leaves out.
+/// and checked here so that a refusal can name the file and the tensor (the bytes are read by
+/// <see cref="HuggingFaceCheckpoint"/>, as it versions them); files are written by <see cref="SafetensorsWriter"/>,
+/// with the {"format": "pt"} metadata transformers looks for, which TorchSharp.PyBridge's writer leaves out.
 /// </summary>
 internal static class SafetensorsFile
 {
