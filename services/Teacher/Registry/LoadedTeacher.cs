@@ -90,6 +90,9 @@ public sealed class LoadedTeacher : IDisposable
     public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
     {
         var isModelDirectory = HuggingFaceCheckpoint.IsModelDirectory(checkpointPath);
+        // Else the file readers below would say "access denied" of a directory.
+        if (!isModelDirectory && Directory.Exists(checkpointPath))
+            throw new InvalidDataException($"{checkpointPath} is a directory without {LlamaConfig.FileName}, so not a Hugging Face model directory; a checkpoint is such a directory or a checkpoint file.");
         if (isModelDirectory || LanguageModelCheckpoint.IsLanguageModel(checkpointPath))
         {
             if (instances > 1)
