@@ -26,6 +26,9 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
 
     public string Version => teacher.Version;
 
+    /// <summary>The version and the dtype the model computes in: the same files in bfloat16 write other text than in float32.</summary>
+    public string CacheScope => $"{teacher.Version} {language.Facts.ComputeDType}";
+
     /// <summary>
     /// The prompt ids (the project's models: end-of-text first), or INVALID_ARGUMENT when a prompt leaves the model
     /// no room to write or gives no ids at all. Called for every prompt before anything is generated, so that a
