@@ -55,38 +55,41 @@ public sealed class HuggingFaceComputeDTypeTests(TinyModels models, ITestOutputH
         return MemoryMarshal.Cast<byte, float>(reply.LogProbs.Data.Span).ToArray();
     }
 
-    [Fact]
-    public async Task ABfloat16TeacherServesTheBfloat16ComputationCloseToFloat32sAndDescribeSaysSo()
+    [Theory]
+    [InlineData("bfloat16")]
+    [InlineData("float16")]
+    public async Task ALowPrecisionTeacherServesItsOwnComputationCloseToFloat32sAndDescribeSaysSo(string dtype)
     {
-        // Arrange: one directory, served as two teachers: left to the default, and in bfloat16.
+        // Arrange: one directory, served as two teachers: left to the default, and in the dtype asked.
         var model = models.Original(Model);
         using var float32 = HuggingFaceCheckpoint.Load(model, CPU);
-        using var bfloat16 = HuggingFaceCheckpoint.Load(model, CPU, ScalarType.BFloat16);
-        var settings = Teacher("auto", model, null).Concat(Teacher("bf16", model, "bfloat16", index: 1)).ToDictionary();
+        using var lower = HuggingFaceCheckpoint.Load(model, CPU, dtype == "float16" ? ScalarType.Float16 : ScalarType.BFloat16);
+        var settings = Teacher("auto", model, null).Concat(Teacher("low", model, dtype, index: 1)).ToDictionary();
         await using var server = await TeacherServer.StartAsync(settings);
         var tokens = Tokens(float32);
 
         // Act
         await using var stream = server.OpenStream();
         var auto = Floats(await stream.AskAsync(Dense("auto", tokens)));
-        var bf16 = Floats(await stream.AskAsync(Dense("bf16", tokens)));
+        var low = Floats(await stream.AskAsync(Dense("low", tokens)));
         var described = (await server.Client.DescribeAsync(new DescribeRequest())).Teachers.ToDictionary(t => t.Name, t => t.LanguageModel);
 
         // Assert
         Assert.Equal(("bfloat16", "float32"), (described["auto"].WeightDtype, described["auto"].ComputeDtype));
-        Assert.Equal(("bfloat16", "bfloat16"), (described["bf16"].WeightDtype, described["bf16"].ComputeDtype));
+        Assert.Equal(("bfloat16", dtype), (described["low"].WeightDtype, described["low"].ComputeDtype));
         var settingsT1 = new SequenceTargetSettings(1f);
         TestImages.AssertClose(SequenceTargets.Compute(float32, tokens, 2, 12, settingsT1).LogProbs, auto, 1e-5);
-        TestImages.AssertClose(SequenceTargets.Compute(bfloat16, tokens, 2, 12, settingsT1).LogProbs, bf16, 1e-5);
-        var difference = auto.Zip(bf16, (a, b) => Math.Abs(a - b)).Max();
-        var mean = auto.Zip(bf16, (a, b) => Math.Abs(a - b)).Average();
-        output.WriteLine($"max |bfloat16 - float32| = {difference:E2}, mean {mean:E2}, over log-probs down to {auto.Min():F1}");
-        // bfloat16 keeps 8 bits of mantissa: a logit near 10 is rounded by up to 0.03 at the head alone, and every
-        // product before it is off by up to 2^-9 relatively; through two layers these move the log-probs by 2e-2 on
-        // average and 0.16 at most (measured). A wrong forward moves them by whole units; no difference, no bfloat16.
-        Assert.True(difference < 0.5, $"bfloat16 and float32 log-probs differ by up to {difference}");
-        Assert.True(mean < 0.05, $"bfloat16 and float32 log-probs differ by {mean} on average");
-        Assert.True(difference > 1e-4, $"bfloat16 and float32 log-probs differ by only {difference}: the teacher did not compute in bfloat16");
+        TestImages.AssertClose(SequenceTargets.Compute(lower, tokens, 2, 12, settingsT1).LogProbs, low, 1e-5);
+        var difference = auto.Zip(low, (a, b) => Math.Abs(a - b)).Max();
+        var mean = auto.Zip(low, (a, b) => Math.Abs(a - b)).Average();
+        output.WriteLine($"max |{dtype} - float32| = {difference:E2}, mean {mean:E2}, over log-probs down to {auto.Min():F1}");
+        // bfloat16 keeps 8 bits of mantissa (float16 11): a logit near 10 is rounded by up to 0.03 at the head alone,
+        // and every product before it is off by up to 2^-9 relatively; through two layers these move the log-probs by
+        // 2e-2 on average and 0.16 at most in bfloat16, 2.2e-2 at most in float16 (measured). A wrong forward moves
+        // them by whole units; no difference at all would mean the teacher did not compute in the dtype asked.
+        Assert.True(difference < 0.5, $"{dtype} and float32 log-probs differ by up to {difference}");
+        Assert.True(mean < 0.05, $"{dtype} and float32 log-probs differ by {mean} on average");
+        Assert.True(difference > 1e-4, $"{dtype} and float32 log-probs differ by only {difference}: the teacher did not compute in {dtype}");
     }
 
     [Fact]
