@@ -90,7 +90,13 @@ public static class HuggingFaceCheckpoint
         var generation = new JsonObject
         {
             ["bos_token_id"] = special.BeginOfSequence,
-            ["eos_token_id"] = special.EndOfSequence.Count == 1 ? special.EndOfSequence[0] : new JsonArray(special.EndOfSequence.Select(id => (JsonNode)id).ToArray()),
+            // One id as a number, several as a list (Llama 3 instruct), none as null: transformers refuses an empty list.
+            ["eos_token_id"] = special.EndOfSequence.Count switch
+            {
+                0 => null,
+                1 => special.EndOfSequence[0],
+                _ => new JsonArray(special.EndOfSequence.Select(id => (JsonNode)id).ToArray()),
+            },
             ["pad_token_id"] = special.Padding,
         };
         WriteJson(Path.Combine(directory, "generation_config.json"), generation);

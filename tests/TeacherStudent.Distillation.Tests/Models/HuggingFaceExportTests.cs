@@ -171,6 +171,27 @@ public sealed class HuggingFaceExportTests(TinyModels models, ITestOutputHelper 
         Assert.NotEqual(firstVersion, second.Version);
     }
 
+    [Theory]
+    [InlineData(new int[0], "null")]
+    [InlineData(new[] { 299 }, "299")]
+    [InlineData(new[] { 299, 298 }, "[299,298]")]
+    public void GenerationConfigNamesTheEndOfSequenceIdsAsTransformersWritesThem(int[] ends, string written)
+    {
+        // Arrange
+        var original = models.Original(Sources["qwen3, head_dim 24, tied"]);
+        using var model = HuggingFaceCheckpoint.Load(original, CPU);
+        var target = temporary.File($"export-{Guid.NewGuid():N}");
+
+        // Act
+        HuggingFaceCheckpoint.Save(target, (Llama)model.Model, original, model.Special with { EndOfSequence = ends });
+        using var exported = HuggingFaceCheckpoint.Load(target, CPU);
+
+        // Assert
+        var generation = Json(Path.Combine(target, "generation_config.json"));
+        Assert.Equal(written, generation["eos_token_id"]?.ToJsonString() ?? "null");
+        if (ends.Length > 0) Assert.Equal(ends, exported.Special.EndOfSequence);
+    }
+
     private static float[] Logits(LanguageModel model)
     {
         using var scope = NewDisposeScope();
