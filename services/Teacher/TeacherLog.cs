@@ -62,7 +62,7 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Checkpoint} for teacher {Teacher} was not loaded: {Reason}")]
     public static partial void CheckpointNotLoaded(this ILogger logger, string teacher, string checkpoint, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Directory} for new teacher checkpoints (<teacher-name>.ckpt), {DebounceMs} ms after the last file event")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Directory} for new teacher checkpoints (<teacher-name>.ckpt files and <teacher-name>/ Hugging Face model directories), {DebounceMs} ms after the last file event")]
     public static partial void WatchingFolder(this ILogger logger, string directory, int debounceMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored {Checkpoint} in the watched folder: there is no teacher named {Teacher}; a new teacher is added with the TeacherAdmin.LoadCheckpoint rpc or in configuration")]

@@ -26,18 +26,33 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
 
     public string Version => teacher.Version;
 
+    /// <summary>The version and the dtype the model computes in: the same files in bfloat16 write other text than in float32.</summary>
+    public string CacheScope => $"{teacher.Version} {language.Facts.ComputeDType}";
+
     /// <summary>
-    /// The prompt ids (end-of-text first), or INVALID_ARGUMENT when a prompt leaves the model no room to write.
-    /// Called for every prompt before anything is generated, so that a bad prompt fails the call before it starts.
+    /// The prompt ids (the project's models: end-of-text first), or INVALID_ARGUMENT when a prompt leaves the model
+    /// no room to write or gives no ids at all. Called for every prompt before anything is generated, so that a
+    /// bad prompt fails the call before it starts.
     /// </summary>
     public int[] Encode(string prompt, int promptIndex = -1)
     {
-        var ids = encoded.GetOrAdd(prompt, language.Prompt);
+        var ids = encoded.GetOrAdd(prompt, Prompt);
+        if (ids.Length == 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is empty and teacher '{teacher.Name}' has no beginning-of-sequence token to start from; give it some text."));
         int context = language.ContextLength, prefix = language.Special.PromptPrefix.Count;
         if (ids.Length >= context)
             throw new RpcException(new Status(StatusCode.InvalidArgument,
                 $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length - prefix} tokens; teacher '{teacher.Name}' reads at most {context - 1 - prefix} tokens of prompt, so that it can write at least one."));
         return ids;
+    }
+
+    // A text the tokenizer gives no ids (the empty one, for a tokenizer that adds nothing around a text) is
+    // continued from the model's beginning-of-sequence token, as transformers' generate() starts without input ids.
+    private int[] Prompt(string text)
+    {
+        var ids = language.Prompt(text);
+        return ids.Length == 0 && language.Special.BeginOfSequence is { } bos ? [bos] : ids;
     }
 
     public async Task<GeneratedText> GenerateAsync(string prompt, int sampleIndex, GenerationSettings settings, CancellationToken cancellationToken)

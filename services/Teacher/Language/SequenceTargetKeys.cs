@@ -8,7 +8,7 @@ namespace TeacherStudent.Teacher.Language;
 /// <summary>
 /// Cache keys of language-model answers, one per sequence: the fixed prefix, "lm:", then the
 /// SHA-256 of everything that changes the answer (teacher name and version, tokenizer digest,
-/// temperature bits, k, sparse kind, seed, output dtype) and the sequence's token ids.
+/// compute dtype, temperature bits, k, sparse kind, seed, output dtype) and the sequence's token ids.
 /// </summary>
 public sealed class SequenceTargetKeys(string prefix)
 {
@@ -41,6 +41,8 @@ public sealed class SequenceTargetKeys(string prefix)
         writer.Write(teacher.Name);
         writer.Write(teacher.Version);
         writer.Write(teacher.Language!.Tokenizer.Digest);
+        // The same files computed in bfloat16 give other answers than in float32 (Teacher:DType).
+        writer.Write(teacher.Language.Facts.ComputeDType);
         writer.Write(BitConverter.SingleToInt32Bits(batch.Settings.Temperature));
         writer.Write(batch.Settings.K);
         writer.Write((int)batch.Settings.Kind);

@@ -7,10 +7,10 @@ public sealed class RegistryOptions
 {
     public const string Section = "Registry";
 
-    /// <summary>Folder watched for new checkpoints: a file &lt;teacher-name&gt;.ckpt (or &lt;teacher-name&gt;.pt with &lt;teacher-name&gt;.json) created or replaced there becomes that teacher's new version; empty = no folder is watched.</summary>
+    /// <summary>Folder watched for new checkpoints: a file &lt;teacher-name&gt;.ckpt, &lt;teacher-name&gt;.pt with &lt;teacher-name&gt;.json, or a Hugging Face model directory &lt;teacher-name&gt;/ created or replaced there becomes that teacher's new version; empty = no folder is watched.</summary>
     public string WatchDirectory { get; set; } = "";
 
-    /// <summary>Quiet time after the last file event for a checkpoint before it is loaded, in milliseconds (a writer's events come in bursts).</summary>
+    /// <summary>Quiet time after the last file event for a checkpoint (for a model directory, of any file in it) before it is loaded, in milliseconds (a writer's events come in bursts).</summary>
     [Range(0, 60_000)]
     public int WatchDebounceMilliseconds { get; set; } = 500;
 

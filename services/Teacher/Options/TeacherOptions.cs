@@ -23,6 +23,17 @@ public sealed class TeacherOptions
     [Required(AllowEmptyStrings = false)]
     public string Device { get; set; } = "auto";
 
+    /// <summary>
+    /// The dtype a Hugging Face teacher computes in: auto (float32 on a CPU, where bfloat16 and float16 matrix
+    /// products are slow or missing; on a GPU the dtype its weights were saved in), float32, bfloat16 or float16.
+    /// The project's own checkpoints compute in float32 (auto or float32).
+    /// </summary>
+    [AllowedValues(AutoDType, "float32", "bfloat16", "float16", ErrorMessage = "DType must be one of auto, float32, bfloat16, float16.")]
+    public string DType { get; set; } = AutoDType;
+
+    /// <summary>The DType that leaves the choice to the device.</summary>
+    public const string AutoDType = "auto";
+
     /// <summary>Largest number of examples one request may carry.</summary>
     [Range(1, 65536)]
     public int MaxBatch { get; set; } = 1024;

@@ -1,18 +1,20 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using TeacherStudent.Distillation.Models;
 using TeacherStudent.Teacher.Options;
 
 namespace TeacherStudent.Teacher.Registry;
 
 /// <summary>
-/// Watches <see cref="RegistryOptions.WatchDirectory"/>: a file <c>&lt;teacher-name&gt;.ckpt</c>, or a
-/// TorchScript file <c>&lt;teacher-name&gt;.pt</c> with its sidecar <c>&lt;teacher-name&gt;.json</c>,
-/// created, written or renamed into place there is loaded as that teacher's new version once its
-/// file events have been quiet for <see cref="RegistryOptions.WatchDebounceMilliseconds"/>; a new
-/// sidecar reloads the TorchScript file beside it.
-/// Only teachers the registry already holds are updated this way; a file for another name is
+/// Watches <see cref="RegistryOptions.WatchDirectory"/>: a file <c>&lt;teacher-name&gt;.ckpt</c>, a TorchScript
+/// file <c>&lt;teacher-name&gt;.pt</c> with its sidecar <c>&lt;teacher-name&gt;.json</c>, or a Hugging Face model
+/// directory <c>&lt;teacher-name&gt;/</c> (one holding <c>config.json</c>), created, written or renamed into place
+/// there is loaded as that teacher's new version once its file events (for a directory: the events of every file
+/// in it) have been quiet for <see cref="RegistryOptions.WatchDebounceMilliseconds"/>; a new sidecar reloads the
+/// TorchScript file beside it. Names starting with a dot are a writer's temporary files or directories and are not looked at.
+/// Only teachers the registry already holds are updated this way; a checkpoint for another name is
 /// logged and ignored, so that a stray checkpoint never becomes a teacher (new teachers come
-/// from configuration or the TeacherAdmin.LoadCheckpoint rpc). A file that fails to load leaves
+/// from configuration or the TeacherAdmin.LoadCheckpoint rpc). A checkpoint that fails to load leaves
 /// the old version serving (see <see cref="TeacherLoader"/>).
 /// </summary>
 public sealed class CheckpointFolderWatcher(
@@ -28,8 +30,6 @@ public sealed class CheckpointFolderWatcher(
     // A sidecar's events stand for the TorchScript file beside it.
     private const string SidecarExtension = ".json";
 
-    private static readonly string[] Patterns = ["*" + Extension, "*" + TorchScriptExtension, "*" + SidecarExtension];
-
     private readonly CancellationTokenSource stopping = new();
     private FileSystemWatcher? watcher;
     private Task running = Task.CompletedTask;
@@ -43,19 +43,24 @@ public sealed class CheckpointFolderWatcher(
         Directory.CreateDirectory(directory);
 
         var changes = Channel.CreateUnbounded<string>();
+        void Changed(string path)
+        {
+            if (CheckpointOf(directory, path) is { } checkpoint) changes.Writer.TryWrite(checkpoint);
+        }
+        // Every name, and the files inside model directories: a directory's checkpoint is due once all of its files are quiet.
         watcher = new FileSystemWatcher(directory)
         {
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
         };
-        foreach (var pattern in Patterns) watcher.Filters.Add(pattern);
-        watcher.Created += (_, e) => changes.Writer.TryWrite(e.FullPath);
-        watcher.Changed += (_, e) => changes.Writer.TryWrite(e.FullPath);
-        // Writers rename a finished temporary file into place: this is the usual event.
-        watcher.Renamed += (_, e) => changes.Writer.TryWrite(e.FullPath);
+        watcher.Created += (_, e) => Changed(e.FullPath);
+        watcher.Changed += (_, e) => Changed(e.FullPath);
+        // Writers rename a finished temporary file (or directory) into place: this is the usual event.
+        watcher.Renamed += (_, e) => Changed(e.FullPath);
         watcher.Error += (_, e) =>
         {
             logger.WatcherOverflowed(e.GetException().Message);
-            foreach (var file in Patterns.SelectMany(p => Directory.EnumerateFiles(directory, p))) changes.Writer.TryWrite(file);
+            foreach (var entry in Directory.EnumerateFileSystemEntries(directory)) Changed(entry);
         };
         watcher.EnableRaisingEvents = true;
         logger.WatchingFolder(directory, settings.WatchDebounceMilliseconds);
@@ -78,7 +83,7 @@ public sealed class CheckpointFolderWatcher(
         {
             while (true)
             {
-                while (changes.TryRead(out var path)) due[CheckpointOf(path)] = Environment.TickCount64 + debounceMs;
+                while (changes.TryRead(out var path)) due[path] = Environment.TickCount64 + debounceMs;
                 if (due.Count == 0)
                 {
                     await changes.WaitToReadAsync(cancellationToken);
@@ -115,14 +120,30 @@ public sealed class CheckpointFolderWatcher(
         }
     }
 
-    // The checkpoint a changed file belongs to: a sidecar's is the TorchScript file of the same name.
-    private static string CheckpointOf(string path) =>
-        path.EndsWith(SidecarExtension, StringComparison.Ordinal) ? Path.ChangeExtension(path, TorchScriptExtension) : path;
+    /// <summary>
+    /// The checkpoint a change at <paramref name="path"/> concerns: a <c>.ckpt</c> or <c>.pt</c> file directly in the folder (a sidecar's: its <c>.pt</c>), or
+    /// the folder's subdirectory the path is in or under; null for anything else, and for names starting with a dot.
+    /// </summary>
+    private static string? CheckpointOf(string directory, string path)
+    {
+        var relative = Path.GetRelativePath(directory, path);
+        if (relative == "." || Path.IsPathRooted(relative) || relative.StartsWith("..", StringComparison.Ordinal)) return null;
+        var parts = relative.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || parts[0].StartsWith('.')) return null;
+        var top = Path.Combine(directory, parts[0]);
+        // A file directly in the folder counts only as a .ckpt, a .pt or a sidecar (for its .pt); a name without
+        // an extension may be a model directory (created empty, filled later).
+        if (parts.Length == 1 && (parts[0].EndsWith(Extension, StringComparison.Ordinal) || parts[0].EndsWith(TorchScriptExtension, StringComparison.Ordinal))) return top;
+        if (parts.Length == 1 && parts[0].EndsWith(SidecarExtension, StringComparison.Ordinal)) return Path.ChangeExtension(top, TorchScriptExtension);
+        return parts.Length > 1 || !File.Exists(top) ? top : null;
+    }
 
     private async Task LoadAsync(string path, CancellationToken cancellationToken)
     {
-        if (!(path.EndsWith(Extension, StringComparison.Ordinal) || path.EndsWith(TorchScriptExtension, StringComparison.Ordinal)) || !File.Exists(path)) return;
-        var name = Path.GetFileNameWithoutExtension(path);
+        // A file checkpoint, or a complete-looking model directory; a directory without config.json yet is still being written.
+        var isFile = (path.EndsWith(Extension, StringComparison.Ordinal) || path.EndsWith(TorchScriptExtension, StringComparison.Ordinal)) && File.Exists(path);
+        if (!isFile && !HuggingFaceCheckpoint.IsModelDirectory(path)) return;
+        var name = isFile ? Path.GetFileNameWithoutExtension(path) : Path.GetFileName(path);
         if (!registry.TryGet(name, out _))
         {
             logger.UnknownTeacherFile(name, path);

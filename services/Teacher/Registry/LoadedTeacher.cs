@@ -2,6 +2,7 @@ using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Wire;
+using TeacherStudent.Teacher.Options;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,38 +86,64 @@ public sealed class LoadedTeacher : IDisposable
     /// <summary>Number of outputs per example (classes), or per position (the tokenizer's vocabulary) for a language model.</summary>
     public int NumOutputs => Language?.VocabularySize ?? Spec.Classes;
 
+    /// <summary>The Teacher:DType it was loaded with (auto, float32, bfloat16, float16): a new version computes as it did.</summary>
+    public string DTypeSetting { get; private init; } = TeacherOptions.AutoDType;
+
     /// <summary>
-    /// Loads a checkpoint onto a device, as <paramref name="instances"/> copies; the version is the
-    /// digest of the file (of a TorchScript file, of it and its sidecar).
+    /// Loads a checkpoint onto a device, as <paramref name="instances"/> copies, a Hugging Face model computing in
+    /// <paramref name="dtype"/> (see <see cref="TeacherOptions.DType"/>); the version is the digest of the files (of a TorchScript file, of it and its sidecar).
     /// </summary>
-    public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch, int instances = 1)
+    public static LoadedTeacher Load(string name, string checkpointPath, string device, int maxBatch, int instances = 1, string dtype = TeacherOptions.AutoDType)
     {
-        return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch, instances);
+        return Load(name, checkpointPath, DeviceChoice.Resolve(device), maxBatch, instances, dtype);
     }
 
-    /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs, as many copies).</summary>
+    /// <summary>Loads a checkpoint onto a device already resolved (a new version lands where the old one runs, as many copies, in the same dtype).</summary>
     /// <exception cref="InvalidDataException">
-    /// the checkpoint cannot be read (a TorchScript file: or its sidecar, or they do not fit together), or
-    /// holds a language model and more than one instance is asked for.
+    /// the checkpoint cannot be read (a TorchScript file: or its sidecar, or they do not fit together), holds a
+    /// language model and more than one instance is asked for, or is a classifier and a dtype other than float32 is asked for.
     /// </exception>
-    public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1)
+    public static LoadedTeacher Load(string name, string checkpointPath, Device device, int maxBatch, int instances = 1, string dtype = TeacherOptions.AutoDType)
     {
-        if (HuggingFaceCheckpoint.IsModelDirectory(checkpointPath))
+        var computeDType = ComputeDType(dtype);
+        var isModelDirectory = HuggingFaceCheckpoint.IsModelDirectory(checkpointPath);
+        // Else the file readers below would say "access denied" of a directory.
+        if (!isModelDirectory && Directory.Exists(checkpointPath))
+            throw new InvalidDataException($"{checkpointPath} is a directory without {LlamaConfig.FileName}, so not a Hugging Face model directory; a checkpoint is such a directory or a checkpoint file.");
+        if (isModelDirectory)
         {
             if (instances > 1)
                 throw new InvalidDataException($"{checkpointPath} holds a language model, which runs as one instance, not {instances}; set its Instances to 1.");
-            var lm = HuggingFaceCheckpoint.Load(checkpointPath, device);
+            var lm = HuggingFaceCheckpoint.Load(checkpointPath, device, computeDType);
             // The classifier spec only names the architecture and the sizes Describe reports.
             var described = new ModelSpec(lm.Model.Architecture, 0, 1, 1, lm.ContextLength, lm.VocabularySize);
-            return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm);
+            return new LoadedTeacher(name, lm.Version, described, device, [lm.Model], maxBatch, lm) { DTypeSetting = dtype };
         }
+        RefuseDType(checkpointPath, dtype, computeDType);
         if (TorchScriptCheckpoint.IsTorchScript(checkpointPath))
         {
             var script = TorchScriptCheckpoint.LoadCopies(checkpointPath, device, instances);
-            return new LoadedTeacher(name, script.Version, script.Spec, device, script.Models, maxBatch, classNames: script.Sidecar.ClassNames);
+            return new LoadedTeacher(name, script.Version, script.Spec, device, script.Models, maxBatch, classNames: script.Sidecar.ClassNames) { DTypeSetting = dtype };
         }
         var (spec, models, version) = Checkpoint.LoadCopies(checkpointPath, device, instances);
-        return new LoadedTeacher(name, version, spec, device, models, maxBatch);
+        return new LoadedTeacher(name, version, spec, device, models, maxBatch) { DTypeSetting = dtype };
+    }
+
+    // auto: float32 on a CPU, the weights' dtype elsewhere (HuggingFaceCheckpoint.Load decides).
+    private static ScalarType? ComputeDType(string dtype) => dtype switch
+    {
+        TeacherOptions.AutoDType => null,
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        "float16" => ScalarType.Float16,
+        _ => throw new InvalidDataException($"DType {dtype} is not one of auto, float32, bfloat16, float16."),
+    };
+
+    // Classifiers (the project's own checkpoints, TorchScript files) compute in float32; another dtype would be silently ignored.
+    private static void RefuseDType(string checkpointPath, string dtype, ScalarType? computeDType)
+    {
+        if (computeDType is not (null or ScalarType.Float32))
+            throw new InvalidDataException($"{checkpointPath} is a classifier checkpoint, which computes in float32; DType {dtype} is for Hugging Face model directories.");
     }
 
     /// <summary>

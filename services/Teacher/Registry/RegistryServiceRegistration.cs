@@ -50,7 +50,7 @@ public static class RegistryServiceRegistration
     {
         try
         {
-            return LoadedTeacher.Load(options.Name, options.Checkpoint, options.Device, options.MaxBatch, options.Instances);
+            return LoadedTeacher.Load(options.Name, options.Checkpoint, options.Device, options.MaxBatch, options.Instances, options.DType);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -15,7 +15,7 @@ public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoade
 
     /// <summary>
     /// Loads <paramref name="checkpointPath"/> as teacher <paramref name="name"/>. A known teacher
-    /// keeps its device and batch limit; a new name is registered with <paramref name="newTeacher"/>,
+    /// keeps its device, batch limit, instances and compute dtype; a new name is registered with <paramref name="newTeacher"/>,
     /// or refused when that is null. Loading the version already serving changes nothing.
     /// </summary>
     /// <exception cref="CheckpointLoadException">the checkpoint was not loaded; the message says why.</exception>
@@ -58,8 +58,8 @@ public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoade
             // Reading and building a model is slow and synchronous: keep it off the caller's thread.
             // Not cancellable once begun, so that a model is never left half-owned.
             return await Task.Run(() => current is null
-                ? LoadedTeacher.Load(name, path, newTeacher.Device, newTeacher.MaxBatch)
-                : LoadedTeacher.Load(name, path, current.Device, current.MaxBatch, current.Instances));
+                ? LoadedTeacher.Load(name, path, newTeacher.Device, newTeacher.MaxBatch, dtype: newTeacher.DType)
+                : LoadedTeacher.Load(name, path, current.Device, current.MaxBatch, current.Instances, current.DTypeSetting));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -27,6 +27,9 @@ public static class SequenceTargets
         // A vocabulary padded past the tokenizer's (to a multiple of 64, say) scores tokens that
         // never occur: they are no part of the distribution a student learns.
         if (logits.shape[2] > vocabulary) logits = logits.narrow(2, 0, vocabulary);
+        // A model computing in bfloat16 or float16 gives logits in it; the distribution is taken in float32, as
+        // transformers' generate() does, so that log-probabilities are not rounded to 8 (or 11) bits on top.
+        if (logits.dtype != ScalarType.Float32) logits = logits.to_type(ScalarType.Float32);
         return SoftTargets.LogProbabilities(logits, temperature).reshape(-1, vocabulary);
     }
 

@@ -40,10 +40,12 @@ public static class HuggingFaceCheckpoint
         if (!IsModelDirectory(directory))
             throw new InvalidDataException($"{directory} is not a Hugging Face model directory (it has no {LlamaConfig.FileName}).");
         var config = LlamaConfig.Read(Path.Combine(directory, LlamaConfig.FileName));
-        var tensors = ReadHeaders(directory);
+        var (tensors, weightsFile) = ReadHeaders(directory);
         var weightDType = WeightDType(tensors);
         var dtype = computeDType ?? (device.type == DeviceType.CPU ? ScalarType.Float32 : weightDType);
 
+        if (!File.Exists(Path.Combine(directory, HuggingFaceTokenizer.FileName)))
+            throw new InvalidDataException($"{directory} has no {HuggingFaceTokenizer.FileName}: a Hugging Face model is served with its own tokenizer.");
         var tokenizer = HuggingFaceTokenizer.Load(directory);
         Llama? model = null;
         try
@@ -53,7 +55,7 @@ public static class HuggingFaceCheckpoint
             var special = SpecialTokens.Read(directory, tokenizer);
             model = new Llama(config, dtype, device);
             using var version = new VersionDigest(directory);
-            Fill(model, config, tensors, directory, version);
+            Fill(model, config, tensors, weightsFile, version);
             model.eval();
             var described = new LanguageModelFacts(ParameterCount: model.ParameterCount(), WeightDType: DTypeName(weightDType), ComputeDType: DTypeName(dtype));
             return new LanguageModel(model, tokenizer, special, version.Finish(), described);
@@ -70,7 +72,8 @@ public static class HuggingFaceCheckpoint
     /// Writes <paramref name="model"/> to <paramref name="directory"/> as transformers and vLLM read it:
     /// <c>config.json</c>, <c>model.safetensors</c> in <paramref name="dtype"/>, <c>generation_config.json</c>
     /// (its special tokens), and the tokenizer files copied from <paramref name="tokenizerSource"/>
-    /// (a model directory or a <c>tokenizer.json</c>). Each file is written whole or not at all.
+    /// (a model directory or a <c>tokenizer.json</c>). Each file is written whole or not at all, and
+    /// <c>config.json</c> last.
     /// </summary>
     public static void Save(string directory, Llama model, string tokenizerSource, SpecialTokens special, ScalarType dtype = ScalarType.Float32)
     {
@@ -84,12 +87,16 @@ public static class HuggingFaceCheckpoint
             BeginOfSequenceId = special.BeginOfSequence,
             EndOfSequenceId = special.EndOfSequence.Count > 0 ? special.EndOfSequence[0] : null,
         };
-        var dtypeName = DTypeName(dtype);
-        WriteJson(Path.Combine(directory, LlamaConfig.FileName), config.ToJson(dtypeName));
         var generation = new JsonObject
         {
             ["bos_token_id"] = special.BeginOfSequence,
-            ["eos_token_id"] = special.EndOfSequence.Count == 1 ? special.EndOfSequence[0] : new JsonArray(special.EndOfSequence.Select(id => (JsonNode)id).ToArray()),
+            // One id as a number, several as a list (Llama 3 instruct), none as null: transformers refuses an empty list.
+            ["eos_token_id"] = special.EndOfSequence.Count switch
+            {
+                0 => null,
+                1 => special.EndOfSequence[0],
+                _ => new JsonArray(special.EndOfSequence.Select(id => (JsonNode)id).ToArray()),
+            },
             ["pad_token_id"] = special.Padding,
         };
         WriteJson(Path.Combine(directory, "generation_config.json"), generation);
@@ -97,6 +104,9 @@ public static class HuggingFaceCheckpoint
         CopyInto(directory, tokenizerFile);
         foreach (var name in (string[])["tokenizer_config.json", "special_tokens_map.json"])
             if (File.Exists(Path.Combine(sourceDirectory, name))) CopyInto(directory, Path.Combine(sourceDirectory, name));
+        // Last: a directory holding config.json is a model directory (IsModelDirectory), so a watcher that
+        // sees it appear sees every other file already in place.
+        WriteJson(Path.Combine(directory, LlamaConfig.FileName), config.ToJson(DTypeName(dtype)));
     }
 
     private static void WriteJson(string path, JsonNode json) =>
@@ -108,8 +118,11 @@ public static class HuggingFaceCheckpoint
         if (Path.GetFullPath(target) != Path.GetFullPath(file)) Checkpoint.WriteAtomically(target, writer => writer.Write(File.ReadAllBytes(file)));
     }
 
-    /// <summary>Where each tensor is and what it claims to be, from the safetensors headers (no tensor bytes are read).</summary>
-    private static Dictionary<string, TensorEntry> ReadHeaders(string directory)
+    /// <summary>
+    /// Where each tensor is and what it claims to be, from the safetensors headers (no tensor bytes are read), and
+    /// the file that lists the weights (<c>model.safetensors</c> or the shards' index), for messages about a missing one.
+    /// </summary>
+    private static (Dictionary<string, TensorEntry> Tensors, string WeightsFile) ReadHeaders(string directory)
     {
         var single = Path.Combine(directory, WeightsFile);
         var index = Path.Combine(directory, IndexFile);
@@ -126,7 +139,7 @@ public static class HuggingFaceCheckpoint
                 if (!tensors.TryAdd(entry.Name, entry))
                     throw new InvalidDataException($"tensor {entry.Name} is in both {Path.GetFileName(tensors[entry.Name].File)} and {Path.GetFileName(file)}.");
         }
-        return tensors;
+        return (tensors, File.Exists(single) ? single : index);
     }
 
     private static IEnumerable<string> ShardsOf(string index)
@@ -159,13 +172,13 @@ public static class HuggingFaceCheckpoint
     /// and in the version's order: every byte goes into <paramref name="version"/>, and each tensor's bytes are
     /// copied into its parameter, chunk by chunk, as they pass.
     /// </summary>
-    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string directory, VersionDigest version)
+    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string weightsFile, VersionDigest version)
     {
         var parameters = model.state_dict();
         foreach (var (name, parameter) in parameters)
         {
             if (!tensors.TryGetValue(name, out var entry))
-                throw new InvalidDataException($"tensor {name} is missing from {directory}: a {config.Architecture} with this config.json needs it.");
+                throw new InvalidDataException($"{weightsFile}: tensor {name} is missing, and a {config.Architecture} with this config.json needs it.");
             if (!entry.Shape.SequenceEqual(parameter.shape))
                 throw new InvalidDataException($"{entry.File}: tensor {name} has shape [{string.Join(", ", entry.Shape)}], but config.json makes it [{string.Join(", ", parameter.shape)}].");
         }

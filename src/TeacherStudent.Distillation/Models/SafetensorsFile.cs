@@ -47,26 +47,39 @@ internal static class SafetensorsFile
         foreach (var (name, node) in json)
         {
             if (name == "__metadata__") continue;
-            var dtypeName = (string?)node?["dtype"];
-            var dtype = dtypeName switch
+            try
             {
-                "F32" => ScalarType.Float32,
-                "BF16" => ScalarType.BFloat16,
-                "F16" => ScalarType.Float16,
-                _ => throw new InvalidDataException($"{file}: tensor {name} has dtype {dtypeName ?? "(none)"}; only F32, BF16 and F16 weights are read."),
-            };
-            var shape = (node?["shape"] as JsonArray)?.Select(d => (long)d!).ToArray()
-                        ?? throw new InvalidDataException($"{file}: tensor {name} has no shape.");
-            var offsets = (node?["data_offsets"] as JsonArray)?.Select(d => (long)d!).ToArray();
-            if (offsets is not [var start, var end] || start < 0 || end < start || end > dataLength)
-                throw new InvalidDataException($"{file}: tensor {name}'s data_offsets lie outside the file.");
-            var entry = new TensorEntry(file, name, dtype, shape, start, end);
-            long bytes = entry.Elements * (dtype == ScalarType.Float32 ? 4 : 2);
-            if (end - start != bytes)
-                throw new InvalidDataException($"{file}: tensor {name} holds {end - start} bytes, but {dtypeName} [{string.Join(", ", shape)}] needs {bytes}.");
-            entries.Add(entry);
+                entries.Add(Entry(file, name, node, dataLength));
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+            {
+                // A value of the wrong JSON kind (a shape holding a string, an entry that is no object).
+                throw new InvalidDataException($"{file}: tensor {name}'s header entry is malformed (dtype must be a string, shape and data_offsets lists of integers).", e);
+            }
         }
         return entries;
+    }
+
+    private static TensorEntry Entry(string file, string name, JsonNode? node, long dataLength)
+    {
+        var dtypeName = (string?)node?["dtype"];
+        var dtype = dtypeName switch
+        {
+            "F32" => ScalarType.Float32,
+            "BF16" => ScalarType.BFloat16,
+            "F16" => ScalarType.Float16,
+            _ => throw new InvalidDataException($"{file}: tensor {name} has dtype {dtypeName ?? "(none)"}; only F32, BF16 and F16 weights are read."),
+        };
+        var shape = (node?["shape"] as JsonArray)?.Select(d => (long)d!).ToArray()
+                    ?? throw new InvalidDataException($"{file}: tensor {name} has no shape.");
+        var offsets = (node?["data_offsets"] as JsonArray)?.Select(d => (long)d!).ToArray();
+        if (offsets is not [var start, var end] || start < 0 || end < start || end > dataLength)
+            throw new InvalidDataException($"{file}: tensor {name}'s data_offsets lie outside the file.");
+        var entry = new TensorEntry(file, name, dtype, shape, start, end);
+        long bytes = entry.Elements * (dtype == ScalarType.Float32 ? 4 : 2);
+        if (end - start != bytes)
+            throw new InvalidDataException($"{file}: tensor {name} holds {end - start} bytes, but {dtypeName} [{string.Join(", ", shape)}] needs {bytes}.");
+        return entry;
     }
 
     /// <summary>
