@@ -8,7 +8,7 @@ namespace TeacherStudent.StudentTrainer.Tests.Images;
 
 /// <summary>
 /// A student the trainer wrote, loaded into PyTorch (Debian's 1.13) by the loading snippet of
-/// docs/bring-your-own-model.md, read from that page: its log-probabilities equal the project's own.
+/// the README ("Bring your own model"), read from that page: its log-probabilities equal the project's own.
 /// </summary>
 public sealed class StudentExportTests(ITestOutputHelper output) : IDisposable
 {
@@ -36,11 +36,12 @@ public sealed class StudentExportTests(ITestOutputHelper output) : IDisposable
         var pixels = images.Pixels.AsSpan(FirstImage * images.ExampleSize, Count * images.ExampleSize).ToArray();
         await File.WriteAllBytesAsync(directory.File("images.bin"), pixels);
         var snippet = directory.File("loading_snippet.py");
-        await File.WriteAllTextAsync(snippet, DocumentedSnippet.Python("docs/bring-your-own-model.md", "## A PyTorch classifier", "load_state_dict"));
+        await File.WriteAllTextAsync(snippet, DocumentedSnippet.Python("README.md", "## Bring your own model", "load_student"));
 
-        // Act: PyTorch's answer, with the stand-in safetensors reader on PYTHONPATH.
+        // Act: PyTorch's answer, with the stand-in safetensors reader and the Python client on PYTHONPATH.
         var printed = await SystemPython.RunAsync(Path.Combine(PythonDirectory, "run_loading_snippet.py"),
-            [snippet, directory.File("images.bin"), Count.ToString(), directory.File("torch.bin")], directory.Path, pythonPath: PythonDirectory);
+            [snippet, directory.File("images.bin"), Count.ToString(), directory.File("torch.bin")], directory.Path,
+            pythonPath: $"{PythonDirectory}:{Path.Combine(Builds.RepositoryRoot, "clients", "python")}");
         var torchLogProbs = ReadFloats(directory.File("torch.bin"));
         var torchClasses = printed.Split(' ', StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
 

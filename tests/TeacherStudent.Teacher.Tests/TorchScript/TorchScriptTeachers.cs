@@ -6,7 +6,7 @@ namespace TeacherStudent.Teacher.Tests.TorchScript;
 
 /// <summary>
 /// TorchScript teachers written by Debian's PyTorch (1.13) through the export lines of
-/// docs/bring-your-own-model.md, with PyTorch's own soft targets for real Fashion-MNIST test
+/// the README ("Bring your own model"), with PyTorch's own soft targets for real Fashion-MNIST test
 /// images, and files a service must refuse; made once for the tests of the collection.
 /// </summary>
 public sealed class TorchScriptTeachers : IAsyncLifetime
@@ -56,7 +56,7 @@ public sealed class TorchScriptTeachers : IAsyncLifetime
         var images = Path.Combine(directory.Path, "images.bin");
         await File.WriteAllBytesAsync(images, TestImages.Pixels(FirstImage, Count).ToArray());
         var snippet = Path.Combine(directory.Path, "export_snippet.py");
-        await File.WriteAllTextAsync(snippet, DocumentedSnippet.Python("docs/bring-your-own-model.md", "## A PyTorch classifier", "torch.jit.trace"));
+        await File.WriteAllTextAsync(snippet, DocumentedSnippet.Python("README.md", "## Bring your own model", "torch.jit.trace"));
         var script = Path.Combine(Builds.RepositoryRoot, "tests", "TeacherStudent.Teacher.Tests", "TorchScript", "make_teachers.py");
         TorchVersion = (await SystemPython.RunAsync(script, [snippet, images, Count.ToString(), directory.Path], directory.Path)).Trim();
     }

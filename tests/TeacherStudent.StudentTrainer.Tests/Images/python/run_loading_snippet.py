@@ -1,4 +1,4 @@
-"""Runs the loading snippet of docs/bring-your-own-model.md on a student the trainer wrote.
+"""Runs the loading snippet of the README ("Bring your own model") on a student the trainer wrote.
 
     run_loading_snippet.py SNIPPET IMAGES COUNT OUT
 
