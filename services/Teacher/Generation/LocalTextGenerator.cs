@@ -30,7 +30,7 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
     public string CacheScope => $"{teacher.Version} {language.Facts.ComputeDType}";
 
     /// <summary>
-    /// The prompt ids (the project's models: end-of-text first), or INVALID_ARGUMENT when a prompt leaves the model
+    /// The prompt ids (as the tokenizer encodes the text, with the bos it adds), or INVALID_ARGUMENT when a prompt leaves the model
     /// no room to write or gives no ids at all. Called for every prompt before anything is generated, so that a
     /// bad prompt fails the call before it starts.
     /// </summary>
@@ -40,10 +40,10 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
         if (ids.Length == 0)
             throw new RpcException(new Status(StatusCode.InvalidArgument,
                 $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is empty and teacher '{teacher.Name}' has no beginning-of-sequence token to start from; give it some text."));
-        int context = language.ContextLength, prefix = language.Special.PromptPrefix.Count;
+        int context = language.ContextLength;
         if (ids.Length >= context)
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length - prefix} tokens; teacher '{teacher.Name}' reads at most {context - 1 - prefix} tokens of prompt, so that it can write at least one."));
+                $"{(promptIndex >= 0 ? $"prompt {promptIndex}" : "a prompt")} is {ids.Length} tokens; teacher '{teacher.Name}' reads at most {context - 1} tokens of prompt, so that it can write at least one."));
         return ids;
     }
 

@@ -92,15 +92,16 @@ public static class TokenSampler
     }
 
     /// <summary>
-    /// The text a model writes after <paramref name="prompt"/> as the start of a new text (after the
-    /// special tokens' prompt prefix, as texts follow an end-of-text in training), drawn from
-    /// <paramref name="seed"/>; the prompt is not repeated and a final end-of-sequence is left out.
+    /// The text a model writes after <paramref name="prompt"/> as the start of a new text (encoded as the
+    /// tokenizer encodes a text, with the bos it adds), drawn from <paramref name="seed"/>; the prompt is not
+    /// repeated and a final end-of-sequence is left out.
     /// </summary>
     public static string Complete(CausalLanguageModel model, ITokenizer tokenizer, SpecialTokens special, string prompt, SamplingSettings settings, long seed)
     {
         using var generator = new Generator((ulong)seed);
-        int[] ids = [.. special.PromptPrefix, .. tokenizer.Encode(prompt)];
-        if (ids.Length == 0 && special.EndOfSequence.Count > 0) ids = [special.EndOfSequence[0]]; // an empty prompt: the start of a text
+        var ids = tokenizer.Encode(prompt);
+        // A text the tokenizer gives no ids starts from the bos, else from an end of a text.
+        if (ids.Length == 0) ids = special.BeginOfSequence is { } bos ? [bos] : special.EndOfSequence.Count > 0 ? [special.EndOfSequence[0]] : ids;
         var generated = Generate(model, tokenizer.VocabularySize, special.EndOfSequence, ids, settings, generator);
         if (generated.Length > 0 && special.EndOfSequence.Contains(generated[^1])) generated = generated[..^1];
         return tokenizer.Decode(generated);

@@ -15,8 +15,8 @@ public sealed record LanguageModel(CausalLanguageModel Model, ITokenizer Tokeniz
     /// <summary>Longest sequence the model reads.</summary>
     public int ContextLength => Model.ContextLength;
 
-    /// <summary>The ids a prompt is continued from: <see cref="SpecialTokens.PromptPrefix"/>, then the prompt's own.</summary>
-    public int[] Prompt(string text) => [.. Special.PromptPrefix, .. Tokenizer.Encode(text)];
+    /// <summary>The ids a prompt is continued from: its encoding, as Hugging Face gives it (with the bos a tokenizer adds).</summary>
+    public int[] Prompt(string text) => Tokenizer.Encode(text);
 
     /// <summary>The ids of every entry, each followed by the main end-of-sequence id (see <see cref="SpecialTokens.EncodeEntries"/>).</summary>
     public int[] EncodeEntries(IEnumerable<string> entries) => Special.EncodeEntries(Tokenizer, entries);

@@ -11,10 +11,14 @@ namespace TeacherStudent.Distillation.Models;
 /// <param name="BeginOfSequence">The bos id, when the model has one.</param>
 /// <param name="EndOfSequence">The ids that end a text (Llama 3 instruct models have several); the first is the main one.</param>
 /// <param name="Padding">The pad id, when the model names one.</param>
-/// <param name="PromptPrefix">Ids put before a prompt's own: the bos token when the tokenizer config names one and the tokenizer does not add it itself (the project's own tokenizers, whose texts follow an end-of-text); else none.</param>
-public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndOfSequence, int? Padding, IReadOnlyList<int> PromptPrefix)
+public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndOfSequence, int? Padding)
 {
-    /// <summary>The ids of every entry, each followed by the main end-of-sequence id: texts as one stream, as a language model is trained on them.</summary>
+    /// <summary>
+    /// The ids of every entry as the tokenizer encodes it (with what its post-processor adds, e.g. a bos), each
+    /// followed by the main end-of-sequence id: texts as one stream, as a language model is trained on them. When
+    /// an entry starts with the id that ended the one before (a tokenizer whose bos is its eos, as the project's
+    /// own), that id is kept once.
+    /// </summary>
     public int[] EncodeEntries(ITokenizer tokenizer, IEnumerable<string> entries)
     {
         var end = EndOfSequence.Count > 0 ? EndOfSequence[0]
@@ -22,7 +26,8 @@ public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndO
         var ids = new List<int>();
         foreach (var entry in entries)
         {
-            ids.AddRange(tokenizer.Encode(entry));
+            var encoded = tokenizer.Encode(entry);
+            ids.AddRange(ids.Count > 0 && encoded.Length > 0 && encoded[0] == end ? encoded.AsSpan(1) : encoded);
             ids.Add(end);
         }
         return [.. ids];
@@ -56,11 +61,7 @@ public sealed record SpecialTokens(int? BeginOfSequence, IReadOnlyList<int> EndO
         foreach (var id in named)
             if (id is < 0 || id >= vocabulary.Size)
                 throw new InvalidDataException($"{directory}: special token id {id} is outside the tokenizer's {vocabulary.Size} ids.");
-
-        // A bos the tokenizer config names and the tokenizer's post-processor does not add (Llama's does;
-        // Qwen names none) starts every prompt, as it started every text in training.
-        int[] prefix = TokenId("bos_token") is { } first && !tokenizer.Encode("").Contains(first) ? [first] : [];
-        return new SpecialTokens(bos, eos, pad, prefix);
+        return new SpecialTokens(bos, eos, pad);
     }
 
     private static JsonObject? ReadObject(string path)

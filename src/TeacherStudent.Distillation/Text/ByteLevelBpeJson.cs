@@ -9,7 +9,8 @@ namespace TeacherStudent.Distillation.Text;
 /// Writes a <see cref="BpeTokenizer"/> as a Hugging Face <c>tokenizer.json</c> that encodes exactly
 /// as it does: GPT-2's byte-level BPE (a ByteLevel pre-tokenizer with GPT-2's pattern, the same as
 /// <see cref="PreSplit"/>; no normalizer; bytes spelled as GPT-2's printable characters; the merges in
-/// learning order as ranks; <c>&lt;|endoftext|&gt;</c> as a special added token with id 256). Any tool
+/// learning order as ranks; <c>&lt;|endoftext|&gt;</c> as a special added token with id 256, which a template
+/// post-processor puts before every text, as the project's models read texts after one). Any tool
 /// that reads Hugging Face tokenizers (transformers, vLLM, tokenizers.js, this project's
 /// <see cref="HuggingFaceTokenizer"/>) then reads the project's own models' tokenizers.
 /// </summary>
@@ -79,7 +80,23 @@ public static class ByteLevelBpeJson
             }),
             ["normalizer"] = null,
             ["pre_tokenizer"] = byteLevel,
-            ["post_processor"] = null,
+            // Every text starts with <|endoftext|>, as the model reads texts in training: the tokenizer adds it, as
+            // Llama's adds its bos, so transformers and vLLM prompt the model as this project does.
+            ["post_processor"] = new JsonObject
+            {
+                ["type"] = "TemplateProcessing",
+                ["single"] = new JsonArray(Special(), Sequence("A")),
+                ["pair"] = new JsonArray(Special(), Sequence("A"), Sequence("B")),
+                ["special_tokens"] = new JsonObject
+                {
+                    [BpeTokenizer.EndOfTextMarker] = new JsonObject
+                    {
+                        ["id"] = BpeTokenizer.EndOfTextMarker,
+                        ["ids"] = new JsonArray(BpeTokenizer.EndOfTextId),
+                        ["tokens"] = new JsonArray(BpeTokenizer.EndOfTextMarker),
+                    },
+                },
+            },
             ["decoder"] = byteLevel.DeepClone(),
             ["model"] = new JsonObject
             {
@@ -96,6 +113,10 @@ public static class ByteLevelBpeJson
             },
         };
     }
+
+    private static JsonObject Special() => new() { ["SpecialToken"] = new JsonObject { ["id"] = BpeTokenizer.EndOfTextMarker, ["type_id"] = 0 } };
+
+    private static JsonObject Sequence(string id) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } };
 
     /// <summary>Bytes as GPT-2 spells them: printable Latin-1 bytes as themselves, the others as the characters from U+0100 on.</summary>
     public static string Spell(ReadOnlySpan<byte> bytes)

@@ -62,7 +62,7 @@ public sealed class TokenSamplerTests
             model.state_dict()["model.embed_tokens.weight"].fill_(1);
             model.state_dict()["lm_head.weight"][BpeTokenizer.EndOfTextId].fill_(5);
         }
-        var special = new SpecialTokens(null, [BpeTokenizer.EndOfTextId], null, [BpeTokenizer.EndOfTextId]);
+        var special = new SpecialTokens(null, [BpeTokenizer.EndOfTextId], null);
 
         var generated = TokenSampler.Generate(model, tokenizer.VocabularySize, special.EndOfSequence, [1, 2, 3], new SamplingSettings(Temperature: 0, MaxNewTokens: 10));
         var text = TokenSampler.Complete(model, tokenizer, special, "the", new SamplingSettings(Temperature: 0, MaxNewTokens: 10), seed: 1);

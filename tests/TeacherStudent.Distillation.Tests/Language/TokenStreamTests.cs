@@ -42,7 +42,7 @@ public sealed class TokenStreamTests
     {
         var tokenizer = BpeTrainer.Train(["ab ab", "cd"], vocabularySize: 258);
 
-        var stream = TokenStream.Encode(tokenizer, new SpecialTokens(null, [BpeTokenizer.EndOfTextId], null, []), ["ab", "c"]);
+        var stream = TokenStream.Encode(tokenizer, new SpecialTokens(null, [BpeTokenizer.EndOfTextId], null), ["ab", "c"]);
 
         Assert.Equal([.. tokenizer.Encode("ab"), BpeTokenizer.EndOfTextId, .. tokenizer.Encode("c"), BpeTokenizer.EndOfTextId], stream.Tokens.ToArray());
     }

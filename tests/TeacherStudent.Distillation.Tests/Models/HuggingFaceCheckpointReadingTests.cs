@@ -24,7 +24,7 @@ public sealed class HuggingFaceCheckpointReadingTests
                    "fuse_unk": false, "byte_fallback": false, "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
         """;
 
-    private static readonly SpecialTokens EndOfText = new(null, [3], null, []);
+    private static readonly SpecialTokens EndOfText = new(null, [3], null);
 
     [Theory]
     [InlineData(ScalarType.Float32)]
