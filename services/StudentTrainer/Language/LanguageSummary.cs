@@ -39,7 +39,7 @@ public static class LanguageSummary
         File.WriteAllText(output, JsonSerializer.Serialize(report, RunOutputs.Json));
 
         Console.WriteLine();
-        Console.WriteLine($"teacher gpt {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}");
+        Console.WriteLine($"teacher {teacher.Model.Architecture} {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}");
         Console.WriteLine($"{"student",-22} {"loss",-11} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10}");
         foreach (var s in report.Students)
             Console.WriteLine($"{s.Name,-22} {s.Loss,-11} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00}");
