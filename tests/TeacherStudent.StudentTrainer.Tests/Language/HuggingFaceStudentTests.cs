@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TeacherStudent.Distillation.Language;
@@ -112,20 +111,9 @@ public sealed class HuggingFaceStudentTests : IDisposable
         Assert.DoesNotContain("   at ", output);
     }
 
-    private static JsonObject Header(string file)
-    {
-        using var stream = File.OpenRead(file);
-        var length = new byte[8];
-        stream.ReadExactly(length);
-        var header = new byte[BinaryPrimitives.ReadInt64LittleEndian(length)];
-        stream.ReadExactly(header);
-        return JsonNode.Parse(header)!.AsObject();
-    }
+    private static IEnumerable<string> SafetensorsNames(string file) => SafetensorsBytes.Read(file).Tensors.Select(t => t.Name);
 
-    private static IEnumerable<string> SafetensorsNames(string file) => Header(file).Select(p => p.Key).Where(k => k != "__metadata__");
-
-    private static IEnumerable<string> SafetensorsDTypes(string file) =>
-        Header(file).Where(p => p.Key != "__metadata__").Select(p => (string)p.Value!["dtype"]!);
+    private static IEnumerable<string> SafetensorsDTypes(string file) => SafetensorsBytes.Read(file).Tensors.Select(t => t.DType);
 
     public void Dispose() => directory.Dispose();
 }
