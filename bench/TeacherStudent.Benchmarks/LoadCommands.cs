@@ -34,9 +34,10 @@ public static class LoadCommands
                 is saved in bfloat16 by `HuggingFaceCheckpoint.Save`, and split into {SyntheticModel.Shards} shards with an index. Each repeat `cat`s the
                 directory's files to /dev/null and then loads it with `HuggingFaceCheckpoint.Load` on the CPU (float32
                 compute) in a fresh process (Server GC, jemalloc as `bench.sh` runs the service), which reports the load's
-                time and its peak resident memory above what it held before. A third process in each repeat only fills as
-                many bytes of fresh memory as the loaded model holds: the part of any load that is the kernel handing out
-                and zeroing the model's pages, which no reading of files can avoid. Every figure is a median over repeats;
+                time and its peak resident memory above what it held before. Two more processes in each repeat only fill as
+                many bytes of fresh memory as the loaded model holds, in 2 MB pages as the loader asks for them (the part of
+                any load that is the kernel handing out and zeroing the model's pages, which no reading of files can avoid),
+                and only read the tokenizer (which the load does beside the weights). Every figure is a median over repeats;
                 MB is 10^6 bytes. Raw figures: `artifacts/bench/load.json`. This section is rewritten by every `./bench.sh load`.
 
                 """;
@@ -55,10 +56,11 @@ public static class LoadCommands
     {
         var directory = new Argument<string>("directory") { Description = "the model directory" };
         var fresh = new Option<long?>("--fresh-memory") { Description = "instead of loading, fill this many bytes of freshly allocated memory" };
-        var command = new Command("load-once", "Loads one model directory when told to on stdin and prints what it measured (run by load).") { directory, fresh };
+        var tokenizerOnly = new Option<bool>("--tokenizer-only") { Description = "instead of loading the model, read only its tokenizer" };
+        var command = new Command("load-once", "Loads one model directory when told to on stdin and prints what it measured (run by load).") { directory, fresh, tokenizerOnly };
         command.Hidden = true;
-        command.SetAction(result => result.GetValue(fresh) is { } bytes
-            ? Benchmarks.LoadOnce.FreshMemory(bytes)
+        command.SetAction(result => result.GetValue(fresh) is { } bytes ? Benchmarks.LoadOnce.FreshMemory(bytes)
+            : result.GetValue(tokenizerOnly) ? Benchmarks.LoadOnce.Tokenizer(result.GetValue(directory)!)
             : Benchmarks.LoadOnce.Run(result.GetValue(directory)!));
         return command;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.Benchmarks;
@@ -38,13 +39,22 @@ public static class LoadOnce
         return (loaded.Model.parameters().Sum(p => p.numel() * p.ElementSize), DisposeAfterReading: loaded);
     });
 
+    /// <summary>Reads only the tokenizer of <paramref name="directory"/> (its vocabulary and the native tokenizer), as the load does beside the weights.</summary>
+    public static int Tokenizer(string directory) => Measure(() =>
+    {
+        var tokenizer = HuggingFaceTokenizer.Load(directory);
+        return (0, DisposeAfterReading: tokenizer);
+    });
+
     /// <summary>
-    /// Writes <paramref name="bytes"/> of float32 ones into freshly allocated memory: what any loader spends
-    /// on the model's own memory (the kernel hands out and zeroes each page on its first write), without a file.
+    /// Writes <paramref name="bytes"/> of float32 ones into freshly allocated memory, advised into 2 MB pages as
+    /// the loader advises its parameters: what any loader spends on the model's own memory (the kernel hands
+    /// out and zeroes each page on its first write), without a file.
     /// </summary>
     public static int FreshMemory(long bytes) => Measure(() =>
     {
         var memory = empty(bytes / 4, ScalarType.Float32);
+        _ = HugePages.Advise(memory);
         memory.fill_(1);
         return (bytes, DisposeAfterReading: memory);
     });

@@ -13,7 +13,8 @@ namespace TeacherStudent.Distillation.Models;
 /// <c>model.safetensors.index.json</c> (float32, bfloat16 or float16), <c>tokenizer.json</c>, and
 /// when present <c>tokenizer_config.json</c> and <c>generation_config.json</c>. Every tensor is
 /// checked against the config before any is read; each file is then read once, front to back, into a model
-/// allocated once in the compute dtype, through a 16 MB staging tensor per weight dtype: a load holds the model and little more.
+/// allocated once in the compute dtype, through two 16 MB staging tensors per weight dtype (one is read while the other is hashed and converted), its memory
+/// advised into huge pages, the tokenizer read on another thread meanwhile: a load holds the model and little more.
 /// </summary>
 public static class HuggingFaceCheckpoint
 {
@@ -46,26 +47,38 @@ public static class HuggingFaceCheckpoint
 
         if (!File.Exists(Path.Combine(directory, HuggingFaceTokenizer.FileName)))
             throw new InvalidDataException($"{directory} has no {HuggingFaceTokenizer.FileName}: a Hugging Face model is served with its own tokenizer.");
-        var tokenizer = HuggingFaceTokenizer.Load(directory);
+        // The tokenizer (a file of often 10 MB, parsed for its vocabulary and by the native library) is read on
+        // another thread while this one reads the weights: on a CPU the two take about as long.
+        var reading = Task.Run(() => HuggingFaceTokenizer.Load(directory));
         Llama? model = null;
+        HuggingFaceTokenizer? tokenizer = null;
         try
         {
-            if (tokenizer.VocabularySize > config.VocabularySize)
-                throw new InvalidDataException($"{tokenizer.Path} has {tokenizer.VocabularySize} ids but the model scores only {config.VocabularySize} (vocab_size).");
-            var special = SpecialTokens.Read(directory, tokenizer);
             model = new Llama(config, dtype, device);
             using var version = new VersionDigest(directory);
             Fill(model, config, tensors, weightsFile, version);
             model.eval();
+            tokenizer = reading.GetAwaiter().GetResult();
+            if (tokenizer.VocabularySize > config.VocabularySize)
+                throw new InvalidDataException($"{tokenizer.Path} has {tokenizer.VocabularySize} ids but the model scores only {config.VocabularySize} (vocab_size).");
+            var special = SpecialTokens.Read(directory, tokenizer);
             var described = new LanguageModelFacts(ParameterCount: model.ParameterCount(), WeightDType: DTypeName(weightDType), ComputeDType: DTypeName(dtype));
             return new LanguageModel(model, tokenizer, special, version.Finish(), described);
         }
         catch
         {
             model?.Dispose();
-            tokenizer.Dispose();
+            if (tokenizer is not null) tokenizer.Dispose();
+            else _ = reading.ContinueWith(DisposeOrObserve, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             throw;
         }
+    }
+
+    // The tokenizer of a load that failed for another reason: disposed when it is read, its own failure observed.
+    private static void DisposeOrObserve(Task<HuggingFaceTokenizer> reading)
+    {
+        if (reading.IsCompletedSuccessfully) reading.Result.Dispose();
+        else _ = reading.Exception;
     }
 
     /// <summary>
@@ -192,52 +205,25 @@ public static class HuggingFaceCheckpoint
                 if (entries[i].Start < entries[i - 1].End)
                     throw new InvalidDataException($"{file}: tensors {entries[i - 1].Name} and {entries[i].Name} overlap.");
 
-        using var noGrad = no_grad();
-        var staging = new Dictionary<ScalarType, Tensor>();
+        foreach (var parameter in parameters.Values) _ = HugePages.Advise(parameter); // before the first write: its pages come 2 MB at a time
+        using var reader = new WeightReader(version);
         var lengthBytes = new byte[8];
-        try
+        foreach (var (file, entries) in files)
         {
-            foreach (var (file, entries) in files)
+            using var stream = version.Open(file);
+            stream.ReadExactly(lengthBytes);
+            version.Add(lengthBytes);
+            long dataStart = 8 + BitConverter.ToInt64(lengthBytes); // the tensors' offsets count from here
+            version.Skip(stream, dataStart - stream.Position); // the header, read and checked before
+            foreach (var entry in entries)
             {
-                using var stream = version.Open(file);
-                stream.ReadExactly(lengthBytes);
-                version.Add(lengthBytes);
-                long dataStart = 8 + BitConverter.ToInt64(lengthBytes); // the tensors' offsets count from here
-                version.Skip(stream, dataStart - stream.Position); // the header, read and checked before
-                foreach (var entry in entries)
-                {
-                    version.Skip(stream, dataStart + entry.Start - stream.Position); // unused bytes between tensors, if any
-                    if (parameters.TryGetValue(entry.Name, out var parameter)) Copy(stream, entry, parameter, staging, version);
-                    else version.Skip(stream, entry.End - entry.Start); // one that Ignorable lets pass
-                }
-                version.Skip(stream, stream.Length - stream.Position);
+                reader.Skip(stream, dataStart + entry.Start - stream.Position); // unused bytes between tensors, if any
+                if (parameters.TryGetValue(entry.Name, out var parameter)) reader.Copy(stream, entry, parameter);
+                else reader.Skip(stream, entry.End - entry.Start); // one that Ignorable lets pass
             }
+            reader.Skip(stream, stream.Length - stream.Position);
         }
-        finally
-        {
-            foreach (var buffer in staging.Values) buffer.Dispose();
-        }
-    }
-
-    /// <summary>Reads <paramref name="entry"/>'s bytes from <paramref name="stream"/> into <paramref name="parameter"/>, converting to its dtype and device.</summary>
-    private static void Copy(Stream stream, TensorEntry entry, Tensor parameter, Dictionary<ScalarType, Tensor> staging, VersionDigest version)
-    {
-        int size = entry.DType == ScalarType.Float32 ? 4 : 2;
-        if (!staging.TryGetValue(entry.DType, out var buffer))
-            staging[entry.DType] = buffer = empty(ChunkBytes / size, entry.DType); // on the CPU, where its bytes can be read into
-        using var flat = parameter.view(-1);
-        long total = entry.End - entry.Start;
-        for (long done = 0; done < total;)
-        {
-            int count = (int)Math.Min(ChunkBytes, total - done);
-            var bytes = buffer.bytes[..count];
-            stream.ReadExactly(bytes);
-            version.Add(bytes);
-            using var chunk = buffer.narrow(0, 0, count / size);
-            using var target = flat.narrow(0, done / size, count / size);
-            target.copy_(chunk);
-            done += count;
-        }
+        reader.Finish();
     }
 
     // A tied model may still carry its head's copy (transformers ignores it); old checkpoints saved the rotary frequencies.
@@ -297,6 +283,73 @@ public static class HuggingFaceCheckpoint
         }
 
         public void Dispose() => hash.Dispose();
+    }
+
+    /// <summary>
+    /// Reads tensors' bytes into their parameters through two staging tensors per weight dtype, one chunk ahead:
+    /// while a chunk is hashed into the version and converted into its parameter (on two pool threads: the
+    /// hash, and the copy that writes the parameter's fresh memory), the next is read from the file. Chunks go
+    /// into the version strictly in file order: each waits for the one before, and so does every other byte the
+    /// version takes (<see cref="Skip"/>).
+    /// </summary>
+    private sealed class WeightReader(VersionDigest version) : IDisposable
+    {
+        private readonly Dictionary<ScalarType, Tensor[]> staging = [];
+        private Task pending = Task.CompletedTask;
+        private int turn;
+
+        /// <summary>Reads <paramref name="entry"/>'s bytes from <paramref name="stream"/> into <paramref name="parameter"/>, converting to its dtype and device.</summary>
+        public void Copy(Stream stream, TensorEntry entry, Tensor parameter)
+        {
+            int size = entry.DType == ScalarType.Float32 ? 4 : 2;
+            if (!staging.TryGetValue(entry.DType, out var buffers))
+                staging[entry.DType] = buffers = [empty(ChunkBytes / size, entry.DType), empty(ChunkBytes / size, entry.DType)]; // on the CPU, where bytes can be read into
+            using var flat = parameter.view(-1);
+            long total = entry.End - entry.Start;
+            for (long done = 0; done < total;)
+            {
+                int count = (int)Math.Min(ChunkBytes, total - done);
+                var buffer = buffers[turn];
+                turn ^= 1;
+                stream.ReadExactly(buffer.bytes[..count]); // free: the chunk that used it last finished before the previous one started
+                Wait();
+                var chunk = buffer.narrow(0, 0, count / size);
+                var target = flat.narrow(0, done / size, count / size);
+                pending = Task.WhenAll(
+                    Task.Run(() => version.Add(buffer.bytes[..count])),
+                    Task.Run(() =>
+                    {
+                        using var noGrad = no_grad(); // grad mode is per thread
+                        using (chunk) using (target) target.copy_(chunk);
+                    }));
+                done += count;
+            }
+        }
+
+        /// <summary>Reads the next <paramref name="count"/> bytes of <paramref name="stream"/> into the version only, after every chunk before them.</summary>
+        public void Skip(Stream stream, long count)
+        {
+            Wait();
+            version.Skip(stream, count);
+        }
+
+        /// <summary>Waits for the last chunk; its failure, if any, is thrown here.</summary>
+        public void Finish() => Wait();
+
+        private void Wait() => pending.GetAwaiter().GetResult();
+
+        public void Dispose()
+        {
+            // A chunk still in flight (a read or a check failed) finishes before its buffers go; its own failure adds nothing.
+            try
+            {
+                Wait();
+            }
+            catch (Exception)
+            {
+            }
+            foreach (var buffer in staging.Values.SelectMany(b => b)) buffer.Dispose();
+        }
     }
 
     /// <summary>The name transformers gives a dtype (torch_dtype): float32, bfloat16, float16.</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -68,17 +70,17 @@ public sealed class TokenizerVocabulary
         if (!root.TryGetProperty("model", out var model) || !model.TryGetProperty("vocab", out var vocab))
             throw new InvalidDataException($"{tokenizerJsonPath} has no model.vocab: not a Hugging Face tokenizer.json.");
 
-        var byId = new SortedDictionary<int, string>();
+        // The model's entries by id (the last of a repeated id wins), then the added tokens.
+        var entries = new List<(int Id, string Token)>();
         if (vocab.ValueKind == JsonValueKind.Object)
         {
             // BPE, WordPiece and WordLevel: {"token": id, ...}.
-            foreach (var entry in vocab.EnumerateObject()) byId[entry.Value.GetInt32()] = entry.Name;
+            foreach (var entry in vocab.EnumerateObject()) entries.Add((entry.Value.GetInt32(), entry.Name));
         }
         else if (vocab.ValueKind == JsonValueKind.Array)
         {
             // Unigram (SentencePiece): [["piece", score], ...], the id is the position.
-            var id = 0;
-            foreach (var entry in vocab.EnumerateArray()) byId[id++] = entry[0].GetString() ?? "";
+            foreach (var entry in vocab.EnumerateArray()) entries.Add((entries.Count, entry[0].GetString() ?? ""));
         }
         else
         {
@@ -98,25 +100,64 @@ public sealed class TokenizerVocabulary
             }
         }
         added.Sort((a, b) => a.Id.CompareTo(b.Id));
+        if (entries.Any(e => e.Id < 0) || (added.Count > 0 && added[0].Id < 0))
+            throw new InvalidDataException($"{tokenizerJsonPath} gives a token a negative id.");
 
-        var size = Math.Max(byId.Count == 0 ? 0 : byId.Keys.Max() + 1, added.Count == 0 ? 0 : added[^1].Id + 1);
-        var tokens = new string?[size];
-        foreach (var (id, token) in byId) tokens[id] = token;
+        var modelSize = entries.Count == 0 ? 0 : entries.Max(e => e.Id) + 1;
+        var modelTokens = new string?[modelSize];
+        foreach (var (id, token) in entries) modelTokens[id] = token;
+        var tokens = new string?[Math.Max(modelSize, added.Count == 0 ? 0 : added[^1].Id + 1)];
+        modelTokens.CopyTo(tokens, 0);
         foreach (var token in added) tokens[token.Id] = token.Content; // an added token that is also in the model's vocabulary reads as the added one
-        return new TokenizerVocabulary(tokens, added, DigestOf(byId, added));
+        return new TokenizerVocabulary(tokens, added, DigestOf(modelTokens, added));
     }
 
-    private static string DigestOf(SortedDictionary<int, string> vocabulary, List<AddedToken> added)
+    private static string DigestOf(string?[] model, List<AddedToken> added)
     {
-        // One line per entry, strings JSON-escaped so no token can forge a line break or a separator.
+        // One line per entry, strings JSON-escaped (as JsonSerializer writes a string) so no token can forge a
+        // line break or a separator; written into one buffer and hashed 64 KB at a time.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Line(string line) => hash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
-        Line("vocab");
-        foreach (var (id, token) in vocabulary) Line($"{id}\t{JsonSerializer.Serialize(token)}");
-        Line("added");
-        foreach (var token in added) Line($"{token.Id}\t{JsonSerializer.Serialize(token.Content)}\t{(token.Special ? "special" : "normal")}");
+        var buffer = new ArrayBufferWriter<byte>(ChunkBytes + 4096);
+        using var json = new Utf8JsonWriter(buffer);
+        void Text(string text) => Encoding.UTF8.GetBytes(text, buffer);
+        void Json(string text)
+        {
+            json.Reset(buffer);
+            json.WriteStringValue(text);
+            json.Flush();
+        }
+        void EndLine()
+        {
+            buffer.Write("\n"u8);
+            if (buffer.WrittenCount < ChunkBytes) return;
+            hash.AppendData(buffer.WrittenSpan);
+            buffer.ResetWrittenCount();
+        }
+        Text("vocab");
+        EndLine();
+        for (var id = 0; id < model.Length; id++)
+        {
+            if (model[id] is not { } token) continue;
+            Text(id.ToString(CultureInfo.InvariantCulture));
+            Text("\t");
+            Json(token);
+            EndLine();
+        }
+        Text("added");
+        EndLine();
+        foreach (var token in added)
+        {
+            Text(token.Id.ToString(CultureInfo.InvariantCulture));
+            Text("\t");
+            Json(token.Content);
+            Text(token.Special ? "\tspecial" : "\tnormal");
+            EndLine();
+        }
+        hash.AppendData(buffer.WrittenSpan);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    private const int ChunkBytes = 64 * 1024;
 }
 
 /// <summary>A token the tokenizer matches in text before its model runs; <paramref name="Special"/> tokens are the control tokens (bos, eos, chat markers).</summary>

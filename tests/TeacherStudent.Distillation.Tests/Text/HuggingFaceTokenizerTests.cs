@@ -124,6 +124,24 @@ public sealed class HuggingFaceTokenizerTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("qwen3", "197c3fecfa1d98bee95923fe1e17e684d99ae935dc302ac191b6dc101dd39384")]
+    [InlineData("llama3", "e7a9e896c9259f67197d6a10de402ad0c167f84065e23675c8dff9137bcbd674")]
+    [InlineData("llama2", "e82aa8a0244c6de57c5b10f3bc5de210aac432c8f7df33f2d9e347c7e0473e58")]
+    public async Task TheDigestOfARealTokenizerStaysWhatItWas(string model, string expected)
+    {
+        // Arrange: the digest is in every served version and cache key; its definition must not drift
+        // (the values were computed when it was defined, issue 14).
+        await TokenizerReference.InstallAsync();
+        var file = Path.Combine(TokenizerReference.ModelDirectory(model), HuggingFaceTokenizer.FileName);
+
+        // Act
+        var digest = TokenizerVocabulary.Read(file).Digest;
+
+        // Assert
+        Assert.Equal(expected, digest);
+    }
+
     [Fact]
     public async Task DifferentVocabulariesHaveDifferentDigests()
     {

@@ -1,0 +1,80 @@
+using System.Globalization;
+using TeacherStudent.Distillation.Models;
+using static TorchSharp.torch;
+
+namespace TeacherStudent.Distillation.Tests.Models;
+
+public sealed class HugePagesTests
+{
+    private const long HugePage = 2 << 20;
+
+    // The kernel's setting: "always", "madvise" or "never", the one in brackets.
+    private static string TransparentHugePages()
+    {
+        const string setting = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (!File.Exists(setting)) return "never";
+        var text = File.ReadAllText(setting);
+        int open = text.IndexOf('['), close = text.IndexOf(']');
+        return open >= 0 && close > open ? text[(open + 1)..close] : "never";
+    }
+
+    // The kB of huge pages behind the mapping of this process that holds address.
+    private static long HugePageKilobytesAt(long address)
+    {
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            var dash = line.IndexOf('-');
+            var space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && long.TryParse(line[..dash], NumberStyles.HexNumber, null, out var from)
+                && long.TryParse(line[(dash + 1)..space], NumberStyles.HexNumber, null, out var to))
+            {
+                inside = address >= from && address < to;
+            }
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+        }
+        return 0;
+    }
+
+    [Fact]
+    public void ALargeTensorIsBackedByHugePagesWhereTheKernelOffersThem()
+    {
+        // Arrange: 64 MB, not yet written.
+        using var tensor = empty(16L << 20, ScalarType.Float32);
+
+        // Act
+        var advised = HugePages.Advise(tensor);
+        tensor.fill_(1);
+
+        // Assert: the whole 2 MB pages inside it are advised, and written they are huge pages (unless the kernel has them off).
+        if (TransparentHugePages() == "never")
+        {
+            Assert.Equal(default, advised);
+            return;
+        }
+        Assert.Equal(0, advised.Address % HugePage);
+        Assert.InRange(advised.Bytes, (64L << 20) - 2 * HugePage, 64L << 20);
+        Assert.True(HugePageKilobytesAt(advised.Address) * 1024 >= HugePage,
+            $"no huge page behind the advised range (AnonHugePages {HugePageKilobytesAt(advised.Address)} kB)");
+    }
+
+    [Fact]
+    public void WhatCannotHoldAHugePageIsLeftAlone()
+    {
+        // Arrange: under 2 MB; not contiguous.
+        using var small = empty(1000, ScalarType.Float32);
+        using var big = empty(4096, 1024, ScalarType.Float32);
+        using var transposed = big.t();
+
+        // Act
+        var advisedSmall = HugePages.Advise(small);
+        var advisedTransposed = HugePages.Advise(transposed);
+
+        // Assert
+        Assert.Equal(default, advisedSmall);
+        Assert.Equal(default, advisedTransposed);
+    }
+}
