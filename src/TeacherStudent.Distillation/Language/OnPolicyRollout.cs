@@ -54,6 +54,9 @@ public sealed record Rollout(int[] Tokens, int Sequences, int Length, int Prompt
 /// <c>mixing * p + (1 - mixing) * q</c>; a teacher draw is one sampled target (k = 1, T = 1) at the
 /// last position of the current prefix, asked of the teacher for just the sequences whose coin fell
 /// that way. Both draw at temperature 1 from the full distribution. Everything random is seeded.
+/// The student reads each token once: its keys and values stay in a <see cref="KeyValueCache"/> for the
+/// whole rollout, and a step reads only the tokens written since the student last read (the prompts
+/// first; after steps every sequence sent to the teacher, the tokens the teacher drew).
 /// </summary>
 public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teacherMixing, int vocabularySize, int endOfText)
 {
@@ -83,6 +86,7 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
 
         var coins = new Random(unchecked((int)seed));
         using var generator = new Generator(unchecked((ulong)seed));
+        using var cache = student.NewCache(sequences, length - 1); // the last token is never read
         bool wasTraining = student.training;
         student.eval();
         try
@@ -99,7 +103,7 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
                 var next = new Dictionary<int, int>(active.Length);
                 if (fromStudent.Length > 0)
                 {
-                    var drawn = StudentNext(student, tokens, length, fromStudent, prefix, generator);
+                    var drawn = StudentNext(student, cache, tokens, length, fromStudent, prefix, generator);
                     for (int i = 0; i < fromStudent.Length; i++) next[fromStudent[i]] = drawn[i];
                 }
                 if (fromTeacher.Length > 0)
@@ -124,15 +128,27 @@ public sealed class OnPolicyRollout(ISequenceTargetSource? teacher, double teach
         return new Rollout(tokens, sequences, length, promptLength, generated, teacherDraws, versions);
     }
 
-    /// <summary>The student's draw for the next token of each of <paramref name="rows"/>, whose first <paramref name="prefix"/> tokens are set.</summary>
-    private int[] StudentNext(CausalLanguageModel student, int[] tokens, int length, int[] rows, int prefix, Generator generator)
+    /// <summary>
+    /// The student's draw for the next token of each of <paramref name="rows"/>, whose first <paramref name="prefix"/>
+    /// tokens are set. Every sequence's tokens from the cache's length to the prefix are read into the cache (an
+    /// ended sequence's padding too, so that all rows stay the same length); only the rows asked for are drawn.
+    /// </summary>
+    private int[] StudentNext(CausalLanguageModel student, KeyValueCache cache, int[] tokens, int length, int[] rows, int prefix, Generator generator)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var device = student.parameters().First().device;
-        var input = tensor(Prefixes(tokens, length, rows, prefix).Select(t => (long)t).ToArray(), [rows.Length, prefix], device: device);
-        var last = student.forward(input).select(1, -1).narrow(-1, 0, vocabularySize);
-        return TokenSampler.Next(last.cpu(), 1, 1, generator).to(ScalarType.Int32).data<int>().ToArray();
+        int sequences = (int)cache.Batch, from = (int)cache.Length, count = prefix - from;
+        var unread = new long[sequences * count];
+        for (int s = 0; s < sequences; s++)
+            for (int j = 0; j < count; j++) unread[s * count + j] = tokens[s * length + from + j];
+        var input = tensor(unread, [sequences, count], device: device);
+        var positions = arange(from, prefix, ScalarType.Int64, device).expand(sequences, count);
+        // Token j of the new ones (at from + j) sees every column up to its own.
+        var mask = arange(prefix, ScalarType.Int64, device).unsqueeze(0).le(arange(from, prefix, ScalarType.Int64, device).unsqueeze(1)).view(1, 1, count, prefix);
+        var logits = student.NextTokenLogits(input, positions, cache, mask).narrow(-1, 0, vocabularySize);
+        var asked = logits.index_select(0, tensor(rows.Select(r => (long)r).ToArray(), device: device));
+        return TokenSampler.Next(asked.cpu(), 1, 1, generator).to(ScalarType.Int32).data<int>().ToArray();
     }
 
     /// <summary>The teacher's draw for the next token of each of <paramref name="rows"/>: one sampled target at the last position.</summary>

@@ -97,6 +97,64 @@ public sealed class OnPolicyTests : IDisposable
     }
 
     [Fact]
+    public async Task TheStudentsDrawsAreThoseOfItsFullForwardOfEachPrefix()
+    {
+        // Arrange: a student whose large random weights make its next token depend sharply on the context
+        // (the shared one's is nearly uniform whatever it reads); two sequences, half the draws the teacher's,
+        // so that the student often has several tokens to catch up on (when both went to the teacher); and
+        // a reference that reads every prefix whole.
+        manual_seed(5);
+        using var student = new Llama(TinyLanguageModels.StudentSpec).InitialiseRandomly(std: 0.3);
+        const int sequences = 2;
+        var prompts = Prompts()[..(sequences * PromptLength)];
+        const double mixing = 0.5;
+        const long seed = 3;
+        var expected = new List<int>[sequences];
+        var tokens = new List<int>[sequences];
+        for (int s = 0; s < sequences; s++)
+        {
+            tokens[s] = [.. prompts.AsSpan(s * PromptLength, PromptLength).ToArray()];
+            expected[s] = [];
+        }
+        var coins = new Random(unchecked((int)seed));
+        using (var generator = new Generator(unchecked((ulong)seed)))
+        using (no_grad())
+        {
+            student.eval();
+            for (int t = 0; t < NewTokens; t++)
+            {
+                var fromStudent = new List<int>();
+                for (int s = 0; s < sequences; s++)
+                    if (!(coins.NextDouble() < mixing)) fromStudent.Add(s);
+                if (fromStudent.Count > 0)
+                {
+                    using var scope = NewDisposeScope();
+                    var input = tensor(fromStudent.SelectMany(s => tokens[s]).Select(id => (long)id).ToArray(), [fromStudent.Count, PromptLength + t]);
+                    var last = student.forward(input).select(1, -1).narrow(-1, 0, TinyLanguageModels.VocabularySize);
+                    var drawn = TokenSampler.Next(last, 1, 1, generator).to(ScalarType.Int32).data<int>().ToArray();
+                    for (int i = 0; i < fromStudent.Count; i++) tokens[fromStudent[i]].Add(drawn[i]);
+                }
+                for (int s = 0; s < sequences; s++)
+                    if (!fromStudent.Contains(s)) tokens[s].Add(Marker);
+            }
+            student.train();
+        }
+        var teacher = new OneTokenTeacher(Marker);
+
+        // Act
+        var rollout = await new OnPolicyRollout(teacher, mixing, TinyLanguageModels.VocabularySize, BpeTokenizer.EndOfTextId)
+            .RunAsync(student, prompts, sequences, PromptLength, NewTokens, seed, CancellationToken.None);
+
+        // Assert (the tiny student draws neither end-of-text nor the marker here: every sequence runs to the end)
+        Assert.True(teacher.Requests.Count is > 0 and < NewTokens, $"{teacher.Requests.Count} steps asked the teacher");
+        Assert.True(Enumerable.Range(0, NewTokens).Any(t => teacher.Requests.Count(r => r.Length == PromptLength + t) == 1
+                                                          && tokens.All(seq => seq[PromptLength + t] == Marker)),
+            "no step sent both sequences to the teacher: the student never caught up on several tokens");
+        for (int s = 0; s < sequences; s++)
+            Assert.Equal(tokens[s], rollout.Tokens.Skip(s * rollout.Length).Take(rollout.Length));
+    }
+
+    [Fact]
     public void OnlyThePositionsThatPredictAGeneratedTokenHaveWeight()
     {
         // Prompts of 3, room for 4 new tokens: the first sequence generated 4, the second stopped after 2.
