@@ -20,10 +20,12 @@ source scripts/teacher-service.sh
 tasks=(coin_flip last_letter)
 
 # The settings (chosen on research runs of the same pipeline; see docs/demos.md, "Black-box distillation").
+# The teacher trains 8000 steps: after 4000 the Llama model still miscopied the middle names of a list, and its
+# System 2 got 35.8% of the last-letter problems right (the former GPT, 91.6%); after 8000, 99.4%.
 data_args=(--seed 1 --corpus-problems "${S2_CORPUS_PROBLEMS:-20000}" --direct-fraction "${S2_DIRECT_FRACTION:-0.05}"
   --train-questions "${S2_TRAIN_QUESTIONS:-6000}" --test-problems "${S2_TEST_PROBLEMS:-500}")
 teacher_args=(--mode supervised --layers 4 --width 128 --heads 4 --context-length 160 --vocabulary-size 1024 --batch-size 16
-  --steps "${S2_TEACHER_STEPS:-4000}" --learning-rate 3e-3 --min-learning-rate 3e-4 --warmup-steps 100 --eval-interval 1000 --eval-windows 16 --test-windows 64)
+  --steps "${S2_TEACHER_STEPS:-8000}" --learning-rate 3e-3 --min-learning-rate 3e-4 --warmup-steps 100 --eval-interval 1000 --eval-windows 16 --test-windows 64)
 samples=5            # System 2: samples per question, put to a vote
 sample_temperature=0.7
 agreement=0.6        # labels: keep a training question only when at least 3 of its 5 samples agree

@@ -205,6 +205,7 @@ public static class HuggingFaceCheckpoint
                 if (entries[i].Start < entries[i - 1].End)
                     throw new InvalidDataException($"{file}: tensors {entries[i - 1].Name} and {entries[i].Name} overlap.");
 
+        using var noGrad = no_grad(); // here; each copy enters its own on its pool thread
         foreach (var parameter in parameters.Values) _ = HugePages.Advise(parameter); // before the first write: its pages come 2 MB at a time
         using var reader = new WeightReader(version);
         var lengthBytes = new byte[8];
