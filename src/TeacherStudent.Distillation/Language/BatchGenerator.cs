@@ -39,7 +39,8 @@ public sealed record GenerationResult(int[] Tokens, GenerationEnd End, int Promp
 /// <summary>
 /// Continues many prompts at once with a <see cref="KeyValueCache"/>: the prompts (left-padded to
 /// the longest) are read in one forward, then every step writes one token per unfinished row at
-/// the cost of one position. Rows that are done leave the batch. Each row is drawn from its own
+/// the cost of one position. Rows that continue the same prompt share its reading: it is read once.
+/// Rows that are done leave the batch. Each row is drawn from its own
 /// generator, seeded by <see cref="GenerationRow.Seed"/>, by inverse-CDF sampling on the CPU, so
 /// its text does not depend on which rows it was batched with (up to float rounding of the logits).
 /// </summary>
@@ -85,12 +86,24 @@ public static class BatchGenerator
         bool wasTraining = model.training;
         model.eval();
         using var noGrad = no_grad();
-        using var cache = model.NewCache(active.Count, capacity);
+        // Rows that continue the same prompt (samples of one question, n > 1) share it: each distinct prompt is
+        // read once, and its keys and values are then copied to every row that continues it.
+        var (distinct, shared) = Distinct(active, prompts);
+        using var cache = model.NewCache(distinct.Count, capacity);
         // Which prompt columns hold a real token, per row still in the cache (padding is on the left).
-        using var promptValid = PromptValidity(active, promptLength, device);
+        using var promptValid = PromptValidity(distinct, promptLength, device);
         try
         {
-            var nextLogits = Prefill(model, active, prompts, promptLength, promptValid, cache, vocabularySize, device);
+            var nextLogits = Prefill(model, distinct, prompts, promptLength, promptValid, cache, vocabularySize, device);
+            if (distinct.Count < active.Count)
+            {
+                using var copies = tensor(shared, device: device);
+                cache.Keep(copies);
+                promptValid.Keep(copies);
+                var each = new float[active.Count * vocabularySize];
+                for (int r = 0; r < active.Count; r++) Array.Copy(nextLogits, shared[r] * vocabularySize, each, r * vocabularySize, vocabularySize);
+                nextLogits = each;
+            }
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -119,6 +132,39 @@ public static class BatchGenerator
             model.train(wasTraining);
         }
         return results.Select(r => r!).ToArray();
+    }
+
+    // The rows with distinct prompts (the first of each), and for every row the position of its prompt among them.
+    private static (List<RowState> Distinct, long[] Shared) Distinct(List<RowState> active, int[][] prompts)
+    {
+        var distinct = new List<RowState>();
+        var shared = new long[active.Count];
+        var seen = new Dictionary<int[], int>(PromptComparer.Instance);
+        for (int r = 0; r < active.Count; r++)
+        {
+            var prompt = prompts[active[r].Index];
+            if (!seen.TryGetValue(prompt, out var at))
+            {
+                seen[prompt] = at = distinct.Count;
+                distinct.Add(active[r]);
+            }
+            shared[r] = at;
+        }
+        return (distinct, shared);
+    }
+
+    private sealed class PromptComparer : IEqualityComparer<int[]>
+    {
+        public static readonly PromptComparer Instance = new();
+
+        public bool Equals(int[]? x, int[]? y) => x is null ? y is null : y is not null && x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(int[] prompt)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(prompt.AsSpan()));
+            return hash.ToHashCode();
+        }
     }
 
     // Reads every prompt, left-padded to the longest; returns the next-token logits [B * V] on the CPU.

@@ -90,6 +90,33 @@ public sealed class BatchGeneratorTests
     }
 
     [Fact]
+    public void SamplesOfOnePromptReadItOnceAndEachWritesWhatItWritesAlone()
+    {
+        // Arrange: three samples of one prompt (seeds 1, 3, 4) and a row of another, read through a model that counts what it reads.
+        using var model = NewModel(4);
+        using var counting = new CountingModel(model);
+        var prompt = Prompt(9, 8);
+        var rows = new[]
+        {
+            new GenerationRow(prompt, 1.5, 1, MaxNewTokens: 8, Seed: 1),
+            new GenerationRow(Prompt(4, 9), 1.5, 1, MaxNewTokens: 8, Seed: 2),
+            new GenerationRow(prompt, 1.5, 1, MaxNewTokens: 8, Seed: 3),
+            new GenerationRow(prompt, 1.5, 1, MaxNewTokens: 8, Seed: 4),
+        };
+
+        // Act
+        var batched = BatchGenerator.Generate(counting, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], rows);
+
+        // Assert: the first read holds the two distinct prompts (padded to 9), not four; every row writes what it writes alone.
+        Assert.Equal([2L, 9L], counting.Reads[0]);
+        Assert.All(counting.Reads.Skip(1), read => Assert.Equal(1, read[1]));
+        for (int i = 0; i < rows.Length; i++)
+            Assert.Equal(BatchGenerator.Generate(model, Spec.VocabularySize, [BpeTokenizer.EndOfTextId], [rows[i]])[0].Tokens, batched[i].Tokens);
+        Assert.Equal(3, new[] { batched[0], batched[2], batched[3] }.Select(r => string.Join(",", r.Tokens)).Distinct().Count());
+        Assert.All(batched, r => Assert.Equal(r == batched[1] ? 4 : 9, r.PromptTokens));
+    }
+
+    [Fact]
     public void ATinyTopPKeepsOnlyTheMostLikelyToken()
     {
         using var model = NewModel(4);
@@ -150,5 +177,35 @@ public sealed class BatchGeneratorTests
         Assert.Equal((0, GenerationEnd.Length), (results[4].Tokens.Length, results[4].End));
         // A row that writes end-of-text ends there, and the token is counted but not returned.
         Assert.All(results.Where(r => r.End == GenerationEnd.EndOfText), r => Assert.Equal(r.Tokens.Length + 1, r.CompletionTokens));
+    }
+
+    /// <summary>A model that reads through another and records the shape of every batch of tokens it decodes.</summary>
+    private sealed class CountingModel : CausalLanguageModel
+    {
+        private readonly CausalLanguageModel inner;
+
+        public CountingModel(CausalLanguageModel inner) : base(nameof(CountingModel))
+        {
+            this.inner = inner;
+            register_module("inner", inner);
+        }
+
+        public List<long[]> Reads { get; } = [];
+
+        public override string Architecture => inner.Architecture;
+
+        public override int ContextLength => inner.ContextLength;
+
+        public override int VocabularySize => inner.VocabularySize;
+
+        public override Tensor forward(Tensor tokens) => inner.forward(tokens);
+
+        public override Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)
+        {
+            Reads.Add(tokens.shape);
+            return inner.NextTokenLogits(tokens, positions, cache, mask);
+        }
+
+        public override KeyValueCache NewCache(long batch, long capacity) => inner.NewCache(batch, capacity);
     }
 }
