@@ -51,7 +51,7 @@ public sealed class LoadBenchmark(LoadSettings settings)
             Add("fresh_memory_seconds", freshSeconds, "s", "reported",
                 $"filling {modelBytes / MB:0} MB (the loaded parameters' bytes) of freshly allocated memory with ones in a fresh process, in 2 MB pages as the loader asks for them: what any loader spends on the model's own memory here");
             Add("tokenizer_seconds", Statistics.Median(tokenizer.Select(t => t.Seconds).ToArray()), "s", "reported",
-                "reading only the model's tokenizer.json (Qwen3's, 11 MB) in a fresh process: its vocabulary and the native tokenizer; the load does it on another thread beside the weights");
+                $"reading only the model's tokenizer.json ({new FileInfo(Path.Combine(single, "tokenizer.json")).Length / MB:0} MB) in a fresh process: its vocabulary and the native tokenizer; the load does it on another thread beside the weights");
             foreach (var v in variants) AddFigures(v, cold, freshSeconds);
         }
         finally
