@@ -34,6 +34,9 @@ public sealed class TeacherOptions
     /// <summary>The DType that leaves the choice to the device.</summary>
     public const string AutoDType = "auto";
 
+    /// <summary>Every DType a teacher may be given (here and in TeacherAdmin.LoadCheckpoint).</summary>
+    public static readonly IReadOnlyList<string> DTypes = [AutoDType, "float32", "bfloat16", "float16"];
+
     /// <summary>Largest number of examples one request may carry.</summary>
     [Range(1, 65536)]
     public int MaxBatch { get; set; } = 1024;

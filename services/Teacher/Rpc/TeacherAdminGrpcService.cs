@@ -42,9 +42,13 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeache
             throw Invalid("the checkpoint path is empty; give the path of a checkpoint file on the teacher service's machine.");
         if (request.MaxBatch is < 0 or > MaxBatchLimit)
             throw Invalid($"max_batch {request.MaxBatch} is not allowed; give 1 to {MaxBatchLimit}, or 0 for {DefaultMaxBatch}.");
+        var dtype = string.IsNullOrWhiteSpace(request.Dtype) ? TeacherOptions.AutoDType : request.Dtype;
+        if (!TeacherOptions.DTypes.Contains(dtype))
+            throw Invalid($"dtype '{EchoedText.Of(request.Dtype)}' is not one of {string.Join(", ", TeacherOptions.DTypes)} (empty for {TeacherOptions.AutoDType}).");
         var newTeacher = new NewTeacherSettings(
             string.IsNullOrWhiteSpace(request.Device) ? DefaultDevice : request.Device,
-            request.MaxBatch == 0 ? DefaultMaxBatch : request.MaxBatch);
+            request.MaxBatch == 0 ? DefaultMaxBatch : request.MaxBatch,
+            dtype);
         try
         {
             var outcome = await loader.LoadAsync(request.Teacher, request.CheckpointPath, newTeacher, context.CancellationToken);

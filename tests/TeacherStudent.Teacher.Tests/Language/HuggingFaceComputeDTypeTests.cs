@@ -141,6 +141,64 @@ public sealed class HuggingFaceComputeDTypeTests(TinyModels models, ITestOutputH
         Assert.False(generated.Single().Sample.Cached);
     }
 
+    [Fact]
+    public async Task ANewTeacherLoadedThroughTheAdminRpcComputesInTheDTypeItAsksForAndAKnownOneKeepsItsOwn()
+    {
+        // Arrange: a service with one classifier; the Hugging Face directory arrives through LoadCheckpoint.
+        var model = models.Original(Model);
+        using var bfloat16 = HuggingFaceCheckpoint.Load(model, CPU, ScalarType.BFloat16);
+        var checkpoint = TeacherCheckpoints.Create(directory.File("fashion.ckpt"), seed: 4);
+        await using var server = await TeacherServer.StartAsync(new Dictionary<string, string>(ApiKeys.Settings)
+        {
+            ["Teacher:Name"] = "fashion",
+            ["Teacher:Checkpoint"] = checkpoint,
+            ["Teacher:Device"] = "cpu",
+        });
+        Task<LoadCheckpointResponse> Load(string dtype) => server.Admin.LoadCheckpointAsync(
+            new LoadCheckpointRequest { Teacher = "hf", CheckpointPath = model, Device = "cpu", Dtype = dtype }, ApiKeys.Header(ApiKeys.Admin)).ResponseAsync;
+        async Task<LanguageModelInfo> Described() =>
+            (await server.Client.DescribeAsync(new DescribeRequest { Teacher = "hf" }, ApiKeys.Header(ApiKeys.Caller))).Teachers.Single().LanguageModel;
+        var tokens = Tokens(bfloat16);
+
+        // Act
+        await Load("bfloat16");
+        var first = await Described();
+        await using var stream = server.OpenStream(ApiKeys.Header(ApiKeys.Caller));
+        var reply = Floats(await stream.AskAsync(Dense("hf", tokens)));
+        await Load("float32"); // the same directory again, now a known teacher: the field is ignored
+        var second = await Described();
+
+        // Assert
+        Assert.Equal(("bfloat16", "bfloat16"), (first.WeightDtype, first.ComputeDtype));
+        TestImages.AssertClose(SequenceTargets.Compute(bfloat16, tokens, 2, 12, new SequenceTargetSettings(1f)).LogProbs, reply, 1e-5);
+        Assert.Equal("bfloat16", second.ComputeDtype);
+    }
+
+    [Theory]
+    [InlineData("float64", Grpc.Core.StatusCode.InvalidArgument, "auto, float32, bfloat16, float16")]
+    [InlineData("bfloat16", Grpc.Core.StatusCode.FailedPrecondition, "float32")]
+    public async Task TheAdminRpcRefusesADTypeOutsideTheListAndALowPrecisionClassifier(string dtype, Grpc.Core.StatusCode code, string named)
+    {
+        // Arrange: a new classifier teacher asked for through LoadCheckpoint.
+        var checkpoint = TeacherCheckpoints.Create(directory.File("fashion.ckpt"), seed: 4);
+        await using var server = await TeacherServer.StartAsync(new Dictionary<string, string>(ApiKeys.Settings)
+        {
+            ["Teacher:Name"] = "fashion",
+            ["Teacher:Checkpoint"] = checkpoint,
+            ["Teacher:Device"] = "cpu",
+        });
+
+        // Act
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => server.Admin.LoadCheckpointAsync(
+            new LoadCheckpointRequest { Teacher = "other", CheckpointPath = checkpoint, Device = "cpu", Dtype = dtype }, ApiKeys.Header(ApiKeys.Admin)).ResponseAsync);
+
+        // Assert: refused with the reason, and the service serves on.
+        Assert.Equal(code, error.StatusCode);
+        Assert.Contains(named, error.Status.Detail);
+        var teachers = (await server.Client.DescribeAsync(new DescribeRequest(), ApiKeys.Header(ApiKeys.Caller))).Teachers;
+        Assert.Equal(["fashion"], teachers.Select(t => t.Name));
+    }
+
     [Theory]
     [InlineData("float64")]
     [InlineData("BF16")]
