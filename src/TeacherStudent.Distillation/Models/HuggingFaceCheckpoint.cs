@@ -41,7 +41,7 @@ public static class HuggingFaceCheckpoint
         if (!IsModelDirectory(directory))
             throw new InvalidDataException($"{directory} is not a Hugging Face model directory (it has no {LlamaConfig.FileName}).");
         var config = LlamaConfig.Read(Path.Combine(directory, LlamaConfig.FileName));
-        var (tensors, weightsFile) = ReadHeaders(directory);
+        var (tensors, weightsFile, shardOf) = ReadHeaders(directory);
         var weightDType = WeightDType(tensors);
         var dtype = computeDType ?? (device.type == DeviceType.CPU ? ScalarType.Float32 : weightDType);
 
@@ -56,7 +56,7 @@ public static class HuggingFaceCheckpoint
         {
             model = new Llama(config, dtype, device);
             using var version = new VersionDigest(directory);
-            Fill(model, config, tensors, weightsFile, version);
+            Fill(model, config, tensors, weightsFile, shardOf, version);
             model.eval();
             tokenizer = reading.GetAwaiter().GetResult();
             if (tokenizer.VocabularySize > config.VocabularySize)
@@ -135,13 +135,19 @@ public static class HuggingFaceCheckpoint
     /// Where each tensor is and what it claims to be, from the safetensors headers (no tensor bytes are read), and
     /// the file that lists the weights (<c>model.safetensors</c> or the shards' index), for messages about a missing one.
     /// </summary>
-    private static (Dictionary<string, TensorEntry> Tensors, string WeightsFile) ReadHeaders(string directory)
+    // Every tensor's header entry, the file a missing tensor is reported against, and (sharded) the shard the index puts each tensor in.
+    private static (Dictionary<string, TensorEntry> Tensors, string WeightsFile, IReadOnlyDictionary<string, string> ShardOf) ReadHeaders(string directory)
     {
         var single = Path.Combine(directory, WeightsFile);
         var index = Path.Combine(directory, IndexFile);
         IEnumerable<string> files;
+        IReadOnlyDictionary<string, string> shardOf = new Dictionary<string, string>();
         if (File.Exists(single)) files = [single];
-        else if (File.Exists(index)) files = ShardsOf(index).Select(shard => Path.Combine(directory, shard));
+        else if (File.Exists(index))
+        {
+            shardOf = WeightMap(index);
+            files = shardOf.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(shard => Path.Combine(directory, shard)).ToArray();
+        }
         else throw new InvalidDataException($"{directory} has neither {WeightsFile} nor {IndexFile}.");
 
         var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
@@ -152,17 +158,18 @@ public static class HuggingFaceCheckpoint
                 if (!tensors.TryAdd(entry.Name, entry))
                     throw new InvalidDataException($"tensor {entry.Name} is in both {Path.GetFileName(tensors[entry.Name].File)} and {Path.GetFileName(file)}.");
         }
-        return (tensors, File.Exists(single) ? single : index);
+        return (tensors, File.Exists(single) ? single : index, shardOf);
     }
 
-    private static IEnumerable<string> ShardsOf(string index)
+    // The index's weight_map: tensor name -> shard file.
+    private static Dictionary<string, string> WeightMap(string index)
     {
         try
         {
             var map = JsonNode.Parse(File.ReadAllBytes(index))?["weight_map"] as JsonObject
                       ?? throw new InvalidDataException($"{index} has no weight_map.");
-            return map.Select(pair => (string?)pair.Value ?? throw new InvalidDataException($"{index} names no file for tensor {pair.Key}."))
-                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            return map.ToDictionary(pair => pair.Key,
+                pair => (string?)pair.Value ?? throw new InvalidDataException($"{index} names no file for tensor {pair.Key}."), StringComparer.Ordinal);
         }
         catch (JsonException e)
         {
@@ -185,13 +192,16 @@ public static class HuggingFaceCheckpoint
     /// and in the version's order: every byte goes into <paramref name="version"/>, and each tensor's bytes are
     /// copied into its parameter, chunk by chunk, as they pass.
     /// </summary>
-    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string weightsFile, VersionDigest version)
+    private static void Fill(Llama model, LlamaConfig config, Dictionary<string, TensorEntry> tensors, string weightsFile,
+        IReadOnlyDictionary<string, string> shardOf, VersionDigest version)
     {
         var parameters = model.state_dict();
         foreach (var (name, parameter) in parameters)
         {
             if (!tensors.TryGetValue(name, out var entry))
-                throw new InvalidDataException($"{weightsFile}: tensor {name} is missing, and a {config.Architecture} with this config.json needs it.");
+                throw new InvalidDataException(shardOf.TryGetValue(name, out var shard)
+                    ? $"{Path.Combine(Path.GetDirectoryName(weightsFile)!, shard)}: tensor {name} is missing, though {Path.GetFileName(weightsFile)} puts it there, and a {config.Architecture} with this config.json needs it."
+                    : $"{weightsFile}: tensor {name} is missing, and a {config.Architecture} with this config.json needs it.");
             if (!entry.Shape.SequenceEqual(parameter.shape))
                 throw new InvalidDataException($"{entry.File}: tensor {name} has shape [{string.Join(", ", entry.Shape)}], but config.json makes it [{string.Join(", ", parameter.shape)}].");
         }

@@ -59,7 +59,7 @@ public sealed partial class HuggingFaceCheckpointTests(TinyModels models, ITestO
                 var directory = CopyOf(Sharded);
                 var shard = Path.Combine(directory, "model-00002-of-00002.safetensors");
                 SafetensorsBytes.Edit(shard, f => f.Tensors.Remove(f["model.norm.weight"]));
-                return (directory, Path.Combine(directory, HuggingFaceCheckpoint.IndexFile), "model.norm.weight");
+                return (directory, shard, "model.norm.weight"); // the shard the index puts it in
             }
             case "a tensor of the wrong shape":
             {
