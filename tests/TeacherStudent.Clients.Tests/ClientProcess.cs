@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace TeacherStudent.Clients.Tests;
 
 /// <summary>A foreign client (Python, Node) run to its end as a process, its output kept.</summary>
@@ -35,30 +33,8 @@ public sealed record ClientProcess(int ExitCode, string Output, string Error)
 
     public static async Task<ClientProcess> RunAsync(string fileName, string[] arguments, string workingDirectory, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true, // nothing to read: CI runs without a terminal
-            UseShellExecute = false,
-        };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(1));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time:\n{await output}\n{await error}");
-        }
-        return new ClientProcess(process.ExitCode, await output, await error);
+        var run = await FinishedProcess.RunAsync(fileName, arguments, workingDirectory, timeout ?? TimeSpan.FromMinutes(1));
+        return new ClientProcess(run.ExitCode, run.Output, run.Error);
     }
 
     public override string ToString() => $"exit {ExitCode}\n{Output}\n{Error}";

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace TeacherStudent.Testing;
 
 /// <summary>
@@ -18,35 +16,15 @@ public static class SystemPython
     public static async Task<string> RunAsync(string script, IEnumerable<string> arguments, string workingDirectory,
         string? pythonPath = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(Executable)
+        var environment = new Dictionary<string, string>
         {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
+            ["OMP_NUM_THREADS"] = "1", // the tests share two cores
+            ["PYTHONDONTWRITEBYTECODE"] = "1", // no __pycache__ left in the source tree
         };
-        info.ArgumentList.Add(script);
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        if (pythonPath is not null) info.Environment["PYTHONPATH"] = pythonPath;
-        info.Environment["OMP_NUM_THREADS"] = "1"; // the tests share two cores
-        info.Environment["PYTHONDONTWRITEBYTECODE"] = "1"; // no __pycache__ left in the source tree
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Executable}");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Executable} {script} did not finish in time:\n{await output}\n{await error}");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{Executable} {script} {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await output}\n{await error}");
-        return await output;
+        if (pythonPath is not null) environment["PYTHONPATH"] = pythonPath;
+        var run = await FinishedProcess.RunAsync(Executable, [script, .. arguments], workingDirectory, timeout ?? TimeSpan.FromMinutes(2), environment);
+        if (run.ExitCode != 0)
+            throw new InvalidOperationException($"{Executable} {script} {string.Join(' ', arguments)} exited {run.ExitCode}:\n{run.Output}\n{run.Error}");
+        return run.Output;
     }
 }
