@@ -13,12 +13,18 @@ var only = new Option<string[]>("--only")
     AllowMultipleArgumentsPerToken = true,
 };
 only.AcceptOnlyFromAmong([.. BenchSettings.Parts]);
+var lmSynthetic = new Option<string?>("--lm-synthetic")
+{
+    Description = "directory of the synthetic Llama-family teacher for the language-model parts (written there, with --lm-tokenizer's tokenizer, when missing)",
+};
+var lmTokenizer = new Option<string?>("--lm-tokenizer") { Description = "a directory with the tokenizer.json the synthetic teacher is written with" };
+var lmDemo = new Option<string?>("--lm-demo") { Description = "a Hugging Face directory of the demo's language-model teacher (./demo.sh lm's, or one of its shape)" };
 var json = new Option<string>("--json") { Description = "where the figures go as JSON", DefaultValueFactory = _ => "artifacts/bench/serving.json" };
 var markdown = new Option<string>("--markdown") { Description = "where the table goes", DefaultValueFactory = _ => "docs/benchmarks.md" };
 
 var root = new RootCommand("Measures the teacher service against the in-process forward and a bare Redis multi-get (the default), or the loading of a Hugging Face model directory (load).")
 {
-    convnet, mlp, teacherDll, data, repeats, quick, only, json, markdown,
+    convnet, mlp, teacherDll, data, repeats, quick, only, lmSynthetic, lmTokenizer, lmDemo, json, markdown,
 };
 root.Subcommands.Add(LoadCommands.Load());
 root.Subcommands.Add(LoadCommands.LoadOnce());
@@ -28,7 +34,12 @@ root.SetAction(async (result, cancellationToken) =>
         result.GetValue(teacherDll)!, result.GetValue(repeats), result.GetValue(quick),
         (result.GetValue(only) ?? []).ToHashSet());
     var started = DateTime.UtcNow;
-    var figures = await new ServingBenchmark(settings).RunAsync(cancellationToken);
+    var figures = new List<Figure>(await new ServingBenchmark(settings).RunAsync(cancellationToken));
+    if (settings.RunsLanguageModels)
+    {
+        var teachers = LanguageTeachers.From(result.GetValue(lmSynthetic), result.GetValue(lmTokenizer), result.GetValue(lmDemo));
+        figures.AddRange(await new LanguageModelBenchmark(settings, teachers).RunAsync(cancellationToken));
+    }
     var preamble = $"""
         ## Serving
 

@@ -7,12 +7,21 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Benchmarks;
 
 /// <summary>What to measure with.</summary>
-/// <param name="Only">Parts to run (serving, batching, latency, cache, mlp); empty = all.</param>
+/// <param name="Only">Parts to run (see <see cref="Parts"/>); empty = all.</param>
 public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoint, string DataDirectory, string TeacherDll, int Repeats, bool Quick,
     IReadOnlySet<string> Only)
 {
-    /// <summary>The parts of the benchmark, in the order they run.</summary>
-    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "mlp"];
+    /// <summary>The parts of the benchmark, in the order they run: the classifier's, then the language models'.</summary>
+    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "mlp", "lm", "generate", "prefix", "onpolicy"];
+
+    /// <summary>The language-model parts (<see cref="LanguageModelBenchmark"/>).</summary>
+    public static readonly IReadOnlySet<string> LanguageParts = new HashSet<string> { "lm", "generate", "prefix", "onpolicy" };
+
+    /// <summary>Whether any classifier part (<see cref="ServingBenchmark"/>) is to be run.</summary>
+    public bool RunsClassifiers => Parts.Except(LanguageParts).Any(Runs);
+
+    /// <summary>Whether any language-model part is to be run.</summary>
+    public bool RunsLanguageModels => LanguageParts.Any(Runs);
 
     /// <summary>Whether <paramref name="part"/> is to be run.</summary>
     public bool Runs(string part) => Only.Count == 0 || Only.Contains(part);
@@ -39,6 +48,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
 
     public async Task<IReadOnlyList<Figure>> RunAsync(CancellationToken cancellationToken)
     {
+        if (!settings.RunsClassifiers) return figures;
         var images = FashionMnist.LoadTrain(settings.DataDirectory);
         var m = new Measurements(images);
         int scale = settings.Quick ? 1 : 10;

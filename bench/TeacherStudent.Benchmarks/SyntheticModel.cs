@@ -34,16 +34,30 @@ public static class SyntheticModel
 
     public const int Shards = 3;
 
+    /// <summary>Parameters of a model of <see cref="Config"/> (the tied embedding counted once).</summary>
+    public static long ParameterCount
+    {
+        get
+        {
+            using var model = new Llama(Config);
+            return model.parameters().Sum(p => p.NumberOfElements);
+        }
+    }
+
     /// <summary>Writes the single-file model to <paramref name="single"/> and its sharded copy to <paramref name="sharded"/>.</summary>
     public static void Write(string single, string sharded, string tokenizerDirectory)
     {
-        using (var tokenizer = HuggingFaceTokenizer.Load(tokenizerDirectory))
-        using (var model = new Llama(Config).InitialiseRandomly())
-        {
-            var special = SpecialTokens.Read(tokenizerDirectory, tokenizer);
-            HuggingFaceCheckpoint.Save(single, model, tokenizerDirectory, special, ScalarType.BFloat16);
-        }
+        WriteSingle(single, tokenizerDirectory);
         Shard(single, sharded, Shards);
+    }
+
+    /// <summary>Writes the single-file model to <paramref name="directory"/>.</summary>
+    public static void WriteSingle(string directory, string tokenizerDirectory)
+    {
+        using var tokenizer = HuggingFaceTokenizer.Load(tokenizerDirectory);
+        using var model = new Llama(Config).InitialiseRandomly();
+        var special = SpecialTokens.Read(tokenizerDirectory, tokenizer);
+        HuggingFaceCheckpoint.Save(directory, model, tokenizerDirectory, special, ScalarType.BFloat16);
     }
 
     /// <summary>

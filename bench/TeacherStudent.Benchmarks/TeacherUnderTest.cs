@@ -15,11 +15,18 @@ public sealed class TeacherUnderTest : IDisposable
 
     public string Address { get; }
 
+    /// <summary>The service's process id (its memory is read from /proc).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>Starts the service with the checkpoint and extra configuration switches; waits until it listens.</summary>
-    public static async Task<TeacherUnderTest> StartAsync(string serviceDll, string checkpoint, params string[] settings)
+    public static Task<TeacherUnderTest> StartAsync(string serviceDll, string checkpoint, params string[] settings) =>
+        StartAsync(serviceDll, checkpoint, "fashion", settings);
+
+    /// <summary>Starts the service with the checkpoint served as <paramref name="name"/>.</summary>
+    public static async Task<TeacherUnderTest> StartAsync(string serviceDll, string checkpoint, string name, string[] settings)
     {
         var process = RunningProcess.Start(serviceDll,
-            ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={Path.GetFullPath(checkpoint)}", "--Logging:LogLevel:Default=Warning",
+            ["--urls", "http://127.0.0.1:0", $"--Teacher:Name={name}", $"--Teacher:Checkpoint={Path.GetFullPath(checkpoint)}", "--Logging:LogLevel:Default=Warning",
              "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information", .. settings],
             torchThreads: Environment.ProcessorCount);
         try
