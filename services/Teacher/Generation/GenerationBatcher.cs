@@ -87,13 +87,14 @@ public sealed class GenerationBatcher : IDisposable
         return await sample.Result.Task;
     }
 
+    // The caller went away: a waiting sample is dropped at once; a running one is counted now and leaves the batch at its next step.
     private void Abandon(PendingSample sample)
     {
         lock (gate)
         {
-            if (sample.State != SampleState.Waiting) return;
-            sample.State = SampleState.Over;
-            waiting--;
+            if (sample.State == SampleState.Over) return;
+            if (sample.State == SampleState.Waiting) waiting--;
+            sample.State = sample.State == SampleState.Waiting ? SampleState.Over : SampleState.Leaving;
         }
         metrics.GenerationDropped(teacher.Name, 1);
         sample.Result.TrySetCanceled(sample.CancellationToken);
@@ -178,16 +179,14 @@ public sealed class GenerationBatcher : IDisposable
     // Rows whose callers went away leave the batch before the next step.
     private void Leave(ContinuousBatch batch, Dictionary<BatchRow, PendingSample> running)
     {
-        var gone = running.Values.Where(s => s.CancellationToken.IsCancellationRequested).ToList();
+        var gone = running.Values.Where(s => s.State == SampleState.Leaving).ToList();
         if (gone.Count == 0) return;
         batch.Remove(gone.ConvertAll(s => s.Batched!));
         foreach (var sample in gone)
         {
             running.Remove(sample.Batched!);
             Release(sample);
-            sample.Result.TrySetCanceled(sample.CancellationToken);
         }
-        metrics.GenerationDropped(teacher.Name, gone.Count);
     }
 
     private void Finish(IReadOnlyList<BatchRow> ended, Dictionary<BatchRow, PendingSample> running)
@@ -202,8 +201,11 @@ public sealed class GenerationBatcher : IDisposable
 
     private void Release(PendingSample sample)
     {
-        if (sample.State != SampleState.Running) return;
-        sample.State = SampleState.Over;
+        lock (gate)
+        {
+            if (sample.State is not (SampleState.Running or SampleState.Leaving)) return;
+            sample.State = SampleState.Over;
+        }
         metrics.KvReserved(teacher.Name, -sample.Reservation);
     }
 
@@ -274,7 +276,8 @@ public sealed class GenerationBatcher : IDisposable
         thread.Join(TimeSpan.FromSeconds(10));
     }
 
-    private enum SampleState { Waiting, Running, Over }
+    // Waiting to join; in the batch; in the batch but its caller went away (it leaves at the next step); done.
+    private enum SampleState { Waiting, Running, Leaving, Over }
 
     private sealed class PendingSample(GenerationRow row, Func<IReadOnlyList<int>, bool>? stop, int reservation, CancellationToken cancellationToken)
     {
@@ -283,7 +286,7 @@ public sealed class GenerationBatcher : IDisposable
         public int Reservation { get; } = reservation;
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Under the batcher's lock while waiting; the batcher's thread alone changes it after.
+        // Changed under the batcher's lock.
         public SampleState State { get; set; } = SampleState.Waiting;
         public BatchRow? Batched { get; set; }
     }
