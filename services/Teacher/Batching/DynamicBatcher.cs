@@ -34,11 +34,6 @@ namespace TeacherStudent.Teacher.Batching;
 /// </summary>
 public sealed class DynamicBatcher : IDisposable
 {
-    // A refusal must still reach the caller before its call expires, over a network, on a busy
-    // machine: it is sent when a tenth of the time the caller had left on arrival remains, and
-    // never later than 100 ms (nor earlier than 1 s) before the deadline.
-    private static readonly TimeSpan MinDeadlineReserve = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxDeadlineReserve = TimeSpan.FromSeconds(1);
     // At shutdown, what is queued gets this long to finish before the thread is left behind.
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
@@ -155,19 +150,8 @@ public sealed class DynamicBatcher : IDisposable
         }
     }
 
-    // Only a request still waiting for room is refused; one already queued is computed.
-    private Timer? RefuseAt(QueuedRequest request, DateTime deadline)
-    {
-        if (deadline == DateTime.MaxValue) return null;
-        var left = deadline - DateTime.UtcNow;
-        left -= TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, MinDeadlineReserve.Ticks, MaxDeadlineReserve.Ticks));
-        if (left <= TimeSpan.Zero)
-        {
-            Refuse(request);
-            return null;
-        }
-        return new Timer(_ => Refuse(request), null, left, Timeout.InfiniteTimeSpan);
-    }
+    // Only a request still waiting for room is refused (a little before its deadline); one already queued is computed.
+    private Timer? RefuseAt(QueuedRequest request, DateTime deadline) => QueueDeadline.RefuseAt(deadline, () => Refuse(request));
 
     // The deadline came while the request was still waiting for room: RESOURCE_EXHAUSTED.
     private void Refuse(QueuedRequest request)

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Registry;
 using TeacherStudent.Teacher.Telemetry;
@@ -14,12 +15,15 @@ namespace TeacherStudent.Teacher.Generation;
 /// teacher for the others all together and sends each as it is done (samples finished together
 /// share a response). Each sample is written to the cache as soon as it is sent, so a call that
 /// fails half-way keeps what it paid for. The first failure ends the call with its status, after
-/// the samples finished before it.
+/// the samples finished before it. A sample of a language model held here that is still waiting for
+/// room in its teacher's key-value cache a little before the call's deadline ends the call with
+/// RESOURCE_EXHAUSTED; one that could never fit is INVALID_ARGUMENT before anything is generated.
 /// </summary>
 public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers names, LocalGenerators local, IUpstreamGenerators upstream, ISoftTargetCache cache,
     GenerationKeys keys, TeacherMetrics metrics, ILogger<CachedGeneration> logger)
 {
-    public async Task RunAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, CancellationToken cancellationToken)
+    /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
+    public async Task RunAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, DateTime deadline, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Teacher))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"name the teacher to ask; this service holds: {names.All}."));
@@ -31,8 +35,8 @@ public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers nam
                 throw new RpcException(new Status(StatusCode.InvalidArgument,
                     $"teacher '{teacher.Name}' is a classifier ({teacher.Spec.Architecture}): Generate needs a language model or a black-box teacher."));
             var (settings, n) = GenerateRequestValidator.Check(request, local.Limits);
-            var generator = local.For(teacher);
-            for (int p = 0; p < request.Prompts.Count; p++) generator.Encode(request.Prompts[p], p);
+            var generator = local.For(teacher, deadline);
+            for (int p = 0; p < request.Prompts.Count; p++) generator.Check(request.Prompts[p], p, settings);
             await StreamAsync(request, generator, settings, n, responses, cancellationToken);
         }
         else if (upstream.TryGet(request.Teacher, out var generator, out var limits))
@@ -129,6 +133,7 @@ public sealed class CachedGeneration(TeacherRegistry registry, KnownTeachers nam
         if (failure is not null)
         {
             if (failure is RpcException or OperationCanceledException) throw failure;
+            if (failure is TeacherBusyException) throw new RpcException(new Status(StatusCode.ResourceExhausted, failure.Message));
             logger.GenerationFailed(request.Teacher, failure);
             throw new RpcException(new Status(StatusCode.Internal, $"teacher '{request.Teacher}' failed while generating; the error is in the service's log."));
         }

@@ -18,20 +18,23 @@ public sealed class LocalGenerators(IOptions<GenerationOptions> options, Teacher
     public GenerationLimits Limits { get; } =
         new(options.Value.MaxSamples, options.Value.DefaultMaxNewTokens, options.Value.MaxNewTokens);
 
-    /// <summary>A generator for one call on <paramref name="teacher"/> (this very version), which must be a language model.</summary>
-    public LocalTextGenerator For(LoadedTeacher teacher)
+    /// <summary>
+    /// A generator for one call on <paramref name="teacher"/> (this very version), which must be a language model; samples
+    /// still waiting for room a little before <paramref name="deadline"/> (UTC; <see cref="DateTime.MaxValue"/> for none) are refused.
+    /// </summary>
+    public LocalTextGenerator For(LoadedTeacher teacher, DateTime deadline)
     {
         GenerationBatcher batcher;
         lock (batchers)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (batchers.TryGetValue(teacher, out var existing)) return new LocalTextGenerator(teacher, existing);
+            if (batchers.TryGetValue(teacher, out var existing)) return new LocalTextGenerator(teacher, existing, deadline);
             batcher = new GenerationBatcher(teacher, options.Value, metrics);
             batchers.Add(teacher, batcher);
         }
         // Runs at once when the version is already retired, which stops the batcher just made.
         teacher.Retired.Register(() => Retire(teacher));
-        return new LocalTextGenerator(teacher, batcher);
+        return new LocalTextGenerator(teacher, batcher, deadline);
     }
 
     private void Retire(LoadedTeacher teacher)

@@ -17,7 +17,8 @@ namespace TeacherStudent.Teacher.Generation;
 /// <see cref="GenerationBatcher"/>, and each sample's draws are seeded by the request's seed, the
 /// prompt and the sample index, so the same request always gets the same text.
 /// </summary>
-public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher batcher) : ITextGenerator
+/// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): a sample still waiting for room a little before it is refused.</param>
+public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher batcher, DateTime deadline) : ITextGenerator
 {
     private readonly object caller = new();  // this call's samples share runs fairly with other calls'
     private readonly ConcurrentDictionary<string, int[]> encoded = new(StringComparer.Ordinal);
@@ -47,6 +48,20 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
         return ids;
     }
 
+    /// <summary>
+    /// <see cref="Encode"/>, and INVALID_ARGUMENT when one sample of the prompt with <paramref name="settings"/> would need more
+    /// key-value cache than the teacher may hold at once (Generation:MaxKvTokens): it could never run, however long it waited.
+    /// </summary>
+    public void Check(string prompt, int promptIndex, GenerationSettings settings)
+    {
+        var ids = Encode(prompt, promptIndex);
+        int reservation = batcher.Reservation(new GenerationRow(ids, settings.Temperature, settings.TopP, settings.MaxNewTokens, 0));
+        if (reservation > batcher.MaxKvTokens)
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"a sample of prompt {promptIndex} needs {reservation} tokens of key-value cache ({ids.Length} of prompt and {reservation - ids.Length} new), "
+                + $"more than teacher '{teacher.Name}' holds at once ({batcher.MaxKvTokens}, Generation:MaxKvTokens); ask for fewer max_new_tokens or give a shorter prompt."));
+    }
+
     // A text the tokenizer gives no ids (the empty one, for a tokenizer that adds nothing around a text) is
     // continued from the model's beginning-of-sequence token, as transformers' generate() starts without input ids.
     private int[] Prompt(string text)
@@ -60,7 +75,7 @@ public sealed class LocalTextGenerator(LoadedTeacher teacher, GenerationBatcher 
         var ids = Encode(prompt);
         var row = new GenerationRow(ids, settings.Temperature, settings.TopP, settings.MaxNewTokens, SeedOf(settings.Seed, sampleIndex, prompt));
         Func<IReadOnlyList<int>, bool>? stop = settings.Stop.Count == 0 ? null : tokens => FirstStop(Decode(tokens), settings.Stop) >= 0;
-        var result = await batcher.GenerateAsync(row, stop, caller, cancellationToken);
+        var result = await batcher.GenerateAsync(row, stop, caller, deadline, cancellationToken);
 
         var text = Decode(result.Tokens);
         if (result.End == GenerationEnd.Stopped) text = text[..FirstStop(text, settings.Stop)];

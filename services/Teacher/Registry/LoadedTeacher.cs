@@ -167,17 +167,27 @@ public sealed class LoadedTeacher : IDisposable
     }
 
     /// <summary>
-    /// A language model's continuations of <paramref name="rows"/> (see <see cref="BatchGenerator"/>),
-    /// serialised with every other forward. Synchronous: it holds its thread for the whole run.
+    /// A running generation batch on this language model (see <see cref="ContinuousBatch"/>): run its
+    /// <see cref="ContinuousBatch.Admit"/> and <see cref="ContinuousBatch.Forward"/> through <see cref="Exclusively{T}"/>.
     /// </summary>
-    public GenerationResult[] Generate(IReadOnlyList<GenerationRow> rows, Func<int, IReadOnlyList<int>, bool>? stop, CancellationToken cancellationToken)
+    public ContinuousBatch NewGenerationBatch(bool sharePrompts)
     {
         var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
-        forwardGate.Wait(cancellationToken);
+        return new ContinuousBatch(language.Model, language.VocabularySize, language.Special.EndOfSequence, sharePrompts);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (one step of a generation batch) on the language model, serialised with every
+    /// other forward. The model is held for this step alone, so other forwards (SoftTargets) run between a
+    /// generation's steps instead of waiting for all of it. Synchronous: it holds its thread while it runs.
+    /// </summary>
+    public T Exclusively<T>(Func<T> work)
+    {
+        forwardGate.Wait();
         var model = TakeIdle(); // the language model's one copy
         try
         {
-            return BatchGenerator.Generate(language, rows, stop, cancellationToken);
+            return work();
         }
         finally
         {

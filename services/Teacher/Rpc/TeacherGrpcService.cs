@@ -63,7 +63,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
         try
         {
-            await generation.RunAsync(request, responseStream, abandon.Token);
+            await generation.RunAsync(request, responseStream, context.Deadline, abandon.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }
                                   && stop.DrainTimeUp.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)

@@ -22,6 +22,18 @@ namespace TeacherStudent.Teacher.Telemetry;
 /// <item><term>teacher.queue.examples</term><description>up-down counter {example}: examples waiting in the batchers' queues.</description></item>
 /// <item><term>teacher.queue.dropped</term><description>counter {example}: queued examples dropped, not computed, because their caller went away.</description></item>
 /// <item><term>teacher.queue.rejected</term><description>counter {request}: requests answered RESOURCE_EXHAUSTED because the queue stayed full until their deadline.</description></item>
+/// <item><term>teacher.generation.runs</term><description>counter {run}: groups of samples that joined a running generation batch together (their prompts read in one forward).</description></item>
+/// <item><term>teacher.generation.run.size</term><description>histogram {sample}: samples in one such group.</description></item>
+/// <item><term>teacher.generation.run.duration</term><description>histogram s: time to read one group's prompts and join it to the batch.</description></item>
+/// <item><term>teacher.generation.steps</term><description>counter {step}: decoding steps (one token for every running sample).</description></item>
+/// <item><term>teacher.generation.step.size</term><description>histogram {sample}: samples running in one step.</description></item>
+/// <item><term>teacher.generation.prompt.tokens</term><description>counter {token}: prompt tokens the model read (a prompt shared by samples that joined together counted once).</description></item>
+/// <item><term>teacher.generation.kv.reserved</term><description>up-down counter {token}: key-value cache reserved by running samples (prompt + max_new_tokens each), within Generation:MaxKvTokens per teacher version.</description></item>
+/// <item><term>teacher.generation.kv.allocated</term><description>up-down counter {token}: key-value cache allocated (rows x columns, padding included), within Generation:MaxKvTokens per teacher version.</description></item>
+/// <item><term>teacher.generation.rejected</term><description>counter {sample}: samples answered RESOURCE_EXHAUSTED because the key-value budget stayed full until their deadline.</description></item>
+/// <item><term>teacher.generation.dropped</term><description>counter {sample}: samples left unfinished, waiting or running, because their caller went away.</description></item>
+/// <item><term>teacher.generation.samples</term><description>counter {sample}: samples a teacher wrote (a model here or an upstream).</description></item>
+/// <item><term>teacher.generation.cached</term><description>counter {sample}: samples answered from the generation cache.</description></item>
 /// </list>
 /// </summary>
 public sealed class TeacherMetrics
@@ -38,6 +50,11 @@ public sealed class TeacherMetrics
     private readonly Histogram<int> generationRunSize;
     private readonly Histogram<double> generationRunDuration;
     private long generationRunTotal, generatedTotal, generationCachedTotal, largestGenerationRun;
+    private readonly Counter<long> generationSteps, promptTokens, generationRejected, generationDropped;
+    private readonly Histogram<int> generationStepSize;
+    private readonly UpDownCounter<long> kvReserved, kvAllocated;
+    private long stepTotal, largestStep, promptTokenTotal, kvReservedNow, kvReservedPeak, kvAllocatedNow, kvAllocatedPeak;
+    private long generationRejectedTotal, generationDroppedTotal;
 
     private long requestTotal, exampleTotal, cacheHitTotal, cacheMissTotal, coalescedTotal;
     private long forwardTotal, forwardExampleTotal, largestBatch, queuedNow, droppedTotal, rejectedTotal;
@@ -59,17 +76,24 @@ public sealed class TeacherMetrics
         queued = meter.CreateUpDownCounter<long>("teacher.queue.examples", "{example}", "Examples waiting in the batchers' queues");
         dropped = meter.CreateCounter<long>("teacher.queue.dropped", "{example}", "Queued examples dropped because their caller went away");
         rejected = meter.CreateCounter<long>("teacher.queue.rejected", "{request}", "Requests refused because the queue stayed full until their deadline");
-        generationRuns = meter.CreateCounter<long>("teacher.generation.runs", "{run}", "Batched generation runs of a language model");
-        generationRunSize = meter.CreateHistogram<int>("teacher.generation.run.size", "{sample}", "Samples continued together in one generation run");
-        generationRunDuration = meter.CreateHistogram<double>("teacher.generation.run.duration", "s", "Time of one generation run");
+        generationRuns = meter.CreateCounter<long>("teacher.generation.runs", "{run}", "Groups of samples that joined a running generation batch together");
+        generationRunSize = meter.CreateHistogram<int>("teacher.generation.run.size", "{sample}", "Samples that joined a running generation batch together");
+        generationRunDuration = meter.CreateHistogram<double>("teacher.generation.run.duration", "s", "Time to read one group's prompts and join it to the batch");
+        generationSteps = meter.CreateCounter<long>("teacher.generation.steps", "{step}", "Decoding steps of a running generation batch");
+        generationStepSize = meter.CreateHistogram<int>("teacher.generation.step.size", "{sample}", "Samples running in one decoding step");
+        promptTokens = meter.CreateCounter<long>("teacher.generation.prompt.tokens", "{token}", "Prompt tokens a language model read to generate");
+        kvReserved = meter.CreateUpDownCounter<long>("teacher.generation.kv.reserved", "{token}", "Key-value cache reserved by running samples");
+        kvAllocated = meter.CreateUpDownCounter<long>("teacher.generation.kv.allocated", "{token}", "Key-value cache allocated, padding included");
+        generationRejected = meter.CreateCounter<long>("teacher.generation.rejected", "{sample}", "Samples refused because the key-value budget stayed full until their deadline");
+        generationDropped = meter.CreateCounter<long>("teacher.generation.dropped", "{sample}", "Samples left unfinished because their caller went away");
         samplesGenerated = meter.CreateCounter<long>("teacher.generation.samples", "{sample}", "Samples a teacher wrote (a model here or an upstream)");
         samplesCached = meter.CreateCounter<long>("teacher.generation.cached", "{sample}", "Samples answered from the generation cache");
     }
 
-    /// <summary>Generation runs so far.</summary>
+    /// <summary>Groups of samples that joined a running generation batch together, so far.</summary>
     public long GenerationRuns => Volatile.Read(ref generationRunTotal);
 
-    /// <summary>The most samples any one generation run has continued.</summary>
+    /// <summary>The most samples that joined a running generation batch together.</summary>
     public long LargestGenerationRun => Volatile.Read(ref largestGenerationRun);
 
     /// <summary>Samples written by teachers so far (not from the cache).</summary>
@@ -78,7 +102,78 @@ public sealed class TeacherMetrics
     /// <summary>Samples answered from the generation cache so far.</summary>
     public long SamplesCached => Volatile.Read(ref generationCachedTotal);
 
-    /// <summary>A generation run continued <paramref name="count"/> samples in <paramref name="elapsed"/>.</summary>
+    /// <summary>Decoding steps of generation batches so far.</summary>
+    public long GenerationSteps => Volatile.Read(ref stepTotal);
+
+    /// <summary>The most samples running in one decoding step.</summary>
+    public long LargestGenerationStep => Volatile.Read(ref largestStep);
+
+    /// <summary>Prompt tokens the language models read to generate, so far.</summary>
+    public long PromptTokensComputed => Volatile.Read(ref promptTokenTotal);
+
+    /// <summary>Key-value tokens reserved by running samples now (all teachers).</summary>
+    public long ReservedKvTokens => Volatile.Read(ref kvReservedNow);
+
+    /// <summary>The most key-value tokens running samples have reserved at once (all teachers).</summary>
+    public long PeakReservedKvTokens => Volatile.Read(ref kvReservedPeak);
+
+    /// <summary>Key-value tokens allocated now, padding included (all teachers).</summary>
+    public long AllocatedKvTokens => Volatile.Read(ref kvAllocatedNow);
+
+    /// <summary>The most key-value tokens allocated at once (all teachers).</summary>
+    public long PeakAllocatedKvTokens => Volatile.Read(ref kvAllocatedPeak);
+
+    /// <summary>Samples refused because the key-value budget stayed full until their deadline, so far.</summary>
+    public long RejectedSamples => Volatile.Read(ref generationRejectedTotal);
+
+    /// <summary>Samples left unfinished because their caller went away, so far.</summary>
+    public long DroppedSamples => Volatile.Read(ref generationDroppedTotal);
+
+    /// <summary>A decoding step ran <paramref name="rows"/> samples.</summary>
+    public void GenerationStep(string teacher, int rows)
+    {
+        Interlocked.Increment(ref stepTotal);
+        Max(ref largestStep, rows);
+        generationSteps.Add(1, Tag(teacher));
+        generationStepSize.Record(rows, Tag(teacher));
+    }
+
+    /// <summary>A language model read <paramref name="tokens"/> prompt tokens to generate.</summary>
+    public void PromptsRead(string teacher, long tokens)
+    {
+        Interlocked.Add(ref promptTokenTotal, tokens);
+        promptTokens.Add(tokens, Tag(teacher));
+    }
+
+    /// <summary>The key-value tokens reserved by running samples changed by <paramref name="delta"/>.</summary>
+    public void KvReserved(string teacher, long delta)
+    {
+        Max(ref kvReservedPeak, Interlocked.Add(ref kvReservedNow, delta));
+        kvReserved.Add(delta, Tag(teacher));
+    }
+
+    /// <summary>The key-value tokens allocated changed by <paramref name="delta"/>.</summary>
+    public void KvAllocated(string teacher, long delta)
+    {
+        Max(ref kvAllocatedPeak, Interlocked.Add(ref kvAllocatedNow, delta));
+        kvAllocated.Add(delta, Tag(teacher));
+    }
+
+    /// <summary>A sample was refused because the key-value budget stayed full until its deadline.</summary>
+    public void GenerationRefused(string teacher)
+    {
+        Interlocked.Increment(ref generationRejectedTotal);
+        generationRejected.Add(1, Tag(teacher));
+    }
+
+    /// <summary><paramref name="count"/> samples were left unfinished because their caller went away.</summary>
+    public void GenerationDropped(string teacher, int count)
+    {
+        Interlocked.Add(ref generationDroppedTotal, count);
+        generationDropped.Add(count, Tag(teacher));
+    }
+
+    /// <summary><paramref name="count"/> samples joined a running generation batch together; reading their prompts took <paramref name="elapsed"/>.</summary>
     public void GenerationRun(string teacher, int count, TimeSpan elapsed)
     {
         Interlocked.Increment(ref generationRunTotal);

@@ -53,12 +53,12 @@ public sealed class TeacherServer : IAsyncDisposable
     /// <summary>A new SoftTargets stream, sending <paramref name="headers"/> (an API key, say) when given.</summary>
     public SoftTargetStream OpenStream(Grpc.Core.Metadata? headers = null) => new(Client.SoftTargets(headers));
 
-    /// <summary>Every sample of one Generate call, in the order they came, each with the version that wrote it.</summary>
-    public async Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request)
+    /// <summary>Every sample of one Generate call, in the order they came, each with the version that wrote it; cancelling <paramref name="cancellationToken"/> cancels the call.</summary>
+    public async Task<List<(GeneratedSample Sample, string Version)>> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default)
     {
-        using var call = Client.Generate(request);
+        using var call = Client.Generate(request, cancellationToken: cancellationToken);
         var samples = new List<(GeneratedSample, string)>();
-        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
             samples.AddRange(response.Samples.Select(s => (s, response.TeacherVersion)));
         return samples;
     }
