@@ -11,8 +11,8 @@ namespace TeacherStudent.Teacher.Batching;
 public static class BatchingServiceRegistration
 {
     /// <summary>
-    /// Options "Batching", <see cref="TeacherMetrics"/>, one batcher per teacher version, the
-    /// forward that uses them, and the map of examples being computed (<see cref="InFlightTargets"/>).
+    /// Options "Batching", <see cref="TeacherMetrics"/>, one batcher per teacher version (a
+    /// <see cref="SequenceBatcher"/> for a language model), the forwards that use them, and the map of examples being computed (<see cref="InFlightTargets"/>).
     /// </summary>
     public static IServiceCollection AddDynamicBatching(this IServiceCollection services)
     {
@@ -20,6 +20,8 @@ public static class BatchingServiceRegistration
         services.AddSingleton<TeacherMetrics>();
         services.AddSingleton<BatcherPool>();
         services.AddSingleton<TeacherForward>();
+        services.AddSingleton<SequenceBatcherPool>();
+        services.AddSingleton<SequenceForward>();
         services.AddSingleton<InFlightTargets>();
         return services;
     }

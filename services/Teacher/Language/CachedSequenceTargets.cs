@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using TeacherStudent.Contracts.V1;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Teacher.Batching;
 using TeacherStudent.Teacher.Caching;
 using TeacherStudent.Teacher.Telemetry;
 
@@ -7,14 +9,21 @@ namespace TeacherStudent.Teacher.Language;
 
 /// <summary>
 /// Answers a checked language-model batch through the soft-target cache, one entry per sequence:
-/// looks every sequence up at once, runs the teacher on the sequences it misses (one forward),
-/// writes their rows back and lays the answer out in request order.
+/// looks every sequence up at once, runs the teacher on the sequences it misses (through the
+/// version's <see cref="SequenceBatcher"/>, in forwards shared with other requests), writes their
+/// rows back and lays the answer out in request order. A miss that another request is computing at
+/// the same moment (the same tokens and settings, on any stream) waits for that answer instead
+/// (<see cref="InFlightTargets"/>), so concurrent identical sequences run the model once.
 /// </summary>
-public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTargetKeys keys, TeacherMetrics metrics,
-    ILogger<CachedSequenceTargets> logger)
+public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTargetKeys keys, InFlightTargets inFlight, SequenceForward forward,
+    TeacherMetrics metrics, ILogger<CachedSequenceTargets> logger)
 {
     /// <summary>Fills <paramref name="response"/> with the answer; returns how many sequences came from the cache.</summary>
-    public async Task<int> AnswerAsync(ValidatedSequenceBatch batch, SoftTargetsResponse response, CancellationToken cancellationToken)
+    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
+    /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
+    public async Task<int> AnswerAsync(ValidatedSequenceBatch batch, SoftTargetsResponse response, object caller, DateTime deadline,
+        CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
@@ -34,20 +43,56 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
         var hits = rows.Length - misses.Count;
         metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
 
-        if (misses.Count > 0)
+        // A sequence whose computation another request owns is waited for; when that owner gives up
+        // (cancelled, failed) the sequence comes round again, and this request may own it then.
+        IReadOnlyList<int> pending = misses;
+        while (pending.Count > 0)
         {
-            var tokens = new int[misses.Count * batch.Length];
-            for (int j = 0; j < misses.Count; j++) batch.Sequence(misses[j]).CopyTo(tokens.AsSpan(j * batch.Length));
-            var computeStarted = Stopwatch.GetTimestamp();
-            var targets = await teacher.SequenceTargetsAsync(tokens, misses.Count, batch.Length, batch.Settings, cancellationToken);
-            metrics.Forward(teacher.Name, misses.Count, Stopwatch.GetElapsedTime(computeStarted));
-            var computed = layout.Encode(targets);
-            for (int j = 0; j < misses.Count; j++) rows[misses[j]] = computed[j];
-            await cache.SetFiniteOrLogAsync(misses.Select(m => sequenceKeys[m]).ToArray(), computed, batch.OutputDType, layout.ValuesStart,
-                teacher.Name, logger, cancellationToken);
+            var claim = inFlight.ClaimMany(sequenceKeys, pending);
+            try
+            {
+                if (claim.Joined.Count > 0) metrics.CoalescedMisses(teacher.Name, claim.Joined.Count);
+                if (claim.Owned.Count > 0) await ComputeOwnedAsync(batch, layout, sequenceKeys, claim, rows, caller, deadline, cancellationToken);
+            }
+            finally
+            {
+                claim.Dispose();
+            }
+            pending = await WaitForJoinedAsync(claim.Joined, rows, cancellationToken);
         }
         layout.Answer(response, rows);
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
         return hits;
+    }
+
+    // Runs the model on the sequences this request owns, hands each row to whoever waits for it,
+    // and writes the rows to the cache.
+    private async Task ComputeOwnedAsync(ValidatedSequenceBatch batch, SequenceRows layout, byte[][] sequenceKeys, InFlightTargets.Claim claim,
+        byte[][] rows, object caller, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var owned = claim.Owned;
+        var sequences = owned.Select(s => new SequenceToScore(batch.Tokens.AsMemory(s * batch.Length, batch.Length), batch.Settings)).ToArray();
+        var targets = await forward.ScoreAsync(batch.Teacher, sequences, caller, deadline, cancellationToken);
+        var computed = new byte[owned.Count][];
+        for (int j = 0; j < owned.Count; j++)
+        {
+            computed[j] = layout.Encode(targets[j])[0];
+            rows[owned[j]] = computed[j];
+            claim.Complete(j, computed[j]);
+        }
+        await cache.SetFiniteOrLogAsync(owned.Select(s => sequenceKeys[s]).ToArray(), computed, batch.OutputDType, layout.ValuesStart,
+            batch.Teacher.Name, logger, cancellationToken);
+    }
+
+    // Copies in the rows other requests computed; returns the sequences whose owner gave up.
+    private static async Task<List<int>> WaitForJoinedAsync(List<(int Index, Task<byte[]?> Row)> joined, byte[][] rows, CancellationToken cancellationToken)
+    {
+        var again = new List<int>();
+        foreach (var (index, row) in joined)
+        {
+            if (await row.WaitAsync(cancellationToken) is { } value) rows[index] = value;
+            else again.Add(index);
+        }
+        return again;
     }
 }

@@ -17,11 +17,19 @@ public sealed class BatchingOptions : IValidatableObject
     [Range(1, 65536)]
     public int MaxBatch { get; set; } = 256;
 
+    /// <summary>
+    /// Most tokens one forward of a language model runs: sequences of every stream are packed whole
+    /// up to this (a request over it is spread over several forwards; one sequence over it runs alone).
+    /// Bounds the forward's memory, which for top-k and dense targets is dominated by its [tokens, vocabulary] logits.
+    /// </summary>
+    [Range(1, 1 << 20)]
+    public int MaxTokens { get; set; } = 4096;
+
     /// <summary>Longest a queued example waits for others to fill its forward, in milliseconds (0 = run whatever is queued at once).</summary>
     [Range(0, 60_000)]
     public int MaxDelayMs { get; set; } = 2;
 
-    /// <summary>Most examples waiting per teacher version; further callers wait for room until their call's deadline.</summary>
+    /// <summary>Most examples (a language model: sequences) waiting per teacher version; further callers wait for room until their call's deadline.</summary>
     [Range(1, int.MaxValue)]
     public int QueueCapacity { get; set; } = 8192;
 

@@ -147,18 +147,33 @@ public sealed class LoadedTeacher : IDisposable
     }
 
     /// <summary>
-    /// A language model's targets for <paramref name="sequences"/> sequences of <paramref name="length"/>
-    /// checked token ids, as <paramref name="settings"/> ask; serialised with every other forward.
+    /// A language model's targets for checked <paramref name="sequences"/>, each as its settings ask, in as few
+    /// forwards as their lengths allow (<see cref="Distillation.Language.SequenceTargets.ComputeMany"/>);
+    /// serialised with every other forward.
     /// </summary>
-    public async Task<SequenceTargetBatch> SequenceTargetsAsync(int[] tokens, int sequences, int length, SequenceTargetSettings settings,
-        CancellationToken cancellationToken)
+    public async Task<SequenceTargetBatch[]> ScoreSequencesAsync(IReadOnlyList<SequenceToScore> sequences, CancellationToken cancellationToken)
     {
-        var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
         await forwardGate.WaitAsync(cancellationToken);
+        return ScoreHoldingGate(sequences);
+    }
+
+    /// <summary>
+    /// As <see cref="ScoreSequencesAsync"/>, synchronously on the calling thread (a batcher's): it waits
+    /// for the model while another forward or generation run holds it.
+    /// </summary>
+    public SequenceTargetBatch[] ScoreSequences(IReadOnlyList<SequenceToScore> sequences)
+    {
+        forwardGate.Wait();
+        return ScoreHoldingGate(sequences);
+    }
+
+    private SequenceTargetBatch[] ScoreHoldingGate(IReadOnlyList<SequenceToScore> sequences)
+    {
         var model = TakeIdle(); // the language model's one copy
         try
         {
-            return Distillation.Language.SequenceTargets.Compute(language, tokens, sequences, length, settings);
+            var language = Language ?? throw new InvalidOperationException($"teacher '{Name}' is not a language model.");
+            return Distillation.Language.SequenceTargets.ComputeMany(language, sequences);
         }
         finally
         {

@@ -155,7 +155,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         if (lease is not null) response.TeacherVersion = lease.Teacher.Version;
         try
         {
-            if (lease?.Teacher.Language is not null) return await AnswerSequencesAsync(request, lease.Teacher, response, cancellationToken);
+            if (lease?.Teacher.Language is not null) return await AnswerSequencesAsync(request, lease.Teacher, response, caller, deadline, cancellationToken);
             if (lease is null && upstreams.TryGet(request.Teacher, out var upstream))
             {
                 response.Error = new BatchError
@@ -229,7 +229,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
 
     // A language-model teacher: token sequences in, targets for every position out.
     private async Task<SoftTargetsResponse> AnswerSequencesAsync(SoftTargetsRequest request, LoadedTeacher teacher, SoftTargetsResponse response,
-        CancellationToken cancellationToken)
+        object caller, DateTime deadline, CancellationToken cancellationToken)
     {
         if (SequenceRequestValidator.Check(request, teacher, out var error) is not { } batch)
         {
@@ -238,7 +238,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             return response;
         }
         var started = Stopwatch.GetTimestamp();
-        response.CacheHits = await sequenceTargets.AnswerAsync(batch, response, cancellationToken);
+        response.CacheHits = await sequenceTargets.AnswerAsync(batch, response, caller, deadline, cancellationToken);
         logger.BatchAnswered(request.RequestId, request.Teacher, batch.Sequences, response.CacheHits,
             Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return response;

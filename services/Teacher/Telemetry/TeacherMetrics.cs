@@ -16,6 +16,7 @@ namespace TeacherStudent.Teacher.Telemetry;
 /// <item><term>teacher.cache.coalesced</term><description>counter {example}: misses that waited for another request's computation of the same example instead of running the model again.</description></item>
 /// <item><term>teacher.forwards</term><description>counter {forward}: forward passes of a model.</description></item>
 /// <item><term>teacher.forward.examples</term><description>counter {example}: examples run through a model.</description></item>
+/// <item><term>teacher.forward.tokens</term><description>counter {token}: tokens a language model's forwards ran (a forward of several sequences counts them all).</description></item>
 /// <item><term>teacher.forward.duration</term><description>histogram s: time of one forward pass, inputs in to log-prob bytes out.</description></item>
 /// <item><term>teacher.batch.size</term><description>histogram {example}: examples per forward pass.</description></item>
 /// <item><term>teacher.queue.wait</term><description>histogram s: from a request reaching the batcher to the start of the forward that runs its first examples.</description></item>
@@ -42,7 +43,7 @@ public sealed class TeacherMetrics
     public const string MeterName = "TeacherStudent.Teacher";
 
     private readonly Counter<long> requests, examples, cacheHits, cacheMisses, coalesced;
-    private readonly Counter<long> forwards, forwardExamples, dropped, rejected;
+    private readonly Counter<long> forwards, forwardExamples, forwardTokens, dropped, rejected;
     private readonly Histogram<double> requestDuration, forwardDuration, queueWait;
     private readonly Histogram<int> batchSize;
     private readonly UpDownCounter<long> queued;
@@ -58,6 +59,7 @@ public sealed class TeacherMetrics
 
     private long requestTotal, exampleTotal, cacheHitTotal, cacheMissTotal, coalescedTotal;
     private long forwardTotal, forwardExampleTotal, largestBatch, queuedNow, droppedTotal, rejectedTotal;
+    private long forwardTokenTotal, largestForwardTokens;
 
     public TeacherMetrics(IMeterFactory meterFactory)
     {
@@ -70,6 +72,7 @@ public sealed class TeacherMetrics
         coalesced = meter.CreateCounter<long>("teacher.cache.coalesced", "{example}", "Misses that waited for another request's computation of the same example");
         forwards = meter.CreateCounter<long>("teacher.forwards", "{forward}", "Forward passes of a model");
         forwardExamples = meter.CreateCounter<long>("teacher.forward.examples", "{example}", "Examples run through a model");
+        forwardTokens = meter.CreateCounter<long>("teacher.forward.tokens", "{token}", "Tokens run through a language model");
         forwardDuration = meter.CreateHistogram<double>("teacher.forward.duration", "s", "Time of one forward pass");
         batchSize = meter.CreateHistogram<int>("teacher.batch.size", "{example}", "Examples per forward pass");
         queueWait = meter.CreateHistogram<double>("teacher.queue.wait", "s", "Time from reaching the batcher to the start of the first forward");
@@ -275,6 +278,20 @@ public sealed class TeacherMetrics
         batchSize.Record(count, Tag(teacher));
         forwardDuration.Record(elapsed.TotalSeconds, Tag(teacher));
     }
+
+    /// <summary>A language model's forward just counted by <see cref="Forward"/> ran <paramref name="tokens"/> tokens (of all its sequences).</summary>
+    public void ForwardTokens(string teacher, int tokens)
+    {
+        Interlocked.Add(ref forwardTokenTotal, tokens);
+        Max(ref largestForwardTokens, tokens);
+        forwardTokens.Add(tokens, Tag(teacher));
+    }
+
+    /// <summary>Tokens run through language models so far.</summary>
+    public long TokensComputed => Volatile.Read(ref forwardTokenTotal);
+
+    /// <summary>The most tokens any one forward of a language model has run.</summary>
+    public long LargestForwardTokens => Volatile.Read(ref largestForwardTokens);
 
     /// <summary>A request's first examples started their forward <paramref name="elapsed"/> after it reached the batcher.</summary>
     public void QueueWaited(string teacher, TimeSpan elapsed) => queueWait.Record(elapsed.TotalSeconds, Tag(teacher));

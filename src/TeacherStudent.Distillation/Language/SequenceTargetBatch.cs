@@ -14,6 +14,38 @@ public sealed record SequenceTargetBatch(
     int Sequences, int Length, int VocabularySize, SequenceTargetSettings Settings,
     float[] LogProbs, int[]? Ids, float[]? TailLogMass, string TeacherVersion)
 {
+    /// <summary>
+    /// The sequences of <paramref name="parts"/> (at least one, all of one length and the same
+    /// settings, vocabulary and teacher version) as one batch, in order.
+    /// </summary>
+    public static SequenceTargetBatch Join(IReadOnlyList<SequenceTargetBatch> parts)
+    {
+        if (parts.Count == 0) throw new ArgumentException("there is nothing to join.", nameof(parts));
+        var first = parts[0];
+        if (parts.Count == 1) return first;
+        foreach (var part in parts)
+            if (part.Length != first.Length || part.Settings != first.Settings || part.VocabularySize != first.VocabularySize || part.TeacherVersion != first.TeacherVersion)
+                throw new ArgumentException("only targets of one length, settings and teacher join into one batch.", nameof(parts));
+        return new SequenceTargetBatch(parts.Sum(p => p.Sequences), first.Length, first.VocabularySize, first.Settings,
+            Concat(parts.Select(p => p.LogProbs)),
+            first.Ids is null ? null : Concat(parts.Select(p => p.Ids!)),
+            first.TailLogMass is null ? null : Concat(parts.Select(p => p.TailLogMass!)),
+            first.TeacherVersion);
+    }
+
+    private static T[] Concat<T>(IEnumerable<T[]> arrays)
+    {
+        var all = arrays.ToArray();
+        var joined = new T[all.Sum(a => a.Length)];
+        var offset = 0;
+        foreach (var array in all)
+        {
+            array.CopyTo(joined, offset);
+            offset += array.Length;
+        }
+        return joined;
+    }
+
     /// <summary>Positions: sequences times length.</summary>
     public int Positions => Sequences * Length;
 

@@ -127,6 +127,41 @@ public sealed class SequenceTargetsTests : IDisposable
     }
 
     [Theory]
+    [InlineData(SequencePacking.Bucketing)]
+    [InlineData(SequencePacking.Padding)]
+    public void SequencesOfDifferentLengthsAndSettingsScoredTogetherGetWhatEachGetsAlone(SequencePacking packing)
+    {
+        // Arrange: three lengths, two of them twice, dense, two k of top-k and sampled, four temperatures.
+        var text = Tokens("the cat sat on the mat the dog sat on the log the cat sat on the log");
+        SequenceToScore Ask(int start, int length, SequenceTargetSettings settings) => new(text.AsMemory(start, length), settings);
+        SequenceToScore[] sequences =
+        [
+            Ask(0, 9, new SequenceTargetSettings(2f)),
+            Ask(1, 4, new SequenceTargetSettings(1f, 5)),
+            Ask(2, 9, new SequenceTargetSettings(0.5f, 5)),
+            Ask(3, 6, new SequenceTargetSettings(1.5f, 3)),
+            Ask(4, 4, new SequenceTargetSettings(1f, 16, SparseTargetKind.Sampled, Seed: 3)),
+            Ask(5, 9, new SequenceTargetSettings(1f, 16, SparseTargetKind.Sampled, Seed: 4)),
+            Ask(0, 1, new SequenceTargetSettings(2f)),
+        ];
+
+        // Act
+        var together = SequenceTargets.ComputeMany(teacher, sequences, packing);
+
+        // Assert: held to 1e-5, not to the bit (see ASequencesDrawsDoNotDependOnTheOtherSequencesInItsBatch).
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            var sequence = sequences[i];
+            var alone = SequenceTargets.Compute(teacher, sequence.Tokens.Span, 1, sequence.Length, sequence.Settings);
+            Assert.Equal((1, sequence.Length, sequence.Settings), (together[i].Sequences, together[i].Length, together[i].Settings));
+            Assert.Equal(alone.Ids, together[i].Ids);
+            Assert.All(Enumerable.Range(0, alone.LogProbs.Length), j => Assert.Equal(alone.LogProbs[j], together[i].LogProbs[j], 1e-5f));
+            if (alone.TailLogMass is { } tail)
+                Assert.All(Enumerable.Range(0, tail.Length), j => Assert.Equal(tail[j], together[i].TailLogMass![j], 1e-5f));
+        }
+    }
+
+    [Theory]
     [InlineData(new[] { 1, 2, 999 }, 1, 3, "outside the vocabulary")]
     [InlineData(new[] { 1, 2, -1 }, 1, 3, "outside the vocabulary")]
     [InlineData(new[] { 1, 2, 3 }, 2, 2, "do not make")]

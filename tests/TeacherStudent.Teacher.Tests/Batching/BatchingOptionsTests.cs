@@ -35,4 +35,19 @@ public sealed class BatchingOptionsTests
         // Assert
         Assert.Contains("MaxDelayMs", error.Message);
     }
+
+    [Fact]
+    public void ATokenBudgetOfZeroStopsStartUpNamingIt()
+    {
+        // Arrange
+        using var directory = new TemporaryDirectory();
+        var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 3);
+
+        // Act
+        var error = Assert.Throws<TeacherStartupException>(() => TeacherApp.Build(
+            [$"--Teacher:Checkpoint={checkpoint}", "--Batching:MaxTokens=0"]));
+
+        // Assert
+        Assert.Contains("MaxTokens", error.Message);
+    }
 }

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using TeacherStudent.Distillation.Language;
+using TeacherStudent.Teacher.Options;
+using TeacherStudent.Teacher.Registry;
+using TeacherStudent.Teacher.Telemetry;
+
+namespace TeacherStudent.Teacher.Batching;
+
+/// <summary>
+/// The batcher of one language-model teacher version: <see cref="DynamicBatcher"/>'s design with
+/// sequences for examples and tokens for room. The sequences of every request, from every stream,
+/// go into one bounded queue; the forward thread runs the model on up to
+/// <see cref="BatchingOptions.MaxTokens"/> tokens of them, or on what is there once the oldest has
+/// waited MaxDelay, whichever comes first, and hands every sequence's targets back to its request.
+/// Sequences of different lengths, temperatures, k and kinds share a forward
+/// (<see cref="SequenceTargets.ComputeMany"/>: one forward per length, one top-k per k).
+/// <para>
+/// Fairness, in tokens: each forward's room is split between the callers (streams) with queued
+/// sequences in max-min fair shares (<see cref="FairShare"/>), and a caller's share goes to its
+/// sequences in the order they came. A sequence is never split, so a share too small for the next
+/// one is carried to that caller's next forward, and the room no share could use is filled with
+/// whole sequences, the callers with most carried first (deficit round robin): over a few forwards
+/// every caller gets its share of tokens. A request larger than MaxTokens is spread over several
+/// forwards; a single sequence longer than MaxTokens runs in a forward of its own.
+/// </para>
+/// <para>
+/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> sequences. A request that does not
+/// fit waits for room, first come first served, until its call's deadline, and is then refused
+/// (<see cref="TeacherBusyException"/>); a caller that goes away takes its queued sequences with it.
+/// </para>
+/// </summary>
+public sealed class SequenceBatcher : IDisposable
+{
+    // As DynamicBatcher: a refusal is sent a tenth of the time left before the deadline, 0.1 to 1 s.
+    private static readonly TimeSpan MinDeadlineReserve = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxDeadlineReserve = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly LoadedTeacher teacher;
+    private readonly TeacherMetrics metrics;
+    private readonly int maxTokens, capacity;
+    private readonly long maxDelayTicks;
+    private readonly object gate = new();
+    private readonly List<QueuedSequences> queue = [];
+    private readonly LinkedList<QueuedSequences> waiting = new();
+    // Tokens a caller was owed (or, negative, given beyond its share) by earlier forwards; kept while it has sequences queued.
+    private readonly Dictionary<object, int> carried = new(ReferenceEqualityComparer.Instance);
+    private readonly Thread thread;
+    private int queued, queuedTokens;
+    private bool stopping, stopped;
+
+    public SequenceBatcher(LoadedTeacher teacher, BatchingOptions options, TeacherMetrics metrics)
+    {
+        if (teacher.Language is null) throw new ArgumentException($"teacher '{teacher.Name}' is not a language model.", nameof(teacher));
+        this.teacher = teacher;
+        this.metrics = metrics;
+        maxTokens = options.MaxTokens;
+        capacity = options.QueueCapacity;
+        maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
+        // A language model is one copy, so one thread: forwards are long, synchronous and use thread-bound dispose scopes.
+        thread = new Thread(Run) { IsBackground = true, Name = $"sequence batcher {teacher.Name}@{teacher.Version}" };
+        thread.Start();
+    }
+
+    /// <summary>The teacher version this batcher runs.</summary>
+    public LoadedTeacher Teacher => teacher;
+
+    /// <summary>The targets of every sequence, in order, computed in forwards shared with other requests.</summary>
+    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): waiting for room in the queue ends a little before it.</param>
+    /// <exception cref="TeacherBusyException">the queue stayed full until the deadline.</exception>
+    /// <exception cref="OperationCanceledException">the caller went away; its queued sequences were dropped.</exception>
+    public async Task<SequenceTargetBatch[]> ScoreAsync(IReadOnlyList<SequenceToScore> sequences, object caller, DateTime deadline,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = new QueuedSequences(sequences, caller);
+        bool alone;
+        lock (gate)
+        {
+            alone = stopped;
+            if (!alone && !TryEnqueue(request))
+            {
+                request.State = QueuedRequestState.Waiting;
+                waiting.AddLast(request);
+            }
+        }
+        // Retired or shutting down: this request runs on its own, as with batching off.
+        if (alone) return await teacher.ScoreSequencesAsync(sequences, cancellationToken);
+
+        using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
+        using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;
+        return await request.Answer.Task;
+    }
+
+    /// <summary>Stops taking requests once the queue is empty; later ones run on their own.</summary>
+    public void Stop()
+    {
+        lock (gate)
+        {
+            stopping = true;
+            Monitor.PulseAll(gate);
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        thread.Join(DrainTimeout);
+    }
+
+    // Under the lock. First come first served: nobody jumps the callers already waiting for room.
+    private bool TryEnqueue(QueuedSequences request)
+    {
+        if (waiting.Count > 0 || !Fits(request)) return false;
+        Enqueue(request);
+        return true;
+    }
+
+    // A request larger than the whole queue is let in alone, so that it is not refused forever.
+    private bool Fits(QueuedSequences request) => queued == 0 || queued + request.Count <= capacity;
+
+    private void Enqueue(QueuedSequences request)
+    {
+        request.State = QueuedRequestState.Queued;
+        request.QueuedAt = Stopwatch.GetTimestamp();
+        queue.Add(request);
+        queued += request.Count;
+        queuedTokens += request.RemainingTokens;
+        metrics.QueueChanged(teacher.Name, request.Count);
+        Monitor.PulseAll(gate);
+    }
+
+    // Under the lock, whenever the queue shrinks.
+    private void AdmitWaiting()
+    {
+        while (waiting.First is { } first && Fits(first.Value))
+        {
+            waiting.RemoveFirst();
+            Enqueue(first.Value);
+        }
+    }
+
+    // Only a request still waiting for room is refused; one already queued is computed.
+    private Timer? RefuseAt(QueuedSequences request, DateTime deadline)
+    {
+        if (deadline == DateTime.MaxValue) return null;
+        var left = deadline - DateTime.UtcNow;
+        left -= TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, MinDeadlineReserve.Ticks, MaxDeadlineReserve.Ticks));
+        if (left <= TimeSpan.Zero)
+        {
+            Refuse(request);
+            return null;
+        }
+        return new Timer(_ => Refuse(request), null, left, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Refuse(QueuedSequences request)
+    {
+        lock (gate)
+        {
+            if (request.State != QueuedRequestState.Waiting) return;
+            waiting.Remove(request);
+            request.State = QueuedRequestState.Over;
+            AdmitWaiting();
+        }
+        metrics.QueueRejected(teacher.Name);
+        request.Answer.TrySetException(new TeacherBusyException(
+            $"teacher '{teacher.Name}' is busy: its queue stayed full ({capacity} sequences) until this call's deadline; "
+            + "send the batch again later or give the call a longer deadline."));
+    }
+
+    // The caller went away: whatever of its sequences is still queued is dropped, not computed.
+    private void Abandon(QueuedSequences request, CancellationToken token)
+    {
+        var dropped = 0;
+        lock (gate)
+        {
+            if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
+            else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
+            request.State = QueuedRequestState.Over;
+        }
+        if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
+        request.Answer.TrySetCanceled(token);
+    }
+
+    // Under the lock: takes a queued request's untaken sequences out of the queue.
+    private int Remove(QueuedSequences request)
+    {
+        queue.Remove(request);
+        var removed = request.Remaining;
+        queued -= removed;
+        queuedTokens -= request.RemainingTokens;
+        if (!queue.Any(r => ReferenceEquals(r.Caller, request.Caller))) carried.Remove(request.Caller);
+        metrics.QueueChanged(teacher.Name, -removed);
+        AdmitWaiting();
+        return removed;
+    }
+
+    private void Run()
+    {
+        while (NextBatch() is { } batch) Forward(batch);
+    }
+
+    private List<(QueuedSequences Request, int Index)>? NextBatch()
+    {
+        lock (gate)
+        {
+            while (true)
+            {
+                if (queued == 0)
+                {
+                    if (stopping)
+                    {
+                        stopped = true;
+                        return null;
+                    }
+                    Monitor.Wait(gate);
+                    continue;
+                }
+                if (queuedTokens >= maxTokens || stopping) break;
+                var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                if (dueIn <= 0) break;
+                Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
+            }
+            return Take();
+        }
+    }
+
+    // Under the lock: the next forward's sequences, whole, up to MaxTokens (fairness: see the class).
+    private List<(QueuedSequences Request, int Index)> Take()
+    {
+        // Callers in the order of their oldest queued request, with the tokens they still want.
+        var callers = new List<object>();
+        var index = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        var demands = new List<int>();
+        foreach (var request in queue)
+        {
+            if (!index.TryGetValue(request.Caller, out var c))
+            {
+                index.Add(request.Caller, c = callers.Count);
+                callers.Add(request.Caller);
+                demands.Add(0);
+            }
+            demands[c] += request.RemainingTokens;
+        }
+        var allowance = FairShare.Split(demands, maxTokens);
+        for (int c = 0; c < callers.Count; c++) allowance[c] += carried.GetValueOrDefault(callers[c]);
+
+        var batch = new List<(QueuedSequences, int)>();
+        var room = maxTokens;
+        // First each caller's share, then the room left by sequences too long for a share, most owed first.
+        TakeInOrder(Enumerable.Range(0, callers.Count), withinAllowance: true);
+        TakeInOrder(Enumerable.Range(0, callers.Count).OrderByDescending(c => allowance[c]), withinAllowance: false);
+        // Only a sequence longer than the whole budget is left: it runs alone.
+        if (batch.Count == 0) Take(queue[0], index[queue[0].Caller]);
+
+        var now = Stopwatch.GetTimestamp();
+        var taken = 0;
+        foreach (var (request, i) in batch)
+        {
+            if (i == 0) metrics.QueueWaited(teacher.Name, Stopwatch.GetElapsedTime(request.Arrived, now));
+            if (request.Remaining == 0) request.State = QueuedRequestState.Taken;
+            taken++;
+        }
+        queue.RemoveAll(r => r.Remaining == 0);
+        queued -= taken;
+        metrics.QueueChanged(teacher.Name, -taken);
+        // What a caller was owed or overdrawn carries over while it still waits; it starts afresh when next it comes.
+        var stillQueued = queue.Select(r => r.Caller).ToHashSet(ReferenceEqualityComparer.Instance);
+        for (int c = 0; c < callers.Count; c++)
+        {
+            if (stillQueued.Contains(callers[c])) carried[callers[c]] = Math.Clamp(allowance[c], -maxTokens, maxTokens);
+            else carried.Remove(callers[c]);
+        }
+        AdmitWaiting();
+        return batch;
+
+        // Each caller's requests in arrival order, each request's sequences in order, until one does not fit.
+        void TakeInOrder(IEnumerable<int> order, bool withinAllowance)
+        {
+            foreach (var c in order)
+            {
+                foreach (var request in queue)
+                {
+                    if (!ReferenceEquals(request.Caller, callers[c])) continue;
+                    while (request.Remaining > 0 && request.NextLength <= room && (!withinAllowance || request.NextLength <= allowance[c]))
+                        Take(request, c);
+                    if (request.Remaining > 0) break;
+                }
+            }
+        }
+
+        void Take(QueuedSequences request, int c)
+        {
+            var length = request.NextLength;
+            batch.Add((request, request.TakeNext()));
+            allowance[c] -= length;
+            room -= length;
+            queuedTokens -= length;
+        }
+    }
+
+    private void Forward(List<(QueuedSequences Request, int Index)> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        SequenceTargetBatch[] results;
+        try
+        {
+            results = teacher.ScoreSequences(batch.ConvertAll(b => b.Request.Sequences[b.Index]));
+        }
+        catch (Exception e)
+        {
+            Fail(batch, e);
+            return;
+        }
+        metrics.Forward(teacher.Name, batch.Count, Stopwatch.GetElapsedTime(started));
+        metrics.ForwardTokens(teacher.Name, batch.Sum(b => b.Request.Sequences[b.Index].Length));
+        for (int j = 0; j < batch.Count; j++) batch[j].Request.Results[batch[j].Index] = results[j];
+        // An abandoned request's sequences are computed (they were in this forward) but go nowhere.
+        foreach (var group in batch.GroupBy(b => b.Request))
+            if (group.Key.Complete(group.Count())) group.Key.Answer.TrySetResult(group.Key.Results);
+    }
+
+    // The forward failed: every request in it fails with the same error, and its other sequences leave the queue.
+    private void Fail(List<(QueuedSequences Request, int Index)> batch, Exception error)
+    {
+        foreach (var request in batch.Select(b => b.Request).Distinct())
+        {
+            lock (gate)
+            {
+                if (request.State == QueuedRequestState.Queued) Remove(request);
+                request.State = QueuedRequestState.Over;
+            }
+            request.Answer.TrySetException(error);
+        }
+    }
+}
