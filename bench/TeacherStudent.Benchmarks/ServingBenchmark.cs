@@ -7,12 +7,12 @@ using static TorchSharp.torch;
 namespace TeacherStudent.Benchmarks;
 
 /// <summary>What to measure with.</summary>
-/// <param name="Only">Parts to run (serving, batching, latency, cache, mlp); empty = all.</param>
+/// <param name="Only">Parts to run (serving, batching, latency, cache, mlp, peer); empty = all.</param>
 public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoint, string DataDirectory, string TeacherDll, int Repeats, bool Quick,
     IReadOnlySet<string> Only)
 {
     /// <summary>The parts of the benchmark, in the order they run.</summary>
-    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "mlp"];
+    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "peer", "mlp"];
 
     /// <summary>Whether <paramref name="part"/> is to be run.</summary>
     public bool Runs(string part) => Only.Count == 0 || Only.Contains(part);
@@ -22,7 +22,7 @@ public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoin
 /// The serving figures of issue 3, each measured side by side in one run against its reference,
 /// each a median over repeats that alternate the two sides.
 /// </summary>
-public sealed class ServingBenchmark(BenchSettings settings)
+public sealed partial class ServingBenchmark(BenchSettings settings)
 {
     private const int MaxBatch = 256;      // the batcher's MaxBatch, and the in-process limit it is held against
     private const int StudentBatch = 8;    // what each of the concurrent students sends
@@ -49,6 +49,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
             if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken);
             if (settings.Runs("latency")) await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
             if (settings.Runs("cache")) await CacheAsync(m, batches: 10 * scale, cancellationToken);
+            if (settings.Runs("peer")) await PeerAsync(m, convnet, scale, cancellationToken);
         }
         if (settings.Runs("mlp"))
         {

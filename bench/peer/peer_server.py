@@ -258,6 +258,13 @@ class Peer:
         return None
 
 
+def blas():
+    """The BLAS library this process loaded (Debian's torch takes whichever libblas.so.3 the system points to)."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+    return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "none loaded"
+
+
 async def serve(args):
     sys.path.insert(0, str(CLIENT))
     from teacherstudent_client import stubs  # generates the stubs from protos/ into TEACHERSTUDENT_STUBS_DIR
@@ -273,7 +280,7 @@ async def serve(args):
     await server.start()
     batching = asyncio.ensure_future(batcher.run())
     print(f"peer listening on http://{args.host}:{port} (teacher '{args.name}' {classifier.version}, "
-          f"{args.threads} torch threads, batches of up to {args.max_batch} or {args.max_delay_ms} ms)", flush=True)
+          f"{args.threads} torch threads, batches of up to {args.max_batch} or {args.max_delay_ms} ms, BLAS {blas()})", flush=True)
     try:
         await server.wait_for_termination()
     finally:
