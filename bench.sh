@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Serving benchmarks (the default): the teacher service side by side with the same model's in-process forward
 # and a bare Redis multi-get. Writes artifacts/bench/serving.json and the serving section of docs/benchmarks.md.
-# Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher. The language-model
-# parts measure the demo's Llama teacher (./demo.sh lm's when it has run, else one of its shape after one
-# training step: throughput does not depend on the weights) and a random ~140M-parameter Qwen3-shaped teacher.
+# Reuses the demo's ConvNet teacher (trains it when missing) and trains a small MLP teacher. The part "peer"
+# (--only peer runs it alone) runs the service beside a Python peer of the same contract (bench/peer/),
+# on Debian's Python, grpcio and torch, serving the same ConvNet. The language-model parts measure the demo's
+# Llama teacher (./demo.sh lm's when it has run, else one of its shape after one training step: throughput does
+# not depend on the weights) and a random ~140M-parameter Qwen3-shaped teacher.
 # Extra arguments go to the benchmark (e.g. --repeats 3, or --quick for a smoke run).
 #
 # ./bench.sh load: loading a Hugging Face model directory instead (issue 14): writes a random Qwen3-shaped
@@ -29,6 +31,9 @@ if [ "${1:-}" = load ]; then
 fi
 ensure_packages redis-server dataset-fashion-mnist fortunes
 ensure_node
+# The Python peer: Debian's Python packages, for /usr/bin/python3, and OpenBLAS for its torch's matrix
+# products (without it Debian's torch multiplies with the reference BLAS, one slow thread).
+ensure_packages python3-grpcio python3-grpc-tools python3-protobuf python3-numpy python3-torch libopenblas0-pthread
 source scripts/teacher-settings.sh
 dotnet build TeacherStudent.sln -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll train)
@@ -52,7 +57,7 @@ fi
 reference=tests/TeacherStudent.Distillation.Tests/Text/reference
 (cd "$reference" && npm ci --no-audit --no-fund --loglevel=error)
 
-# The benchmark, the service it starts and the in-process forward it compares with, all on jemalloc.
+# The benchmark, the service and the Python peer it starts and the in-process forward it compares with, all on jemalloc.
 use_jemalloc
 dotnet bench/TeacherStudent.Benchmarks/bin/Release/net10.0/TeacherStudent.Benchmarks.dll \
   --convnet "$teacher_dir/model.ckpt" --mlp "$mlp_dir/model.ckpt" \

@@ -12,7 +12,7 @@ public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoin
     IReadOnlySet<string> Only)
 {
     /// <summary>The parts of the benchmark, in the order they run: the classifier's, then the language models'.</summary>
-    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "mlp", "lm", "generate", "prefix", "onpolicy"];
+    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "peer", "mlp", "lm", "generate", "prefix", "onpolicy"];
 
     /// <summary>The language-model parts (<see cref="LanguageModelBenchmark"/>).</summary>
     public static readonly IReadOnlySet<string> LanguageParts = new HashSet<string> { "lm", "generate", "prefix", "onpolicy" };
@@ -31,7 +31,7 @@ public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoin
 /// The serving figures of issue 3, each measured side by side in one run against its reference,
 /// each a median over repeats that alternate the two sides.
 /// </summary>
-public sealed class ServingBenchmark(BenchSettings settings)
+public sealed partial class ServingBenchmark(BenchSettings settings)
 {
     private const int MaxBatch = 256;      // the batcher's MaxBatch, and the in-process limit it is held against
     private const int StudentBatch = 8;    // what each of the concurrent students sends
@@ -59,6 +59,7 @@ public sealed class ServingBenchmark(BenchSettings settings)
             if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken);
             if (settings.Runs("latency")) await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
             if (settings.Runs("cache")) await CacheAsync(m, batches: 10 * scale, cancellationToken);
+            if (settings.Runs("peer")) await PeerAsync(m, convnet, scale, cancellationToken);
         }
         if (settings.Runs("mlp"))
         {

@@ -56,6 +56,25 @@ public sealed class RunningProcess : IDisposable
         return new RunningProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {dll}"));
     }
 
+    /// <summary>
+    /// Starts a program that is not a .NET service (a Python server, say): <paramref name="fileName"/> with
+    /// <paramref name="arguments"/> in <paramref name="workingDirectory"/>, with <paramref name="environment"/> added to its own.
+    /// </summary>
+    public static RunningProcess StartProgram(string fileName, IEnumerable<string> arguments, string workingDirectory,
+        IReadOnlyDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return new RunningProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"));
+    }
+
     /// <summary>Waits until the output matches <paramref name="pattern"/>; returns the first group (or the match).</summary>
     public async Task<string> WaitForAsync(string pattern, TimeSpan timeout)
     {
