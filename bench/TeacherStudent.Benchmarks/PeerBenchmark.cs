@@ -40,6 +40,7 @@ public sealed partial class ServingBenchmark
         using (convnet) ClassifierExport.Save(export.Path, spec, convnet, FashionMnist.ClassNames);
         using var service = await StartAsync(settings.ConvNetCheckpoint);
         using var peer = await PeerServer.StartAsync(export.Path, threads: Environment.ProcessorCount, MaxBatch, maxDelayMs: 2);
+        Console.WriteLine($"  {peer.Banner}");
 
         var forwards = loads.Select(l => l.Forward).Distinct().Order().ToArray();
         var limits = forwards.ToDictionary(n => n, _ => new InProcessLimits());
@@ -62,7 +63,7 @@ public sealed partial class ServingBenchmark
                 if (r % 2 == 1) Array.Reverse(sides);
                 foreach (var (address, sample) in sides) sample.Add(await RunAsync(m, address, load, ct));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  peer repeat {r + 1} ({load.Name}): served {ours[load].Rates[^1]:0}, peer {theirs[load].Rates[^1]:0} examples/s; in process at {load.Forward} {limits[load.Forward].Best:0}"));
+                    $"  peer repeat {r + 1} ({load.Name}): served {ours[load].Rates[^1]:0}, peer {theirs[load].Rates[^1]:0} examples/s; in process at {load.Forward} {limits[load.Forward].Latest:0}"));
             }
         }
 

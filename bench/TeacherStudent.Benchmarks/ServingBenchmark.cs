@@ -230,6 +230,9 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
         /// <summary>The reference a served figure is held against: the faster of the two ways (medians).</summary>
         public double Best => Math.Max(Statistics.Median(OneAtATime), Statistics.Median(Copies));
 
+        /// <summary>The faster of the two ways in the last repeat.</summary>
+        public double Latest => Math.Max(OneAtATime[^1], Copies[^1]);
+
         /// <summary>A pass of each way, untimed.</summary>
         public static void WarmUp(Measurements m, InProcessTeacher model, int batchSize, int batches)
         {

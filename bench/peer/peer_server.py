@@ -279,8 +279,10 @@ async def serve(args):
     port = server.add_insecure_port(f"{args.host}:{args.port}")
     await server.start()
     batching = asyncio.ensure_future(batcher.run())
+    # What the forwards' thread really runs with (torch's thread count is per thread).
+    threads = await asyncio.get_running_loop().run_in_executor(batcher.executor, torch.get_num_threads)
     print(f"peer listening on http://{args.host}:{port} (teacher '{args.name}' {classifier.version}, "
-          f"{args.threads} torch threads, batches of up to {args.max_batch} or {args.max_delay_ms} ms, BLAS {blas()})", flush=True)
+          f"{threads} torch threads in the forward, batches of up to {args.max_batch} or {args.max_delay_ms} ms, BLAS {blas()})", flush=True)
     try:
         await server.wait_for_termination()
     finally:

@@ -22,6 +22,9 @@ public sealed class PeerServer : IDisposable
     /// <summary>http://127.0.0.1:port, as a gRPC channel takes it.</summary>
     public string Address { get; }
 
+    /// <summary>The line the peer printed when it started listening: its teacher, threads, batcher and BLAS.</summary>
+    public string Banner => process.Output.Split('\n').FirstOrDefault(l => l.StartsWith("peer listening on", StringComparison.Ordinal))?.TrimEnd() ?? "";
+
     /// <summary>The operating system's id of the process.</summary>
     public int Id => process.Id;
 
