@@ -12,7 +12,7 @@ public sealed record BenchSettings(string ConvNetCheckpoint, string MlpCheckpoin
     IReadOnlySet<string> Only)
 {
     /// <summary>The parts of the benchmark, in the order they run: the classifier's, then the language models'.</summary>
-    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "latency", "cache", "peer", "mlp", "lm", "generate", "prefix", "onpolicy"];
+    public static readonly IReadOnlyList<string> Parts = ["serving", "batching", "waiting", "latency", "cache", "peer", "mlp", "lm", "generate", "prefix", "onpolicy"];
 
     /// <summary>The language-model parts (<see cref="LanguageModelBenchmark"/>).</summary>
     public static readonly IReadOnlySet<string> LanguageParts = new HashSet<string> { "lm", "generate", "prefix", "onpolicy" };
@@ -57,6 +57,7 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
         {
             if (settings.Runs("serving")) await ServingOverheadAsync(m, convnet, batches: 10 * scale, cancellationToken);
             if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken);
+            if (settings.Runs("waiting")) await WaitingAsync(m, convnet, batchesEach: 10 * scale, cancellationToken);
             if (settings.Runs("latency")) await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
             if (settings.Runs("cache")) await CacheAsync(m, batches: 10 * scale, cancellationToken);
             if (settings.Runs("peer")) await PeerAsync(m, convnet, scale, cancellationToken);
@@ -168,6 +169,36 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
             $"{model}: {what}, one forward at a time");
         Add($"in_process_copies_examples_per_second_{suffix}", Statistics.Median(limits.Copies), "examples/s", "reported",
             $"{model}: {what}, {Instances} copies of the model at once, one thread each");
+    }
+
+    // Students that wait for each answer before sending the next, one of them and eight: no forward
+    // can hold more than their batches, so the service is held against the in-process forward at
+    // their batch size, the faster of its two ways (every thread on one forward, or one per copy).
+    private async Task WaitingAsync(Measurements m, InProcessTeacher model, int batchesEach, CancellationToken ct)
+    {
+        using var service = await StartAsync(settings.ConvNetCheckpoint);
+        int[] studentCounts = [1, Students];
+        var rates = studentCounts.Select(_ => new List<double>()).ToArray();
+        var limits = new InProcessLimits();
+        InProcessLimits.WarmUp(m, model, StudentBatch, Students * batchesEach);
+        for (int w = 0; w < WarmUpPasses; w++)
+            foreach (var students in studentCounts) await m.ConcurrentAsync(service.Address, students, StudentBatch, batchesEach, ct);
+        for (int r = 0; r < settings.Repeats; r++)
+        {
+            limits.Measure(m, model, StudentBatch, Students * batchesEach);
+            for (int i = 0; i < studentCounts.Length; i++)
+                rates[i].Add((await m.ConcurrentAsync(service.Address, studentCounts[i], StudentBatch, batchesEach, ct)).ExamplesPerSecond);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  waiting repeat {r + 1}: in process {limits.OneAtATime[^1]:0} / {limits.Copies[^1]:0}; served, 1 student {rates[0][^1]:0}, {Students} students {rates[1][^1]:0} examples/s"));
+        }
+        AddLimits(limits, "convnet", $"b{StudentBatch}", $"batches of {StudentBatch}");
+        for (int i = 0; i < studentCounts.Length; i++)
+        {
+            var how = $"convnet, {Instances} instances, {studentCounts[i]} student(s), batches of {StudentBatch}, each waiting for its answer before the next";
+            Add($"waiting_examples_per_second_{studentCounts[i]}_students", Statistics.Median(rates[i]), "examples/s", "reported", how);
+            Add($"waiting_efficiency_{studentCounts[i]}_students", Statistics.Median(rates[i]) / limits.Best, "ratio", ">= 0.9",
+                $"{how}; served / in-process at batch {StudentBatch}, the faster of its two ways");
+        }
     }
 
     private async Task LatencyAsync(Measurements m, int batchesEach, CancellationToken ct)

@@ -65,14 +65,16 @@ public static class TeacherApp
     /// once (Instances), each gets an equal share of torch's threads (OMP_NUM_THREADS, else one
     /// per core), so that the copies do not fight over the cores; at least one each. Not done for a
     /// host inside another process (tests), whose torch settings are that process's own. Threads
-    /// take the setting when they first run torch, so this comes before the first request.
+    /// take the setting when they first run torch, so this comes before the first request. The
+    /// batchers' forward threads set their own count before each forward (<see cref="Batching.DynamicBatcher"/>),
+    /// out of the threads read here first (<see cref="Batching.TorchThreads.Total"/>).
     /// </summary>
     public static void ShareTorchThreads(WebApplication app)
     {
         var teachers = app.Services.GetRequiredService<TeacherRegistry>().All;
         var most = teachers.Count == 0 ? 1 : teachers.Max(t => t.Instances);
         if (most == 1) return;
-        var threads = TorchSharp.torch.get_num_threads();
+        var threads = Batching.TorchThreads.Total;
         var each = Math.Max(1, threads / most);
         TorchSharp.torch.set_num_threads(each);
         app.Logger.TorchThreadsShared(most, threads, each);

@@ -32,7 +32,7 @@ public sealed class BatcherPool(IOptions<BatchingOptions> options, TeacherMetric
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             if (batchers.TryGetValue(teacher, out var existing)) return existing;
-            batcher = new DynamicBatcher(teacher, options.Value, metrics);
+            batcher = new DynamicBatcher(teacher, options.Value, metrics, TorchThreads.Total);
             batchers.Add(teacher, batcher);
         }
         // Runs at once when the version is already retired, which stops the batcher just made.

@@ -14,6 +14,13 @@ namespace TeacherStudent.Teacher.Batching;
 /// per copy of the model (<see cref="LoadedTeacher.Instances"/>): while one runs a forward, the
 /// next takes the next batch from the same queue.
 /// <para>
+/// Copies adapt to the load: a forward runs on the torch threads of the copies that will have
+/// nothing to do while it runs. One forward alone (students that wait for each answer) runs on
+/// every thread; with the queue deep enough for every copy, each forward runs on its share
+/// (threads / copies), side by side. A forward starts only while some thread is free, so the
+/// forwards of one teacher never ask for more threads than it has.
+/// </para>
+/// <para>
 /// Fairness: each forward's room is split between the callers (streams) with queued examples in
 /// max-min fair shares (<see cref="FairShare"/>), and a caller's share goes to its requests in
 /// the order they came. So a small request always rides in the next forward, however large the
@@ -45,21 +52,36 @@ public sealed class DynamicBatcher : IDisposable
     private readonly List<QueuedRequest> queue = [];
     private readonly LinkedList<QueuedRequest> waiting = new();
     private readonly Thread[] threads;
+    // torch threads the forwards may use at once: the teacher's share of them, or one per copy when it has more copies than threads.
+    private readonly int threadCapacity;
     private int queued;
     private bool stopping, stopped;
+    // Forward threads waiting for work; torch threads the forwards running now were given.
+    private int idleThreads, threadsInUse;
 
-    public DynamicBatcher(LoadedTeacher teacher, BatchingOptions options, TeacherMetrics metrics)
+    /// <param name="torchThreads">torch threads the forwards of this teacher share (<see cref="TorchThreads.Total"/>).</param>
+    public DynamicBatcher(LoadedTeacher teacher, BatchingOptions options, TeacherMetrics metrics, int torchThreads)
     {
         this.teacher = teacher;
         this.metrics = metrics;
         maxBatch = options.MaxBatch;
         capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
+        threadCapacity = Math.Max(torchThreads, teacher.Instances);
         // Threads of their own: forwards are long, synchronous and use thread-bound dispose scopes.
         threads = Enumerable.Range(0, teacher.Instances)
             .Select(i => new Thread(Run) { IsBackground = true, Name = $"batcher {teacher.Name}@{teacher.Version} #{i}" })
             .ToArray();
         foreach (var thread in threads) thread.Start();
+    }
+
+    /// <summary>Forward threads waiting for work (not running a forward).</summary>
+    public int IdleForwardThreads
+    {
+        get
+        {
+            lock (gate) return idleThreads;
+        }
     }
 
     /// <summary>The teacher version this batcher runs.</summary>
@@ -196,13 +218,29 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Run()
     {
-        while (NextBatch() is { } batch) Forward(batch);
+        // A thread's first use of torch resets its setting to the process's last one (torch reads
+        // it lazily, once per thread), so that first use comes before this thread sets its own.
+        var current = TorchSharp.torch.get_num_threads();
+        while (NextBatch() is { } next)
+        {
+            // Only this thread's setting (OpenMP's is per thread); a change is not free (torch drops
+            // its cached convolution plans), so it is made only when the count changes.
+            if (next.Threads != current) TorchSharp.torch.set_num_threads(current = next.Threads);
+            metrics.ForwardThreads(teacher.Name, TorchSharp.torch.get_num_threads());
+            Forward(next.Batch);
+            lock (gate)
+            {
+                threadsInUse -= next.Threads;
+                Monitor.PulseAll(gate);
+            }
+        }
     }
 
-    private List<(QueuedRequest Request, ForwardSlice Slice)>? NextBatch()
+    private (List<(QueuedRequest Request, ForwardSlice Slice)> Batch, int Threads)? NextBatch()
     {
         lock (gate)
         {
+            idleThreads++;
             while (true)
             {
                 if (queued == 0)
@@ -211,8 +249,15 @@ public sealed class DynamicBatcher : IDisposable
                     if (stopping)
                     {
                         stopped = true;
+                        idleThreads--;
                         return null;
                     }
+                    Monitor.Wait(gate);
+                    continue;
+                }
+                // Every thread is taken by forwards running now: another would only slow them down.
+                if (threadsInUse >= threadCapacity)
+                {
                     Monitor.Wait(gate);
                     continue;
                 }
@@ -222,7 +267,16 @@ public sealed class DynamicBatcher : IDisposable
                 if (dueIn <= 0) break;
                 Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
             }
-            return Take();
+            idleThreads--;
+            var free = threadCapacity - threadsInUse;
+            var batch = Take();
+            // The idle copies that the examples left in the queue will set to work: the threads of
+            // the others are this forward's too (one forward alone runs on every thread; with the
+            // queue deep, each copy runs on its share).
+            var othersStarting = queued == 0 ? 0 : Math.Min(idleThreads, (queued + maxBatch - 1) / maxBatch);
+            var threads = Math.Max(1, free / (1 + othersStarting));
+            threadsInUse += threads;
+            return (batch, threads);
         }
     }
 

@@ -44,9 +44,10 @@ public sealed class TeacherOptions
     /// <summary>
     /// Copies of a classifier teacher held at once, like Triton's instance group: up to this many
     /// forwards of it run at the same time, each on its own copy (the batcher runs one forward
-    /// thread per copy). On a CPU the service then divides torch's threads between them (see
-    /// Program): several single-threaded forwards beat one forward spread over every core once
-    /// many students keep it busy. A language model runs as one instance.
+    /// thread per copy). On a CPU the copies share torch's threads: with work queued for every copy
+    /// each forward runs on its share (several single-threaded forwards beat one forward spread over
+    /// every core once many students keep it busy), and a forward while the other copies are idle
+    /// runs on their threads too (see DynamicBatcher). A language model runs as one instance.
     /// </summary>
     [Range(1, 64)]
     public int Instances { get; set; } = 1;

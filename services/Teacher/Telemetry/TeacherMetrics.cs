@@ -45,7 +45,7 @@ public sealed class TeacherMetrics
     private readonly Counter<long> requests, examples, cacheHits, cacheMisses, coalesced;
     private readonly Counter<long> forwards, forwardExamples, forwardTokens, dropped, rejected;
     private readonly Histogram<double> requestDuration, forwardDuration, queueWait;
-    private readonly Histogram<int> batchSize;
+    private readonly Histogram<int> batchSize, forwardThreads;
     private readonly UpDownCounter<long> queued;
     private readonly Counter<long> generationRuns, samplesGenerated, samplesCached;
     private readonly Histogram<int> generationRunSize;
@@ -60,6 +60,7 @@ public sealed class TeacherMetrics
     private long requestTotal, exampleTotal, cacheHitTotal, cacheMissTotal, coalescedTotal;
     private long forwardTotal, forwardExampleTotal, largestBatch, queuedNow, droppedTotal, rejectedTotal;
     private long forwardTokenTotal, largestForwardTokens;
+    private long mostForwardThreads, fewestForwardThreads;
 
     public TeacherMetrics(IMeterFactory meterFactory)
     {
@@ -75,6 +76,7 @@ public sealed class TeacherMetrics
         forwardTokens = meter.CreateCounter<long>("teacher.forward.tokens", "{token}", "Tokens run through a language model");
         forwardDuration = meter.CreateHistogram<double>("teacher.forward.duration", "s", "Time of one forward pass");
         batchSize = meter.CreateHistogram<int>("teacher.batch.size", "{example}", "Examples per forward pass");
+        forwardThreads = meter.CreateHistogram<int>("teacher.forward.threads", "{thread}", "Torch threads a batcher's forward ran on");
         queueWait = meter.CreateHistogram<double>("teacher.queue.wait", "s", "Time from reaching the batcher to the start of the first forward");
         queued = meter.CreateUpDownCounter<long>("teacher.queue.examples", "{example}", "Examples waiting in the batchers' queues");
         dropped = meter.CreateCounter<long>("teacher.queue.dropped", "{example}", "Queued examples dropped because their caller went away");
@@ -195,6 +197,18 @@ public sealed class TeacherMetrics
         samplesGenerated.Add(generated, Tag(teacher));
     }
 
+    // 0 stands for nothing seen yet.
+    private static void Min(ref long location, long value)
+    {
+        var current = Volatile.Read(ref location);
+        while (current == 0 || value < current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current) break;
+            current = seen;
+        }
+    }
+
     private static void Max(ref long location, long value)
     {
         var current = Volatile.Read(ref location);
@@ -292,6 +306,20 @@ public sealed class TeacherMetrics
 
     /// <summary>The most tokens any one forward of a language model has run.</summary>
     public long LargestForwardTokens => Volatile.Read(ref largestForwardTokens);
+
+    /// <summary>The most torch threads a forward of a batcher ran on.</summary>
+    public long MostForwardThreads => Volatile.Read(ref mostForwardThreads);
+
+    /// <summary>The fewest torch threads a forward of a batcher ran on (0 before the first).</summary>
+    public long FewestForwardThreads => Volatile.Read(ref fewestForwardThreads);
+
+    /// <summary>A batcher's forward is about to run on <paramref name="threads"/> torch threads (the forward thread's setting, read from torch).</summary>
+    public void ForwardThreads(string teacher, int threads)
+    {
+        Max(ref mostForwardThreads, threads);
+        Min(ref fewestForwardThreads, threads);
+        forwardThreads.Record(threads, Tag(teacher));
+    }
 
     /// <summary>A request's first examples started their forward <paramref name="elapsed"/> after it reached the batcher.</summary>
     public void QueueWaited(string teacher, TimeSpan elapsed) => queueWait.Record(elapsed.TotalSeconds, Tag(teacher));
