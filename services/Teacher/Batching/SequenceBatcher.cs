@@ -86,7 +86,14 @@ public sealed class SequenceBatcher : IDisposable
             }
         }
         // Retired or shutting down: this request runs on its own, as with batching off.
-        if (alone) return await teacher.ScoreSequencesAsync(sequences, cancellationToken);
+        if (alone)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var targets = await teacher.ScoreSequencesAsync(sequences, cancellationToken);
+            metrics.Forward(teacher.Name, sequences.Count, Stopwatch.GetElapsedTime(started));
+            metrics.ForwardTokens(teacher.Name, sequences.Sum(s => s.Length));
+            return targets;
+        }
 
         using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
         using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;
