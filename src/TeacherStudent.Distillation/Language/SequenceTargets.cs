@@ -18,6 +18,12 @@ namespace TeacherStudent.Distillation.Language;
 public static class SequenceTargets
 {
     /// <summary>
+    /// Most logits <see cref="ComputeMany"/> holds at once by default (float32 elements: 256 MB): the head runs over a
+    /// batch's sequences a few at a time when their logits would be more (a single sequence always runs whole).
+    /// </summary>
+    public const long DefaultMaxLogits = 1L << 26;
+
+    /// <summary>
     /// Dense log-probabilities [B * L, V] of <paramref name="tokens"/> [B, L] (int64, on the model's
     /// device), V the tokenizer's vocabulary. Call inside a dispose scope.
     /// </summary>
@@ -51,8 +57,9 @@ public static class SequenceTargets
     /// Synchronous, on the calling thread (its dispose scope).
     /// </summary>
     /// <exception cref="ArgumentException">a token id outside the vocabulary, a sequence empty or longer than the model's context, or settings out of range.</exception>
+    /// <param name="maxLogits">Most logits held at once (see <see cref="DefaultMaxLogits"/>); the results do not depend on it.</param>
     public static SequenceTargetBatch[] ComputeMany(LanguageModel teacher, IReadOnlyList<SequenceToScore> sequences,
-        SequencePacking packing = SequencePacking.Bucketing)
+        SequencePacking packing = SequencePacking.Bucketing, long maxLogits = DefaultMaxLogits)
     {
         foreach (var sequence in sequences)
         {
@@ -64,7 +71,7 @@ public static class SequenceTargets
             ? [Enumerable.Range(0, sequences.Count).ToArray()]
             : Enumerable.Range(0, sequences.Count).GroupBy(i => sequences[i].Length).Select(g => g.ToArray()).ToArray();
         foreach (var group in groups)
-            if (group.Length > 0) ComputeGroup(teacher, sequences, group, results);
+            if (group.Length > 0) ComputeGroup(teacher, sequences, group, maxLogits, results);
         return results;
     }
 
@@ -81,7 +88,11 @@ public static class SequenceTargets
     private static Tensor LogProbs(LanguageModel teacher, Tensor tokens, Tensor? temperatures, float temperature)
     {
         using var _ = no_grad();
-        var logits = teacher.Model.forward(tokens);
+        return LogProbsOfLogits(teacher, teacher.Model.forward(tokens), temperatures, temperature);
+    }
+
+    private static Tensor LogProbsOfLogits(LanguageModel teacher, Tensor logits, Tensor? temperatures, float temperature)
+    {
         var vocabulary = teacher.VocabularySize;
         // A vocabulary padded past the tokenizer's (to a multiple of 64, say) scores tokens that
         // never occur: they are no part of the distribution a student learns.
@@ -96,7 +107,7 @@ public static class SequenceTargets
 
     // One forward for the sequences at `group`, right-padded to the longest (no padding when they are
     // of one length); each sequence's rows are then cut back out, by kind of target, in one operation per kind.
-    private static void ComputeGroup(LanguageModel teacher, IReadOnlyList<SequenceToScore> sequences, int[] group, SequenceTargetBatch[] results)
+    private static void ComputeGroup(LanguageModel teacher, IReadOnlyList<SequenceToScore> sequences, int[] group, long maxLogits, SequenceTargetBatch[] results)
     {
         var device = teacher.Model.parameters().First().device;
         var vocabulary = teacher.VocabularySize;
@@ -113,19 +124,32 @@ public static class SequenceTargets
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = tensor(ids, [group.Length, longest], device: device);
-        var oneTemperature = temperatures.All(t => t == temperatures[0]);
-        var perSequence = oneTemperature ? null : tensor(temperatures, [group.Length, 1, 1], device: device);
-        var logProbs = LogProbs(teacher, input, perSequence, temperatures[0]).reshape(-1, vocabulary); // [B * longest, V]
-
-        // Sequences asking for the same shape of targets are answered together.
-        foreach (var same in Enumerable.Range(0, group.Length).GroupBy(b => (sequences[group[b]].Settings.K, sequences[group[b]].Settings.Kind)))
+        // The body runs over the whole group at once; the head, the log-softmax and the targets over a few
+        // sequences at a time, so that the logits held at once stay under maxLogits however many
+        // tokens the batch has (Qwen's 152k vocabulary at 4096 tokens would be 2.5 GB, and its log-softmax as much again).
+        var hidden = teacher.Model.HiddenStates(input);
+        int each = (int)Math.Clamp(maxLogits / ((long)longest * teacher.Model.VocabularySize), 1, group.Length);
+        for (int start = 0; start < group.Length; start += each)
         {
-            var members = same.ToArray();
-            var rows = Rows(logProbs, members, group, sequences, longest, device);
-            var (k, kind) = same.Key;
-            if (k == 0) Dense(teacher, sequences, group, members, rows, results);
-            else if (kind == SparseTargetKind.TopK) TopK(teacher, sequences, group, members, rows, k, results);
-            else Sampled(teacher, sequences, group, members, rows, k, results);
+            using var chunkScope = NewDisposeScope();
+            int count = Math.Min(each, group.Length - start);
+            var chunk = group[start..(start + count)];
+            var chunkTemperatures = temperatures[start..(start + count)];
+            var oneTemperature = chunkTemperatures.All(t => t == chunkTemperatures[0]);
+            var perSequence = oneTemperature ? null : tensor(chunkTemperatures, [count, 1, 1], device: device);
+            var logits = teacher.Model.Logits(count == group.Length ? hidden : hidden.narrow(0, start, count));
+            var logProbs = LogProbsOfLogits(teacher, logits, perSequence, chunkTemperatures[0]).reshape(-1, vocabulary); // [count * longest, V]
+
+            // Sequences asking for the same shape of targets are answered together.
+            foreach (var same in Enumerable.Range(0, count).GroupBy(b => (sequences[chunk[b]].Settings.K, sequences[chunk[b]].Settings.Kind)))
+            {
+                var members = same.ToArray();
+                var rows = Rows(logProbs, members, chunk, sequences, longest, device);
+                var (k, kind) = same.Key;
+                if (k == 0) Dense(teacher, sequences, chunk, members, rows, results);
+                else if (kind == SparseTargetKind.TopK) TopK(teacher, sequences, chunk, members, rows, k, results);
+                else Sampled(teacher, sequences, chunk, members, rows, k, results);
+            }
         }
     }
 

@@ -20,6 +20,16 @@ public abstract class CausalLanguageModel(string name) : Module<Tensor, Tensor>(
     public abstract int VocabularySize { get; }
 
     /// <summary>
+    /// The final hidden states [B, L, W] of int64 token ids [B, L], before the output head:
+    /// <c>forward</c> is <see cref="Logits"/> of these. Apart, so that the head (the largest
+    /// activation for a big vocabulary) can run over a long batch a few rows at a time.
+    /// </summary>
+    public abstract Tensor HiddenStates(Tensor tokens);
+
+    /// <summary>The output head: logits [..., V] of hidden states [..., W].</summary>
+    public abstract Tensor Logits(Tensor hidden);
+
+    /// <summary>
     /// Next-token logits [B, V] after the last of <paramref name="tokens"/> [B, n] (int64), reading
     /// and extending <paramref name="cache"/>: the keys and values of these tokens go into columns
     /// <see cref="KeyValueCache.Length"/>..+n, <paramref name="positions"/> [B, n] are their positions

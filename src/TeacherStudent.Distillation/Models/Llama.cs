@@ -377,15 +377,21 @@ public sealed class Llama : CausalLanguageModel
     public override int VocabularySize => Config.VocabularySize;
 
     /// <summary>Next-token logits [B, L, V] for int64 token ids [B, L] at positions 0..L-1.</summary>
-    public override Tensor forward(Tensor tokens)
+    public override Tensor forward(Tensor tokens) => Head(HiddenStates(tokens));
+
+    /// <inheritdoc/>
+    public override Tensor HiddenStates(Tensor tokens)
     {
         CheckTokens(tokens);
         var x = stack.Embedding.forward(tokens);
         using var count = tokens.shape[1].ToScalar();
         var (cos, sin) = rotary.At(arange(count, ScalarType.Int64, tokens.device), x.dtype);
         foreach (var block in stack.Blocks) x = block.Run(x, cos, sin);
-        return Head(stack.FinalNorm.forward(x));
+        return stack.FinalNorm.forward(x);
     }
+
+    /// <inheritdoc/>
+    public override Tensor Logits(Tensor hidden) => Head(hidden);
 
     /// <inheritdoc/>
     public override Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)

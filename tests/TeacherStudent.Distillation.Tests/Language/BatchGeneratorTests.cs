@@ -200,6 +200,10 @@ public sealed class BatchGeneratorTests
 
         public override Tensor forward(Tensor tokens) => inner.forward(tokens);
 
+        public override Tensor HiddenStates(Tensor tokens) => inner.HiddenStates(tokens);
+
+        public override Tensor Logits(Tensor hidden) => inner.Logits(hidden);
+
         public override Tensor NextTokenLogits(Tensor tokens, Tensor positions, KeyValueCache cache, Tensor mask)
         {
             Reads.Add(tokens.shape);
