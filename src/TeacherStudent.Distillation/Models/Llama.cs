@@ -386,7 +386,7 @@ public sealed class Llama : CausalLanguageModel
         var x = stack.Embedding.forward(tokens);
         using var count = tokens.shape[1].ToScalar();
         var (cos, sin) = rotary.At(arange(count, ScalarType.Int64, tokens.device), x.dtype);
-        foreach (var block in stack.Blocks) x = Layer(() => block.Run(x, cos, sin));
+        foreach (var block in stack.Blocks) x = block.Run(x, cos, sin);
         return stack.FinalNorm.forward(x);
     }
 
@@ -401,10 +401,7 @@ public sealed class Llama : CausalLanguageModel
         var x = stack.Embedding.forward(tokens);
         var (cos, sin) = rotary.At(positions, x.dtype);
         for (int i = 0; i < stack.Blocks.Count; i++)
-        {
-            var block = stack.Blocks[i];
-            x = Layer(() => block.Decode(x, cos, sin, cache.Keys[i], cache.Values[i], cache.Length, mask));
-        }
+            x = stack.Blocks[i].Decode(x, cos, sin, cache.Keys[i], cache.Values[i], cache.Length, mask);
         cache.Length += length;
         return Head(stack.FinalNorm.forward(x.select(1, -1)));
     }
@@ -418,16 +415,6 @@ public sealed class Llama : CausalLanguageModel
 
     /// <summary>The rotary frequencies [D / 2] of <paramref name="config"/>: rope_theta^(-2i / D), stretched by its scaling.</summary>
     public static float[] RotaryFrequencies(LlamaConfig config) => RotaryEmbedding.InverseFrequencies(config);
-
-    // One block in a dispose scope of its own, its output moved out: a dispose scope holds every tensor made in it
-    // until it ends, so without this a forward keeps every layer's intermediates (attention scores, the
-    // feed-forward's hidden layer, ...) to the end: 6 GB for 16 x 256 tokens through 20 layers of width 512.
-    // Autograd keeps what backward needs on its own.
-    private static Tensor Layer(Func<Tensor> run)
-    {
-        using var scope = NewDisposeScope();
-        return run().MoveToOuterDisposeScope();
-    }
 
     private Tensor Head(Tensor x) => head is null ? functional.linear(x, stack.Embedding.Weight) : head.forward(x);
 
