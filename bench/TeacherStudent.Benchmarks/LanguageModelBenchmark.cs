@@ -12,7 +12,8 @@ namespace TeacherStudent.Benchmarks;
 /// <summary>A language-model teacher to measure: a Hugging Face model directory and what it is.</summary>
 /// <param name="Name">Its short name in figure names (synthetic, demo).</param>
 /// <param name="BatchesEach">Requests each student sends per pass of the SoftTargets load (sized so that a pass takes seconds, not minutes).</param>
-public sealed record LanguageTeacher(string Name, string Directory, string What, int BatchesEach);
+/// <param name="TokenBudget">Batching:MaxTokens of the batcher, and the in-process batch it is held against.</param>
+public sealed record LanguageTeacher(string Name, string Directory, string What, int BatchesEach, int TokenBudget);
 
 /// <summary>
 /// Issue 15's language-model figures, each side by side in one run with its reference, medians of
@@ -28,7 +29,6 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     private const int SequencesPerRequest = 4;
     private const int InFlight = 4;            // requests each student keeps unanswered
     private const int TopK = 32;
-    private const int TokenBudget = 4096;      // Batching:MaxTokens of the batcher, and the in-process batch it is held against
     private const int Callers = 16;            // concurrent Generate callers
     private const int NewTokens = 64;
     private const int PromptsShared = 200, SamplesEach = 5;
@@ -58,15 +58,15 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     // 8 students, each sending batches of 4 sequences with several in flight, top-32 targets, every sequence new.
     private async Task SoftTargetsAsync(LanguageTeacher teacher, LanguageModel model, CancellationToken ct)
     {
-        int length = Math.Min(256, model.ContextLength), budgetSequences = TokenBudget / length;
+        int length = Math.Min(256, model.ContextLength), budget = teacher.TokenBudget, budgetSequences = budget / length;
         int batchesEach = settings.Quick ? 1 : teacher.BatchesEach;
-        using var on = await StartAsync(teacher, "--Batching:Enabled=true", $"--Batching:MaxTokens={TokenBudget}");
+        using var on = await StartAsync(teacher, "--Batching:Enabled=true", $"--Batching:MaxTokens={budget}");
         using var off = await StartAsync(teacher, "--Batching:Enabled=false");
         var random = new Random(15);
         var served = new[] { new List<double>(), new List<double>() };
         var inProcess = new List<double>();
         var tokensPerPass = Students * batchesEach * SequencesPerRequest * length;
-        int limitCalls = Math.Max(1, tokensPerPass / TokenBudget);
+        int limitCalls = Math.Max(1, tokensPerPass / budget);
         // Warm-up: a pass of each kind untimed, so that both processes have compiled their hot paths.
         InProcessTokensPerSecond(model, random, budgetSequences, length, 1);
         foreach (var service in new[] { on, off }) await ServedTokensPerSecondAsync(service, model, random, length, 1, ct);
@@ -80,10 +80,10 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
         }
         double limit = Statistics.Median(inProcess), onRate = Statistics.Median(served[0]), offRate = Statistics.Median(served[1]);
         var how = $"{teacher.What}: {Students} students, batches of {SequencesPerRequest} sequences of {length} tokens, {InFlight} in flight each, top-{TopK}";
-        Add(teacher, "lm_served_tokens_per_second", onRate, "tokens/s", "reported", $"{how}, Batching:MaxTokens {TokenBudget}");
+        Add(teacher, "lm_served_tokens_per_second", onRate, "tokens/s", "reported", $"{how}, Batching:MaxTokens {budget}");
         Add(teacher, "lm_unbatched_tokens_per_second", offRate, "tokens/s", "reported", $"{how}, batcher off (one forward per request)");
         Add(teacher, "lm_in_process_tokens_per_second", limit, "tokens/s", "reported",
-            $"{teacher.What}: SequenceTargets.Compute of {budgetSequences} sequences of {length} tokens ({TokenBudget} tokens, the batcher's budget), top-{TopK}, all torch threads");
+            $"{teacher.What}: SequenceTargets.Compute of {budgetSequences} sequences of {length} tokens ({budget} tokens, the batcher's budget), top-{TopK}, all torch threads");
         Add(teacher, "lm_serving_efficiency", onRate / limit, "ratio", ">= 0.9", $"{how}; served (batcher on) / in-process at the token budget");
         Add(teacher, "lm_batching_speedup", onRate / offRate, "ratio", "reported", $"{how}; batcher on / off");
         Add(teacher, "lm_unbatched_efficiency", offRate / limit, "ratio", "reported", $"{how}; batcher off / in-process at the token budget");
