@@ -5,61 +5,17 @@ using TeacherStudent.Teacher.Telemetry;
 
 namespace TeacherStudent.Teacher.Batching;
 
-/// <summary>
-/// One <see cref="DynamicBatcher"/> per loaded teacher version, made on first use. A version
-/// swapped in gets a batcher of its own; the replaced version's batcher finishes what its
-/// requests queued and stops when that version is disposed (<see cref="LoadedTeacher.Retired"/>).
-/// </summary>
+/// <summary>One <see cref="DynamicBatcher"/> per loaded classifier version (see <see cref="VersionBatchers{TBatcher}"/>).</summary>
 public sealed class BatcherPool(IOptions<BatchingOptions> options, TeacherMetrics metrics) : IDisposable
 {
-    private readonly Dictionary<LoadedTeacher, DynamicBatcher> batchers = new(ReferenceEqualityComparer.Instance);
-    private bool disposed;
+    private readonly VersionBatchers<DynamicBatcher> batchers =
+        new(teacher => new DynamicBatcher(teacher, options.Value, metrics, TorchThreads.Total));
 
     /// <summary>Batchers running now: one per teacher version that has been asked since it was loaded.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (batchers) return batchers.Count;
-        }
-    }
+    public int Count => batchers.Count;
 
     /// <summary>The batcher of <paramref name="teacher"/> (this very version).</summary>
-    public DynamicBatcher For(LoadedTeacher teacher)
-    {
-        DynamicBatcher batcher;
-        lock (batchers)
-        {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            if (batchers.TryGetValue(teacher, out var existing)) return existing;
-            batcher = new DynamicBatcher(teacher, options.Value, metrics, TorchThreads.Total);
-            batchers.Add(teacher, batcher);
-        }
-        // Runs at once when the version is already retired, which stops the batcher just made.
-        teacher.Retired.Register(() => Retire(teacher));
-        return batcher;
-    }
+    public DynamicBatcher For(LoadedTeacher teacher) => batchers.For(teacher);
 
-    // The version is being disposed, so nobody holds it to queue more: the thread ends once the queue is empty.
-    private void Retire(LoadedTeacher teacher)
-    {
-        DynamicBatcher? batcher;
-        lock (batchers)
-        {
-            if (!batchers.Remove(teacher, out batcher)) return;
-        }
-        batcher.Stop();
-    }
-
-    public void Dispose()
-    {
-        DynamicBatcher[] all;
-        lock (batchers)
-        {
-            disposed = true;
-            all = [.. batchers.Values];
-            batchers.Clear();
-        }
-        foreach (var batcher in all) batcher.Dispose();
-    }
+    public void Dispose() => batchers.Dispose();
 }

@@ -39,7 +39,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// examples with it: they are dropped, not computed.
 /// </para>
 /// </summary>
-public sealed class DynamicBatcher : IDisposable
+public sealed class DynamicBatcher : IVersionBatcher
 {
     // At shutdown, what is queued gets this long to finish before the thread is left behind.
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);

@@ -29,7 +29,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// (<see cref="TeacherBusyException"/>); a caller that goes away takes its queued sequences with it.
 /// </para>
 /// </summary>
-public sealed class SequenceBatcher : IDisposable
+public sealed class SequenceBatcher : IVersionBatcher
 {
     // As DynamicBatcher: a refusal is sent a tenth of the time left before the deadline, 0.1 to 1 s.
     private static readonly TimeSpan MinDeadlineReserve = TimeSpan.FromMilliseconds(100);
