@@ -55,17 +55,18 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
 
         using (var convnet = InProcessTeacher.Load(settings.ConvNetCheckpoint, Instances))
         {
-            if (settings.Runs("serving")) await ServingOverheadAsync(m, convnet, batches: 10 * scale, cancellationToken);
-            if (settings.Runs("batching")) await BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken);
-            if (settings.Runs("waiting")) await WaitingAsync(m, convnet, batchesEach: 10 * scale, cancellationToken);
-            if (settings.Runs("latency")) await LatencyAsync(m, batchesEach: 10 * scale, cancellationToken);
-            if (settings.Runs("cache")) await CacheAsync(m, batches: 10 * scale, cancellationToken);
-            if (settings.Runs("peer")) await PeerAsync(m, convnet, scale, cancellationToken);
+            if (settings.Runs("serving")) await PartClock.TimeAsync("serving", () => ServingOverheadAsync(m, convnet, batches: 10 * scale, cancellationToken));
+            if (settings.Runs("batching"))
+                await PartClock.TimeAsync("batching", () => BatchingAsync(m, convnet, "convnet", settings.ConvNetCheckpoint, batchesEach: 24 * scale, cancellationToken));
+            if (settings.Runs("waiting")) await PartClock.TimeAsync("waiting", () => WaitingAsync(m, convnet, batchesEach: 10 * scale, cancellationToken));
+            if (settings.Runs("latency")) await PartClock.TimeAsync("latency", () => LatencyAsync(m, batchesEach: 10 * scale, cancellationToken));
+            if (settings.Runs("cache")) await PartClock.TimeAsync("cache", () => CacheAsync(m, batches: 10 * scale, cancellationToken));
+            if (settings.Runs("peer")) await PartClock.TimeAsync("peer", () => PeerAsync(m, convnet, scale, cancellationToken));
         }
         if (settings.Runs("mlp"))
         {
             using var mlp = InProcessTeacher.Load(settings.MlpCheckpoint, Instances);
-            await BatchingAsync(m, mlp, "mlp", settings.MlpCheckpoint, batchesEach: 25 * scale, cancellationToken);
+            await PartClock.TimeAsync("mlp", () => BatchingAsync(m, mlp, "mlp", settings.MlpCheckpoint, batchesEach: 25 * scale, cancellationToken));
         }
         return figures;
     }
