@@ -9,9 +9,11 @@ namespace TeacherStudent.Teacher.Batching;
 /// <summary>
 /// The dynamic batcher of one teacher version. Examples of every request, from every stream and
 /// client, go into one bounded queue; a forward thread runs the model on up to MaxBatch of them,
-/// or on what is there once the oldest has waited MaxDelay, whichever comes first, and writes
-/// every row back into its own request's answer, in request order. There is one forward thread
-/// per copy of the model (<see cref="LoadedTeacher.Instances"/>): while one runs a forward, the
+/// or on what is there once the oldest has waited MaxDelay, or at once when no stream could add to
+/// it (every open stream it has seen has a request queued or in a forward: <see cref="OpenCallers"/>),
+/// whichever comes first, and writes every row back into its own request's answer, in request order.
+/// So a student alone that waits for each answer is not held MaxDelay for company that cannot come.
+/// There is one forward thread per copy of the model (<see cref="LoadedTeacher.Instances"/>): while one runs a forward, the
 /// next takes the next batch from the same queue.
 /// <para>
 /// Copies adapt to the load: a forward runs on the torch threads of the copies that will have
@@ -51,6 +53,7 @@ public sealed class DynamicBatcher : IVersionBatcher
     private readonly object gate = new();
     private readonly List<QueuedRequest> queue = [];
     private readonly LinkedList<QueuedRequest> waiting = new();
+    private readonly OpenCallers openCallers;
     private readonly Thread[] threads;
     // torch threads the forwards may use at once: the teacher's share of them, or one per copy when it has more copies than threads.
     private readonly int threadCapacity;
@@ -67,6 +70,7 @@ public sealed class DynamicBatcher : IVersionBatcher
         maxBatch = options.MaxBatch;
         capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
+        openCallers = new OpenCallers(gate);
         threadCapacity = Math.Max(torchThreads, teacher.Instances);
         // Threads of their own: forwards are long, synchronous and use thread-bound dispose scopes.
         threads = Enumerable.Range(0, teacher.Instances)
@@ -91,11 +95,11 @@ public sealed class DynamicBatcher : IVersionBatcher
     /// log_softmax(logits / T) of <paramref name="inputs"/> as bytes of <paramref name="outputDType"/>,
     /// row-major [B, NumOutputs], computed in shared forwards.
     /// </summary>
-    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): forwards are shared fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): waiting for room in the queue ends a little before it.</param>
     /// <exception cref="TeacherBusyException">the queue stayed full until the deadline.</exception>
     /// <exception cref="OperationCanceledException">the caller went away; its queued examples were dropped.</exception>
-    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, object caller, DateTime deadline,
+    public async Task<byte[]> LogProbsAsync(WireTensor inputs, float temperature, WireDType outputDType, Caller caller, DateTime deadline,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -104,10 +108,14 @@ public sealed class DynamicBatcher : IVersionBatcher
         lock (gate)
         {
             alone = stopped;
-            if (!alone && !TryEnqueue(request))
+            if (!alone)
             {
-                request.State = QueuedRequestState.Waiting;
-                waiting.AddLast(request);
+                openCallers.Arrive(request);
+                if (!TryEnqueue(request))
+                {
+                    request.State = QueuedRequestState.Waiting;
+                    waiting.AddLast(request);
+                }
             }
         }
         // Retired or shutting down: this request runs on its own, as with batching off.
@@ -139,6 +147,7 @@ public sealed class DynamicBatcher : IVersionBatcher
         Stop();
         var until = DateTime.UtcNow + DrainTimeout;
         foreach (var thread in threads) thread.Join(TimeSpan.FromTicks(Math.Max(0, (until - DateTime.UtcNow).Ticks)));
+        openCallers.Dispose();
     }
 
     // Under the lock. First come first served: nobody jumps the callers already waiting for room.
@@ -183,6 +192,7 @@ public sealed class DynamicBatcher : IVersionBatcher
             if (request.State != QueuedRequestState.Waiting) return;
             waiting.Remove(request);
             request.State = QueuedRequestState.Over;
+            openCallers.Leave(request);
             AdmitWaiting();
         }
         metrics.QueueRejected(teacher.Name);
@@ -200,6 +210,7 @@ public sealed class DynamicBatcher : IVersionBatcher
             if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
             else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
             request.State = QueuedRequestState.Over;
+            openCallers.Leave(request);
         }
         if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
         request.Answer.TrySetCanceled(token);
@@ -261,7 +272,7 @@ public sealed class DynamicBatcher : IVersionBatcher
                     Monitor.Wait(gate);
                     continue;
                 }
-                if (queued >= maxBatch || stopping) break;
+                if (queued >= maxBatch || stopping || openCallers.NoneIdle) break;
                 // The queue is in arrival order, so its head has waited longest.
                 var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
                 if (dueIn <= 0) break;
@@ -335,7 +346,9 @@ public sealed class DynamicBatcher : IVersionBatcher
         foreach (var (request, slice) in batch)
         {
             // An abandoned request's rows are computed (they were in this forward) but go nowhere.
-            if (request.CompleteRows(slice.Count)) request.Answer.TrySetResult(request.Output);
+            if (!request.CompleteRows(slice.Count)) continue;
+            lock (gate) openCallers.Leave(request);
+            request.Answer.TrySetResult(request.Output);
         }
     }
 
@@ -348,6 +361,7 @@ public sealed class DynamicBatcher : IVersionBatcher
             {
                 if (request.State == QueuedRequestState.Queued) Remove(request);
                 request.State = QueuedRequestState.Over;
+                openCallers.Leave(request);
             }
             request.Answer.TrySetException(error);
         }

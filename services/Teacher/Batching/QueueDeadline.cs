@@ -4,7 +4,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// When a request still waiting in a teacher's queue is refused (RESOURCE_EXHAUSTED): the refusal must
 /// reach the caller before its call expires, over a network, on a busy machine, so it is sent when a
 /// tenth of the time the caller had left on arrival remains, and never later than 100 ms (nor earlier
-/// than 1 s) before the deadline. The dynamic batcher and the generation batcher both use it.
+/// than 1 s) before the deadline. The dynamic, sequence and generation batchers all use it.
 /// </summary>
 public static class QueueDeadline
 {

@@ -9,7 +9,7 @@ namespace TeacherStudent.Teacher.Batching;
 /// request order. <see cref="State"/> and <see cref="Taken"/> change under the batcher's lock;
 /// the rows done are counted by the forward threads, whose forwards of one request may overlap.
 /// </summary>
-internal sealed class QueuedRequest
+internal sealed class QueuedRequest : IQueuedRequest
 {
     private readonly WireTensor inputs;
     private readonly int exampleBytes, rowBytes;
@@ -17,7 +17,7 @@ internal sealed class QueuedRequest
     private readonly WireDType outputDType;
     private int done;
 
-    public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs, object caller)
+    public QueuedRequest(WireTensor inputs, float temperature, WireDType outputDType, int numOutputs, Caller caller)
     {
         Caller = caller;
         this.inputs = inputs;
@@ -32,8 +32,10 @@ internal sealed class QueuedRequest
     /// <summary>Where the request is: waiting for room, queued (some examples not yet taken), all taken, or over.</summary>
     public QueuedRequestState State { get; set; } = QueuedRequestState.New;
 
-    /// <summary>Who asked (one object per stream); forwards are shared fairly between callers.</summary>
-    public object Caller { get; }
+    /// <summary>Who asked (one per stream); forwards are shared fairly between callers.</summary>
+    public Caller Caller { get; }
+
+    public bool Counted { get; set; }
 
     /// <summary>Number of examples.</summary>
     public int Count { get; }

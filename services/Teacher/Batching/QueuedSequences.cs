@@ -8,15 +8,17 @@ namespace TeacherStudent.Teacher.Batching;
 /// batcher has handed to forwards so far (in order), and their targets as the forwards finish them.
 /// <see cref="State"/> and <see cref="Taken"/> change under the batcher's lock.
 /// </summary>
-internal sealed class QueuedSequences(IReadOnlyList<SequenceToScore> sequences, object caller)
+internal sealed class QueuedSequences(IReadOnlyList<SequenceToScore> sequences, Caller caller) : IQueuedRequest
 {
     private int done;
 
     /// <summary>Where the request is: waiting for room, queued (some sequences not yet taken), all taken, or over.</summary>
     public QueuedRequestState State { get; set; } = QueuedRequestState.New;
 
-    /// <summary>Who asked (one object per stream); forwards are shared fairly between callers.</summary>
-    public object Caller { get; } = caller;
+    /// <summary>Who asked (one per stream); forwards are shared fairly between callers.</summary>
+    public Caller Caller { get; } = caller;
+
+    public bool Counted { get; set; }
 
     /// <summary>The sequences, in request order.</summary>
     public IReadOnlyList<SequenceToScore> Sequences { get; } = sequences;

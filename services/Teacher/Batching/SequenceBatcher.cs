@@ -11,7 +11,8 @@ namespace TeacherStudent.Teacher.Batching;
 /// sequences for examples and tokens for room. The sequences of every request, from every stream,
 /// go into one bounded queue; the forward thread runs the model on up to
 /// <see cref="BatchingOptions.MaxTokens"/> tokens of them, or on what is there once the oldest has
-/// waited MaxDelay, whichever comes first, and hands every sequence's targets back to its request.
+/// waited MaxDelay, or at once when no stream could add to it (<see cref="OpenCallers"/>), whichever
+/// comes first, and hands every sequence's targets back to its request.
 /// Sequences of different lengths, temperatures, k and kinds share a forward
 /// (<see cref="SequenceTargets.ComputeMany"/>: one forward per length, one top-k per k).
 /// <para>
@@ -31,9 +32,6 @@ namespace TeacherStudent.Teacher.Batching;
 /// </summary>
 public sealed class SequenceBatcher : IVersionBatcher
 {
-    // As DynamicBatcher: a refusal is sent a tenth of the time left before the deadline, 0.1 to 1 s.
-    private static readonly TimeSpan MinDeadlineReserve = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxDeadlineReserve = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
     private readonly LoadedTeacher teacher;
@@ -44,7 +42,8 @@ public sealed class SequenceBatcher : IVersionBatcher
     private readonly List<QueuedSequences> queue = [];
     private readonly LinkedList<QueuedSequences> waiting = new();
     // Tokens a caller was owed (or, negative, given beyond its share) by earlier forwards; kept while it has sequences queued.
-    private readonly Dictionary<object, int> carried = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Caller, int> carried = new(ReferenceEqualityComparer.Instance);
+    private readonly OpenCallers openCallers;
     private readonly Thread thread;
     private int queued, queuedTokens;
     private bool stopping, stopped;
@@ -57,6 +56,7 @@ public sealed class SequenceBatcher : IVersionBatcher
         maxTokens = options.MaxTokens;
         capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
+        openCallers = new OpenCallers(gate);
         // A language model is one copy, so one thread: forwards are long, synchronous and use thread-bound dispose scopes.
         thread = new Thread(Run) { IsBackground = true, Name = $"sequence batcher {teacher.Name}@{teacher.Version}" };
         thread.Start();
@@ -66,11 +66,11 @@ public sealed class SequenceBatcher : IVersionBatcher
     public LoadedTeacher Teacher => teacher;
 
     /// <summary>The targets of every sequence, in order, computed in forwards shared with other requests.</summary>
-    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): forwards are shared fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none): waiting for room in the queue ends a little before it.</param>
     /// <exception cref="TeacherBusyException">the queue stayed full until the deadline.</exception>
     /// <exception cref="OperationCanceledException">the caller went away; its queued sequences were dropped.</exception>
-    public async Task<SequenceTargetBatch[]> ScoreAsync(IReadOnlyList<SequenceToScore> sequences, object caller, DateTime deadline,
+    public async Task<SequenceTargetBatch[]> ScoreAsync(IReadOnlyList<SequenceToScore> sequences, Caller caller, DateTime deadline,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -79,10 +79,14 @@ public sealed class SequenceBatcher : IVersionBatcher
         lock (gate)
         {
             alone = stopped;
-            if (!alone && !TryEnqueue(request))
+            if (!alone)
             {
-                request.State = QueuedRequestState.Waiting;
-                waiting.AddLast(request);
+                openCallers.Arrive(request);
+                if (!TryEnqueue(request))
+                {
+                    request.State = QueuedRequestState.Waiting;
+                    waiting.AddLast(request);
+                }
             }
         }
         // Retired or shutting down: this request runs on its own, as with batching off.
@@ -114,6 +118,7 @@ public sealed class SequenceBatcher : IVersionBatcher
     {
         Stop();
         thread.Join(DrainTimeout);
+        openCallers.Dispose();
     }
 
     // Under the lock. First come first served: nobody jumps the callers already waiting for room.
@@ -148,19 +153,8 @@ public sealed class SequenceBatcher : IVersionBatcher
         }
     }
 
-    // Only a request still waiting for room is refused; one already queued is computed.
-    private Timer? RefuseAt(QueuedSequences request, DateTime deadline)
-    {
-        if (deadline == DateTime.MaxValue) return null;
-        var left = deadline - DateTime.UtcNow;
-        left -= TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, MinDeadlineReserve.Ticks, MaxDeadlineReserve.Ticks));
-        if (left <= TimeSpan.Zero)
-        {
-            Refuse(request);
-            return null;
-        }
-        return new Timer(_ => Refuse(request), null, left, Timeout.InfiniteTimeSpan);
-    }
+    // Only a request still waiting for room is refused (a little before its deadline); one already queued is computed.
+    private Timer? RefuseAt(QueuedSequences request, DateTime deadline) => QueueDeadline.RefuseAt(deadline, () => Refuse(request));
 
     private void Refuse(QueuedSequences request)
     {
@@ -169,6 +163,7 @@ public sealed class SequenceBatcher : IVersionBatcher
             if (request.State != QueuedRequestState.Waiting) return;
             waiting.Remove(request);
             request.State = QueuedRequestState.Over;
+            openCallers.Leave(request);
             AdmitWaiting();
         }
         metrics.QueueRejected(teacher.Name);
@@ -186,6 +181,7 @@ public sealed class SequenceBatcher : IVersionBatcher
             if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
             else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
             request.State = QueuedRequestState.Over;
+            openCallers.Leave(request);
         }
         if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
         request.Answer.TrySetCanceled(token);
@@ -225,7 +221,7 @@ public sealed class SequenceBatcher : IVersionBatcher
                     Monitor.Wait(gate);
                     continue;
                 }
-                if (queuedTokens >= maxTokens || stopping) break;
+                if (queuedTokens >= maxTokens || stopping || openCallers.NoneIdle) break;
                 var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
                 if (dueIn <= 0) break;
                 Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
@@ -238,8 +234,8 @@ public sealed class SequenceBatcher : IVersionBatcher
     private List<(QueuedSequences Request, int Index)> Take()
     {
         // Callers in the order of their oldest queued request, with the tokens they still want.
-        var callers = new List<object>();
-        var index = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        var callers = new List<Caller>();
+        var index = new Dictionary<Caller, int>(ReferenceEqualityComparer.Instance);
         var demands = new List<int>();
         foreach (var request in queue)
         {
@@ -326,7 +322,11 @@ public sealed class SequenceBatcher : IVersionBatcher
         for (int j = 0; j < batch.Count; j++) batch[j].Request.Results[batch[j].Index] = results[j];
         // An abandoned request's sequences are computed (they were in this forward) but go nowhere.
         foreach (var group in batch.GroupBy(b => b.Request))
-            if (group.Key.Complete(group.Count())) group.Key.Answer.TrySetResult(group.Key.Results);
+        {
+            if (!group.Key.Complete(group.Count())) continue;
+            lock (gate) openCallers.Leave(group.Key);
+            group.Key.Answer.TrySetResult(group.Key.Results);
+        }
     }
 
     // The forward failed: every request in it fails with the same error, and its other sequences leave the queue.
@@ -338,6 +338,7 @@ public sealed class SequenceBatcher : IVersionBatcher
             {
                 if (request.State == QueuedRequestState.Queued) Remove(request);
                 request.State = QueuedRequestState.Over;
+                openCallers.Leave(request);
             }
             request.Answer.TrySetException(error);
         }

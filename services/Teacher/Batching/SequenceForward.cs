@@ -15,10 +15,10 @@ namespace TeacherStudent.Teacher.Batching;
 public sealed class SequenceForward(IOptions<BatchingOptions> options, SequenceBatcherPool batchers, TeacherMetrics metrics)
 {
     /// <summary>The targets of every sequence, in order.</summary>
-    /// <param name="caller">Who asks (one object per stream): the batcher shares forwards fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): the batcher shares forwards fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
     /// <exception cref="TeacherBusyException">batching is on and the teacher's queue stayed full until the deadline.</exception>
-    public Task<SequenceTargetBatch[]> ScoreAsync(LoadedTeacher teacher, IReadOnlyList<SequenceToScore> sequences, object caller, DateTime deadline,
+    public Task<SequenceTargetBatch[]> ScoreAsync(LoadedTeacher teacher, IReadOnlyList<SequenceToScore> sequences, Caller caller, DateTime deadline,
         CancellationToken cancellationToken) =>
         options.Value.Enabled
             ? batchers.For(teacher).ScoreAsync(sequences, caller, deadline, cancellationToken)

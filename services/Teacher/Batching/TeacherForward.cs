@@ -27,11 +27,11 @@ public sealed class TeacherForward
     /// <summary>
     /// log_softmax(logits / T) of <paramref name="inputs"/> as bytes of <paramref name="outputDType"/>, row-major [B, NumOutputs].
     /// </summary>
-    /// <param name="caller">Who asks (one object per stream): the batcher shares forwards fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): the batcher shares forwards fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
     /// <exception cref="TeacherBusyException">batching is on and the teacher's queue stayed full until the deadline.</exception>
     public Task<byte[]> LogProbsAsync(LoadedTeacher teacher, WireTensor inputs, float temperature, WireDType outputDType,
-        object caller, DateTime deadline, CancellationToken cancellationToken) =>
+        Caller caller, DateTime deadline, CancellationToken cancellationToken) =>
         options.Enabled
             ? batchers.For(teacher).LogProbsAsync(inputs, temperature, outputDType, caller, deadline, cancellationToken)
             : AloneAsync(teacher, inputs, temperature, outputDType, cancellationToken);

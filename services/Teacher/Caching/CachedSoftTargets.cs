@@ -21,9 +21,9 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     /// Log-probabilities [B, C] in the output dtype, and how many examples came from the cache;
     /// <paramref name="deadline"/> is the call's (UTC; <see cref="DateTime.MaxValue"/> for none).
     /// </summary>
-    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): forwards are shared fairly between callers.</param>
     /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
-    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, object caller, DateTime deadline, CancellationToken cancellationToken)
+    public async Task<SoftTargetResult> ComputeAsync(ValidatedBatch batch, Caller caller, DateTime deadline, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
@@ -97,7 +97,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
 
     // Runs the model on the examples this request owns, hands each row to whoever waits for it,
     // and writes the rows to the cache.
-    private async Task ComputeOwnedAsync(ValidatedBatch batch, object caller, byte[][] exampleKeys, InFlightTargets.Claim claim, byte[] output,
+    private async Task ComputeOwnedAsync(ValidatedBatch batch, Caller caller, byte[][] exampleKeys, InFlightTargets.Claim claim, byte[] output,
         DateTime deadline, CancellationToken cancellationToken)
     {
         var owned = claim.Owned;

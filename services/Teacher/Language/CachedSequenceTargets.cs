@@ -19,10 +19,10 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
     TeacherMetrics metrics, ILogger<CachedSequenceTargets> logger)
 {
     /// <summary>Fills <paramref name="response"/> with the answer; returns how many sequences came from the cache.</summary>
-    /// <param name="caller">Who asks (one object per stream): forwards are shared fairly between callers.</param>
+    /// <param name="caller">Who asks (one per stream): forwards are shared fairly between callers.</param>
     /// <param name="deadline">The call's deadline (UTC; <see cref="DateTime.MaxValue"/> for none).</param>
     /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
-    public async Task<int> AnswerAsync(ValidatedSequenceBatch batch, SoftTargetsResponse response, object caller, DateTime deadline,
+    public async Task<int> AnswerAsync(ValidatedSequenceBatch batch, SoftTargetsResponse response, Caller caller, DateTime deadline,
         CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -68,7 +68,7 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
     // Runs the model on the sequences this request owns, hands each row to whoever waits for it,
     // and writes the rows to the cache.
     private async Task ComputeOwnedAsync(ValidatedSequenceBatch batch, SequenceRows layout, byte[][] sequenceKeys, InFlightTargets.Claim claim,
-        byte[][] rows, object caller, DateTime deadline, CancellationToken cancellationToken)
+        byte[][] rows, Caller caller, DateTime deadline, CancellationToken cancellationToken)
     {
         var owned = claim.Owned;
         var sequences = owned.Select(s => new SequenceToScore(batch.Tokens.AsMemory(s * batch.Length, batch.Length), batch.Settings)).ToArray();

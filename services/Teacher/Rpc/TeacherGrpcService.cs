@@ -84,8 +84,8 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
         // Cancelled also when the drain begins: no further request is read, those read are answered.
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(abandon.Token, stop.Draining);
-        // This stream's examples share the teacher's forwards fairly with other streams' (DynamicBatcher).
-        var caller = new object();
+        // This stream's examples share the teacher's forwards fairly with other streams' (DynamicBatcher), which wait for it until it ends.
+        using var caller = new Caller();
         var reading = ReadRequestsAsync(requestStream, answers.Writer, slots, caller, context.Deadline, stopReading.Token, abandon.Token);
         try
         {
@@ -110,7 +110,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     // Never throws: a failure to read ends the channel, and the writer ends the call with it
     // once the answers before it are sent; so does the drain, with the stopping status.
     private async Task ReadRequestsAsync(IAsyncStreamReader<SoftTargetsRequest> requestStream, ChannelWriter<Task<SoftTargetsResponse>> answers,
-        SemaphoreSlim slots, object caller, DateTime deadline, CancellationToken stopReading, CancellationToken abandon)
+        SemaphoreSlim slots, Caller caller, DateTime deadline, CancellationToken stopReading, CancellationToken abandon)
     {
         try
         {
@@ -146,7 +146,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     private static void Observe(Task answer) =>
         answer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
-    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, object caller, DateTime deadline, CancellationToken cancellationToken)
+    private async Task<SoftTargetsResponse> AnswerAsync(SoftTargetsRequest request, Caller caller, DateTime deadline, CancellationToken cancellationToken)
     {
         var response = new SoftTargetsResponse { RequestId = request.RequestId, Teacher = request.Teacher };
         // The version current now answers this whole batch, even if another is swapped in meanwhile,
@@ -229,7 +229,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
 
     // A language-model teacher: token sequences in, targets for every position out.
     private async Task<SoftTargetsResponse> AnswerSequencesAsync(SoftTargetsRequest request, LoadedTeacher teacher, SoftTargetsResponse response,
-        object caller, DateTime deadline, CancellationToken cancellationToken)
+        Caller caller, DateTime deadline, CancellationToken cancellationToken)
     {
         if (SequenceRequestValidator.Check(request, teacher, out var error) is not { } batch)
         {

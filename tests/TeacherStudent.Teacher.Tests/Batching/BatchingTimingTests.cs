@@ -13,12 +13,14 @@ namespace TeacherStudent.Teacher.Tests.Batching;
 public sealed class BatchingTimingTests
 {
     [Fact]
-    public async Task ALoneSmallRequestRunsAfterMaxDelayWithoutWaitingForAFullBatch()
+    public async Task ASmallRequestWaitsMaxDelayForAnIdleStudentAndNotForAFullBatch()
     {
-        // Arrange: a full batch first, so that the model and the connection are warm.
+        // Arrange: a full batch first, so that the model and the connection are warm; and a student
+        // that may send at any moment, worth waiting MaxDelay for.
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "256", ["MaxDelayMs"] = "300" });
         await using var stream = teacher.Server.OpenStream();
         TestImages.AssertSucceeded(await stream.AskAsync(TestImages.Request(3000, 256)));
+        await using var idle = await teacher.OpenIdleStreamAsync();
 
         // Act
         var watch = Stopwatch.StartNew();
@@ -30,7 +32,7 @@ public sealed class BatchingTimingTests
         // be finite, and is generous for a loaded machine.
         TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(3300, 4), 4, 1f), TestImages.LogProbs(lone), 1e-5);
         Assert.InRange(took, TimeSpan.FromMilliseconds(290), TimeSpan.FromSeconds(30));
-        Assert.Equal(2, teacher.Metrics.Forwards);
+        Assert.Equal(3, teacher.Metrics.Forwards);
     }
 
     [Fact]
@@ -112,25 +114,8 @@ public sealed class BatchingTimingTests
     {
         // Arrange: a queue of 64 examples, kept full by a stream that sends requests of 4096
         // examples, each at a temperature of its own (so the cache answers none of them), for as
-        // long as the service reads them (two fixed requests once drained before the late call's
-        // deadline, when this machine ran fast). The teacher's forwards run on one torch thread
-        // (this test runs alone in its process), so that a core is left for the refusal's reply as
-        // it would be for a service on cores of its own: with both threads busy in a full test run
-        // the refusal, made on time, twice reached the student after its deadline.
-        var torchThreads = TorchSharp.torch.get_num_threads();
-        TorchSharp.torch.set_num_threads(1);
-        try
-        {
-            await RefusalBeforeTheDeadlineAsync();
-        }
-        finally
-        {
-            TorchSharp.torch.set_num_threads(torchThreads);
-        }
-    }
-
-    private static async Task RefusalBeforeTheDeadlineAsync()
-    {
+        // long as the service reads them. The teacher's forwards run on every core, so that the
+        // refusal's reply competes with them for the CPU, as in a service under load.
         await using var teacher = await BatchingTeacher.StartAsync(
             new Dictionary<string, string> { ["MaxBatch"] = "64", ["QueueCapacity"] = "64", ["MaxDelayMs"] = "2" }, maxRequest: 4096, width: 128);
         using var stopBig = new CancellationTokenSource();

@@ -49,9 +49,11 @@ public sealed class DynamicBatchingTests
     [Fact]
     public async Task EightStreamsSendingEightExamplesAtOnceShareOneForwardOfSixtyFour()
     {
-        // Arrange: MaxDelay (60 s, the most allowed) far longer than the test, so that only a full
-        // batch can start the forward.
+        // Arrange: MaxDelay (60 s, the most allowed) far longer than the test, and a student that may
+        // send at any moment, so that only a full batch can start the forward.
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "64", ["MaxDelayMs"] = "60000" });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var forwardsBefore = teacher.Metrics.Forwards;
         var streams = Enumerable.Range(0, 8).Select(_ => teacher.Server.OpenStream()).ToArray();
 
         // Act
@@ -62,7 +64,7 @@ public sealed class DynamicBatchingTests
         // Assert
         for (int i = 0; i < streams.Length; i++)
             TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(2000 + 8 * i, 8), 8, 1f), TestImages.LogProbs(responses[i]), 1e-5);
-        Assert.Equal(1, teacher.Metrics.Forwards);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
         Assert.Equal(64, teacher.Metrics.LargestBatch);
         // Half of MaxDelay: a loaded machine's slow forward stays far below it, a batch that waited for MaxDelay far above.
         Assert.True(took < TimeSpan.FromSeconds(30), $"the full batch waited {took} instead of running at once.");
@@ -72,8 +74,11 @@ public sealed class DynamicBatchingTests
     [Fact]
     public async Task EightRequestsSentAheadOnOneStreamAreAnsweredInOrderFromOneSharedForward()
     {
-        // Arrange: MaxDelay far longer than the test, so that only a full batch can start the forward.
+        // Arrange: MaxDelay far longer than the test, and a student that may send at any moment, so
+        // that only a full batch can start the forward.
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "64", ["MaxDelayMs"] = "20000" });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var forwardsBefore = teacher.Metrics.Forwards;
         await using var stream = teacher.Server.OpenStream();
 
         // Act: eight requests of eight before reading any answer.
@@ -85,22 +90,25 @@ public sealed class DynamicBatchingTests
         Assert.Equal(Enumerable.Range(0, 8).Select(i => $"ahead {i}"), responses.Select(r => r.RequestId));
         for (int i = 0; i < 8; i++)
             TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(2500 + 8 * i, 8), 8, 1f), TestImages.LogProbs(responses[i]), 1e-5);
-        Assert.Equal(1, teacher.Metrics.Forwards);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
         Assert.Equal(64, teacher.Metrics.LargestBatch);
     }
 
     [Fact]
     public async Task AStreamComputesNoMoreThanItsInFlightLimitAtOnce()
     {
-        // Arrange: two requests at a time per stream, and a MaxDelay far longer than the test.
+        // Arrange: two requests at a time per stream, a MaxDelay far longer than the test, and a
+        // student that may send at any moment.
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "24", ["MaxDelayMs"] = "20000" },
             extra: new Dictionary<string, string> { ["Streams:MaxInFlight"] = "2" });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var forwardsBefore = teacher.Metrics.Forwards;
         await using var stream = teacher.Server.OpenStream();
 
         // Act: three requests of eight sent ahead; only two are read, so 16 examples wait for a forward of 24.
         for (int i = 0; i < 3; i++) await stream.SendAsync(TestImages.Request(2600 + 8 * i, 8));
         await Task.Delay(TimeSpan.FromMilliseconds(500));
-        var queuedWithTwoRead = teacher.Metrics.Forwards;
+        var queuedWithTwoRead = teacher.Metrics.Forwards - forwardsBefore;
         // A second stream's request fills the forward: the first two requests are answered, then the third is read.
         await using var other = teacher.Server.OpenStream();
         await other.SendAsync(TestImages.Request(2700, 8));
@@ -111,7 +119,7 @@ public sealed class DynamicBatchingTests
         Assert.Equal(0, queuedWithTwoRead);
         TestImages.AssertSucceeded(first);
         TestImages.AssertSucceeded(second);
-        Assert.Equal(1, teacher.Metrics.Forwards);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
         Assert.Equal(24, teacher.Metrics.LargestBatch);
     }
 
@@ -134,8 +142,11 @@ public sealed class DynamicBatchingTests
     [Fact]
     public async Task ACancelledStreamsQueuedExamplesAreDroppedNotComputed()
     {
-        // Arrange: a MaxDelay longer than the test keeps a small request queued until its stream goes.
+        // Arrange: a MaxDelay longer than the test, and a student that may send at any moment, keep a
+        // small request queued until its stream goes.
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "256", ["MaxDelayMs"] = "30000" });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var (forwardsBefore, computedBefore) = (teacher.Metrics.Forwards, teacher.Metrics.ExamplesComputed);
         using var cancel = new CancellationTokenSource();
         using var doomed = teacher.Server.Client.SoftTargets(cancellationToken: cancel.Token);
         await doomed.RequestStream.WriteAsync(TestImages.Request(2200, 8));
@@ -149,8 +160,51 @@ public sealed class DynamicBatchingTests
         // Assert: only the full batch, which runs at once, was computed.
         TestImages.AssertSucceeded(full);
         Assert.Equal(8, teacher.Metrics.DroppedExamples);
-        Assert.Equal(1, teacher.Metrics.Forwards);
-        Assert.Equal(256, teacher.Metrics.ExamplesComputed);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
+        Assert.Equal(256, teacher.Metrics.ExamplesComputed - computedBefore);
+    }
+
+    [Fact]
+    public async Task AStudentAloneWaitingForEachAnswerIsNotHeldForCompanyThatCannotCome()
+    {
+        // Arrange: MaxDelay (60 s, the most allowed) far longer than the test, so that a request that
+        // waited for it would fail the test.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "256", ["MaxDelayMs"] = "60000" });
+        await using var stream = teacher.Server.OpenStream();
+
+        // Act: four small requests, each sent once the one before is answered.
+        var watch = Stopwatch.StartNew();
+        var responses = new List<SoftTargetsResponse>();
+        for (int i = 0; i < 4; i++) responses.Add(await stream.AskAsync(TestImages.Request(2400 + 8 * i, 8)));
+        var took = watch.Elapsed;
+
+        // Assert: every forward started as soon as its request came, the only stream's, with nobody else to wait for.
+        for (int i = 0; i < 4; i++)
+            TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(2400 + 8 * i, 8), 8, 1f), TestImages.LogProbs(responses[i]), 1e-5);
+        Assert.Equal(4, teacher.Metrics.Forwards);
+        Assert.True(took < TimeSpan.FromSeconds(30), $"four requests took {took}: a forward waited for MaxDelay.");
+    }
+
+    [Fact]
+    public async Task AnIdleStudentIsWaitedForUntilItsStreamEnds()
+    {
+        // Arrange: a student that asked once and keeps its stream open.
+        await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxBatch"] = "256", ["MaxDelayMs"] = "60000" });
+        var idle = await teacher.OpenIdleStreamAsync();
+        await using var stream = teacher.Server.OpenStream();
+        var asked = stream.AskAsync(TestImages.Request(2450, 8));
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples == 8, "the 8 examples are queued");
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var queuedWhileIdleStreamOpen = teacher.Metrics.QueuedExamples;
+
+        // Act: the idle student goes away.
+        await idle.DisposeAsync();
+        var response = await asked.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Assert: the request waited while the idle student could still send, and ran once it could not.
+        Assert.Equal(8, queuedWhileIdleStreamOpen);
+        TestImages.AssertClose(teacher.Reference.LogProbs(TestImages.Pixels(2450, 8), 8, 1f), TestImages.LogProbs(response), 1e-5);
+        Assert.Equal(2, teacher.Metrics.Forwards);
     }
 
     private static void UseFloatPixels(SoftTargetsRequest request)

@@ -10,7 +10,8 @@ namespace TeacherStudent.Teacher.Tests.Batching;
 /// </summary>
 public sealed class SequenceBatchingTests
 {
-    // A MaxDelay far longer than any test: a forward starts only when its token budget is full.
+    // A MaxDelay far longer than any test: with a student that may send at any moment (an idle stream), a
+    // forward starts only when its token budget is full.
     private const string Forever = "60000";
 
     [Fact]
@@ -31,6 +32,8 @@ public sealed class SequenceBatchingTests
         {
             ["MaxTokens"] = budget.ToString(), ["MaxDelayMs"] = Forever,
         });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var (forwardsBefore, tokensBefore) = (teacher.Metrics.Forwards, teacher.Metrics.TokensComputed);
         var requests = asks.Select((a, i) => teacher.Request(teacher.Tokens(100 * i, a.Count, a.Length), a.Count, a.Length, a.Temperature, a.K, a.Kind,
             seed: 5 + i)).ToArray();
 
@@ -43,8 +46,8 @@ public sealed class SequenceBatchingTests
 
         // Assert
         for (int i = 0; i < requests.Length; i++) teacher.AssertSameAsAlone(requests[i], responses[i]);
-        Assert.Equal(1, teacher.Metrics.Forwards);
-        Assert.Equal(budget, teacher.Metrics.TokensComputed);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
+        Assert.Equal(budget, teacher.Metrics.TokensComputed - tokensBefore);
         Assert.Equal(asks.Sum(a => a.Count), teacher.Metrics.LargestBatch);
     }
 
@@ -56,6 +59,8 @@ public sealed class SequenceBatchingTests
         {
             ["MaxTokens"] = (2 * 3 * 16).ToString(), ["MaxDelayMs"] = Forever,
         });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var (forwardsBefore, tokensBefore) = (teacher.Metrics.Forwards, teacher.Metrics.TokensComputed);
         var same = teacher.Request(teacher.Tokens(0, 3, 16), 3, 16, k: 8);
         var other = teacher.Request(teacher.Tokens(400, 3, 16), 3, 16, k: 8);
         var streams = Enumerable.Range(0, 4).Select(_ => teacher.Server.OpenStream()).ToArray();
@@ -69,9 +74,26 @@ public sealed class SequenceBatchingTests
         // Assert
         foreach (var answer in answers) teacher.AssertSameAsAlone(same, answer);
         teacher.AssertSameAsAlone(other, otherAnswer);
-        Assert.Equal(1, teacher.Metrics.Forwards);
-        Assert.Equal(2 * 3 * 16, teacher.Metrics.TokensComputed);
+        Assert.Equal(1, teacher.Metrics.Forwards - forwardsBefore);
+        Assert.Equal(2 * 3 * 16, teacher.Metrics.TokensComputed - tokensBefore);
         foreach (var stream in streams) await stream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AStudentAloneWaitingForEachAnswerIsNotHeldForABudgetNobodyElseCanFill()
+    {
+        // Arrange: one stream, and a MaxDelay far longer than the test.
+        await using var teacher = await SequenceBatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxTokens"] = "1000", ["MaxDelayMs"] = Forever });
+        await using var stream = teacher.Server.OpenStream();
+        var requests = Enumerable.Range(0, 3).Select(i => teacher.Request(teacher.Tokens(500 + 40 * i, 2, 12), 2, 12, k: 4)).ToArray();
+
+        // Act: each request sent once the one before is answered.
+        var responses = new List<SoftTargetsResponse>();
+        foreach (var request in requests) responses.Add(await stream.AskAsync(request).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // Assert: a forward per request, each started at once.
+        for (int i = 0; i < requests.Length; i++) teacher.AssertSameAsAlone(requests[i], responses[i]);
+        Assert.Equal(3, teacher.Metrics.Forwards);
     }
 
     [Fact]
@@ -97,10 +119,12 @@ public sealed class SequenceBatchingTests
     {
         // Arrange: a request of three sequences where a forward holds two; the third waits for a budget that never fills.
         await using var teacher = await SequenceBatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxTokens"] = "32", ["MaxDelayMs"] = Forever });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var (forwardsBefore, tokensBefore) = (teacher.Metrics.Forwards, teacher.Metrics.TokensComputed);
         using var cancel = new CancellationTokenSource();
         using var doomed = teacher.Server.Client.SoftTargets(cancellationToken: cancel.Token);
         await doomed.RequestStream.WriteAsync(teacher.Request(teacher.Tokens(0, 3, 16), 3, 16, k: 4));
-        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Forwards == 1 && teacher.Metrics.QueuedExamples == 1,
+        await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.Forwards - forwardsBefore == 1 && teacher.Metrics.QueuedExamples == 1,
             "two sequences computed and one still queued");
 
         // Act
@@ -113,8 +137,8 @@ public sealed class SequenceBatchingTests
         // Assert: the dropped sequence was never computed; the next stream's full forward was.
         teacher.AssertSameAsAlone(request, response);
         Assert.Equal(1, teacher.Metrics.DroppedExamples);
-        Assert.Equal(2, teacher.Metrics.Forwards);
-        Assert.Equal(64, teacher.Metrics.TokensComputed);
+        Assert.Equal(2, teacher.Metrics.Forwards - forwardsBefore);
+        Assert.Equal(64, teacher.Metrics.TokensComputed - tokensBefore);
     }
 
     [Fact]
@@ -125,6 +149,8 @@ public sealed class SequenceBatchingTests
         {
             ["MaxTokens"] = "1000", ["MaxDelayMs"] = Forever, ["MaxBatch"] = "2", ["QueueCapacity"] = "2",
         });
+        await using var idle = await teacher.OpenIdleStreamAsync();
+        var forwardsBefore = teacher.Metrics.Forwards;
         using var stopHolding = new CancellationTokenSource();
         using var holder = teacher.Server.Client.SoftTargets(cancellationToken: stopHolding.Token);
         await holder.RequestStream.WriteAsync(teacher.Request(teacher.Tokens(0, 2, 16), 2, 16, k: 4));
@@ -140,7 +166,7 @@ public sealed class SequenceBatchingTests
         Assert.Equal(SoftTargetsResponse.ResultOneofCase.Error, refused.ResultCase);
         Assert.Equal((int)StatusCode.ResourceExhausted, refused.Error.Code);
         Assert.Equal(1, teacher.Metrics.RejectedRequests);
-        Assert.Equal(0, teacher.Metrics.Forwards);
+        Assert.Equal(0, teacher.Metrics.Forwards - forwardsBefore);
         await stopHolding.CancelAsync();
     }
 

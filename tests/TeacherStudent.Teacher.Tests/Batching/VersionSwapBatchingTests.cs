@@ -12,8 +12,10 @@ public sealed class VersionSwapBatchingTests
     [Fact]
     public async Task ExamplesQueuedForAVersionSwappedOutAreAnsweredByThatVersionAndItsBatcherThenStops()
     {
-        // Arrange: a MaxDelay long enough to swap versions while the first request's examples wait.
+        // Arrange: a MaxDelay long enough to swap versions while the first request's examples wait for
+        // company (a student that may send at any moment).
         await using var teacher = await BatchingTeacher.StartAsync(new Dictionary<string, string> { ["MaxDelayMs"] = "1000" });
+        await using var idle = await teacher.OpenIdleStreamAsync();
         using var directory = new TemporaryDirectory();
         var retrained = TeacherCheckpoints.Create(directory.File("retrained.ckpt"), seed: 99);
         using var retrainedReference = new ReferenceTeacher(retrained);

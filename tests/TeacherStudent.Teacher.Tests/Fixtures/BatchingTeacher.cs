@@ -65,6 +65,19 @@ public sealed class BatchingTeacher : IAsyncDisposable
         return (response, watch.Elapsed);
     }
 
+    /// <summary>
+    /// Opens a stream that asks once (one example) and then stays open with nothing to ask: the batcher
+    /// has seen a student that may send at any moment, so its forwards wait for company (MaxDelay or a
+    /// full batch) instead of starting as soon as every stream it knows has asked. Its forward is done
+    /// when this returns; disposing the stream ends it.
+    /// </summary>
+    public async Task<SoftTargetStream> OpenIdleStreamAsync()
+    {
+        var stream = Server.OpenStream();
+        TestImages.AssertSucceeded(await stream.AskAsync(TestImages.Request(9_999, 1, id: "idle")));
+        return stream;
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds, failing the test after <paramref name="seconds"/>.</summary>
     public static async Task EventuallyAsync(Func<bool> condition, string what, double seconds = 10)
     {

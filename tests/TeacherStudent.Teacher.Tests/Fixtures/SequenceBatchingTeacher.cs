@@ -77,6 +77,19 @@ public sealed class SequenceBatchingTeacher : IAsyncDisposable
     };
 
     /// <summary>
+    /// Opens a stream that asks once (one sequence of 4 tokens) and then stays open with nothing to ask:
+    /// the batcher has seen a student that may send at any moment, so its forwards wait for company
+    /// (MaxDelay or a full token budget). Its forward is done when this returns; disposing the stream ends it.
+    /// </summary>
+    public async Task<SoftTargetStream> OpenIdleStreamAsync()
+    {
+        var stream = Server.OpenStream();
+        var idle = await stream.AskAsync(Request(Tokens(7777, 1, 4), 1, 4, k: 4, id: "idle"));
+        Assert.NotEqual(SoftTargetsResponse.ResultOneofCase.Error, idle.ResultCase);
+        return stream;
+    }
+
+    /// <summary>
     /// Asserts that <paramref name="response"/> holds, for every sequence of <paramref name="request"/>,
     /// what the reference computes for that sequence alone: values within float tolerance, ids equal.
     /// </summary>

@@ -130,7 +130,7 @@ public sealed class AdaptiveCopiesTests
     private static async Task AskAsync(DynamicBatcher batcher, int start, int count)
     {
         var inputs = new WireTensor([count, 1, 28, 28], WireDType.UInt8, TestImages.Pixels(start, count).ToArray());
-        await batcher.LogProbsAsync(inputs, 1f, WireDType.Float32, caller: new object(), DateTime.MaxValue, CancellationToken.None);
+        await batcher.LogProbsAsync(inputs, 1f, WireDType.Float32, caller: new Caller(), DateTime.MaxValue, CancellationToken.None);
     }
 
     // What every copy has seen since last asked, in order of thread count.
