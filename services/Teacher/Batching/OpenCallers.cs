@@ -38,11 +38,13 @@ internal sealed class OpenCallers(object gate) : IDisposable
         if (callers.TryGetValue(request.Caller, out var state) && --state.Requests == 0) busy--;
     }
 
+    // Registrations are unregistered, not disposed: Dispose would wait for a Forget running on another
+    // thread, which waits for this lock.
     public void Dispose()
     {
         lock (gate)
         {
-            foreach (var state in callers.Values) state.Ended.Dispose();
+            foreach (var state in callers.Values) state.Ended.Unregister();
             callers.Clear();
             busy = 0;
         }
@@ -54,7 +56,7 @@ internal sealed class OpenCallers(object gate) : IDisposable
         {
             if (!callers.Remove(caller, out var state)) return;
             if (state.Requests > 0) busy--;
-            state.Ended.Dispose();
+            state.Ended.Unregister();
             Monitor.PulseAll(gate);
         }
     }
