@@ -28,6 +28,7 @@ var root = new RootCommand("Measures the teacher service against the in-process 
 };
 root.Subcommands.Add(LoadCommands.Load());
 root.Subcommands.Add(LoadCommands.LoadOnce());
+root.Subcommands.Add(ForwardMemoryCommand.Create());
 root.SetAction(async (result, cancellationToken) =>
 {
     var settings = new BenchSettings(result.GetValue(convnet)!, result.GetValue(mlp)!, result.GetValue(data)!,
