@@ -23,8 +23,9 @@ internal sealed class OpenCallers(object gate) : IDisposable
         if (!callers.TryGetValue(caller, out var state))
         {
             callers.Add(caller, state = new State());
-            // Runs at once, under this lock (it is re-entrant), if the stream ended since the check above.
             state.Ended = caller.Ended.Register(() => Forget(caller));
+            // The stream ended since the check above: Register ran Forget at once, here (the lock is re-entrant).
+            if (!callers.ContainsKey(caller)) return;
         }
         if (state.Requests++ == 0) busy++;
         request.Counted = true;
