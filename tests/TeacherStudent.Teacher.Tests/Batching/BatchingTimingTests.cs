@@ -129,9 +129,14 @@ public sealed class BatchingTimingTests
         // this busy process's reply path (with 2 s, 200 ms, the refusal sometimes came too late), and
         // short enough that the big requests ahead (32,768 examples, about 25 s of this teacher on
         // two threads here) still hold the queue on a machine three times faster. The late student
-        // has a connection of its own, as another student would.
+        // has a connection of its own, as another student would, open before its call: the deadline the
+        // service reads (grpc-timeout) is the time left when the call's headers were written, so a
+        // connection set up after them, on this busy process, would move the service's deadline later
+        // than the student's by as long as that took.
         using var lateChannel = GrpcChannel.ForAddress(teacher.Server.Address);
-        using var late = new Contracts.V1.Teacher.TeacherClient(lateChannel).SoftTargets(deadline: DateTime.UtcNow.AddSeconds(8));
+        var lateClient = new Contracts.V1.Teacher.TeacherClient(lateChannel);
+        await lateClient.DescribeAsync(new DescribeRequest());
+        using var late = lateClient.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(8));
 
         // Act
         var watch = Stopwatch.StartNew();
