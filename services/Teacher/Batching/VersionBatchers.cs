@@ -13,7 +13,8 @@ public interface IVersionBatcher : IDisposable
 /// One batcher per loaded teacher version, made on first use. A version swapped in gets a batcher of
 /// its own; the replaced version's batcher finishes what its requests queued and stops when that
 /// version is disposed (<see cref="LoadedTeacher.Retired"/>). Shared by <see cref="BatcherPool"/>
-/// (classifiers) and <see cref="SequenceBatcherPool"/> (language models).
+/// (classifiers), <see cref="SequenceBatcherPool"/> (language models' soft targets) and
+/// <see cref="Generation.LocalGenerators"/> (their Generate).
 /// </summary>
 public sealed class VersionBatchers<TBatcher>(Func<LoadedTeacher, TBatcher> create) : IDisposable
     where TBatcher : class, IVersionBatcher

@@ -20,7 +20,7 @@ namespace TeacherStudent.Teacher.Generation;
 /// their prompts are read in one forward. The model is held for one step at a time, so SoftTargets
 /// forwards of the same teacher run between steps.
 /// </summary>
-public sealed class GenerationBatcher : IDisposable
+public sealed class GenerationBatcher : IVersionBatcher
 {
     private readonly LoadedTeacher teacher;
     private readonly TeacherMetrics metrics;
