@@ -13,8 +13,8 @@ namespace TeacherStudent.Teacher.Batching;
 /// it (every open stream it has seen has a request queued or in a forward: <see cref="OpenCallers"/>),
 /// whichever comes first, and writes every row back into its own request's answer, in request order.
 /// So a student alone that waits for each answer is not held MaxDelay for company that cannot come.
-/// There is one forward thread per copy of the model (<see cref="LoadedTeacher.Instances"/>): while one runs a forward, the
-/// next takes the next batch from the same queue.
+/// There is one forward thread per copy of the model (<see cref="LoadedTeacher.Instances"/>): while
+/// one runs a forward, the next takes the next batch from the same queue.
 /// <para>
 /// Copies adapt to the load: a forward runs on the torch threads of the copies that will have
 /// nothing to do while it runs. One forward alone (students that wait for each answer) runs on
