@@ -8,6 +8,9 @@ namespace TeacherStudent.Distillation;
 /// handle has been read, so the finalizer may free it while libtorch still uses it; that was seen
 /// here as a rare "Unknown scalar type" in a long training run. Code on the training and serving
 /// paths therefore passes Scalars that something keeps alive: these, or fields of its own.
+/// Some TorchSharp methods make one themselves: <c>add(x)</c> and <c>add_(x)</c> without an alpha
+/// pass an implicit 1 (the <c>+</c> operator too), <c>addcdiv</c> without a value likewise, and
+/// <c>square()</c> is <c>pow(2)</c>; write <c>add(x, TorchScalars.One)</c> and <c>x.mul(x)</c>.
 /// </summary>
 public static class TorchScalars
 {

@@ -63,8 +63,8 @@ internal sealed class RmsNorm : NamedModule
     public override Tensor forward(Tensor x)
     {
         var h = x.to_type(ScalarType.Float32);
-        var variance = h.square().mean([-1L], keepdim: true);
-        return weight.mul(h.mul(variance.add(epsilon).rsqrt()).to_type(x.dtype));
+        var variance = h.mul(h).mean([-1L], keepdim: true); // not square(), which is pow(2) with an unheld 2
+        return weight.mul(h.mul(variance.add(epsilon, TorchScalars.One).rsqrt()).to_type(x.dtype)); // with its alpha held (see TorchScalars)
     }
 
     protected override void Dispose(bool disposing)

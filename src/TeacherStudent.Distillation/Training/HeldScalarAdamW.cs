@@ -67,7 +67,7 @@ public sealed class HeldScalarAdamW : IDisposable
             }
             firstMoments[i].mul_(b1).add_(grad, alpha: oneMinusB1);
             secondMoments[i].mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
-            var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).add_(eps);
+            var denominator = secondMoments[i].sqrt().div_(sqrtCorrection2).add_(eps, TorchScalars.One); // with its alpha held (see TorchScalars)
             p.addcdiv_(firstMoments[i], denominator, value: negativeStepSize);
         }
     }

@@ -25,6 +25,22 @@ public sealed class LlamaTests
     };
 
     [Fact]
+    public async Task AForwardHoldsEveryScalarItHandsToLibtorchWhileTheCollectorRuns()
+    {
+        // Arrange
+        using var model = new Llama(TinyQwen3 with { Layers = 1 }).InitialiseRandomly();
+        using var noGrad = no_grad();
+        using var tokens = tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+
+        // Act and assert: every forward completes, with finite logits (an unheld Scalar throws from libtorch).
+        await ConstantCollection.RunAsync(8000, () =>
+        {
+            using var scope = NewDisposeScope();
+            Assert.True(model.forward(tokens).isfinite().all().item<bool>());
+        });
+    }
+
+    [Fact]
     public void TheStateDictNamesEveryTensorAsHuggingFaceDoes()
     {
         using var model = new Llama(TinyQwen2 with { Layers = 1 });

@@ -53,6 +53,21 @@ public sealed class HeldScalarAdamWTests
         Assert.NotEmpty(differing);
     }
 
+    [Fact]
+    public async Task AStepHoldsEveryScalarItHandsToLibtorchWhileTheCollectorRuns()
+    {
+        // Arrange: a small model with gradients, stepped again and again (see ConstantCollection).
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        using var model = nn.Linear(64, 64);
+        using var optimizer = new HeldScalarAdamW(model.parameters().Select(p => (p, 0.01)));
+        nn.functional.mse_loss(model.forward(randn(8, 64)), zeros(8, 64)).backward();
+
+        // Act and assert: every step completes (an unheld Scalar throws from libtorch) and leaves finite weights.
+        await ConstantCollection.RunAsync(8000, optimizer.Step);
+        Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+    }
+
     /// <summary>
     /// Five steps of ours and of TorchSharp's on two copies of one ConvNet; each step's gradients come
     /// from one backward pass of ours and are copied to the reference's parameters. Returns the
