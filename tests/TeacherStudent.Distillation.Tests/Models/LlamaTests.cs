@@ -24,6 +24,31 @@ public sealed class LlamaTests
         Architecture = "Qwen2ForCausalLM", QueryKeyNorm = false, QueryKeyValueBias = true, TiedHead = false, HeadWidth = 4,
     };
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AForwardLeavesEachLayersOutputInTheCallersScopeNotItsIntermediates(bool decoding)
+    {
+        // Arrange: 8 layers; every layer makes dozens of tensors (projections, rotations, scores, the feed-forward's hidden layer).
+        const int layers = 8;
+        using var model = new Llama(TinyQwen3 with { Layers = layers }).InitialiseRandomly();
+        using var noGrad = no_grad();
+        using var cache = model.NewCache(2, 6);
+        using var scope = NewDisposeScope();
+        var tokens = tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        var positions = arange(3, ScalarType.Int64).expand(2, 3);
+        var mask = ones([3, 3], ScalarType.Bool).tril().view(1, 1, 3, 3);
+        int before = scope.DisposablesCount;
+
+        // Act
+        var logits = decoding ? model.NextTokenLogits(tokens, positions, cache, mask) : model.forward(tokens);
+
+        // Assert: what a forward leaves behind in the caller's scope grows by a tensor or two per layer, not by the
+        // layers' intermediates, which a dispose scope would otherwise hold to its end (6 GB for 16 x 256 tokens of a 20-layer model).
+        Assert.Equal(decoding ? [2, 13] : [2, 3, 13], logits.shape);
+        Assert.InRange(scope.DisposablesCount - before, layers, 2 * layers + 16);
+    }
+
     [Fact]
     public async Task AForwardHoldsEveryScalarItHandsToLibtorchWhileTheCollectorRuns()
     {
