@@ -24,10 +24,7 @@ public static class LanguageTeachers
             }
             var c = SyntheticModel.Config;
             teachers.Add(new LanguageTeacher("synthetic", synthetic,
-                $"a random {c.Architecture} of {SyntheticModel.ParameterCount / 1e6:0}M parameters ({c.Layers} layers of width {c.Width}, Qwen3's vocabulary)", BatchesEach: 1,
-                // A forward of this model holds ~1.5 MB per token besides its weights (every layer's intermediates until
-                // it ends): 4096 tokens in the service, in the benchmark and in the unbatched service at once outgrow 24 GB.
-                TokenBudget: 1024));
+                $"a random {c.Architecture} of {SyntheticModel.ParameterCount / 1e6:0}M parameters ({c.Layers} layers of width {c.Width}, Qwen3's vocabulary)", BatchesEach: 1, TokenBudget: 4096));
         }
         if (teachers.Count == 0) throw new ArgumentException("the language-model parts need --lm-demo or --lm-synthetic.");
         return teachers;
