@@ -35,10 +35,9 @@ namespace TeacherStudent.Teacher.Batching;
 /// computed once and each row gets its own request's temperature (<see cref="BatchForward"/>).
 /// </para>
 /// <para>
-/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> examples. A request that does not
-/// fit waits for room, first come first served, until its call's deadline; one larger than the
-/// whole queue is let in alone when the queue is empty. A caller that goes away takes its queued
-/// examples with it: they are dropped, not computed.
+/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> examples (<see cref="BatchQueue{TRequest}"/>:
+/// a request that does not fit waits for room until its call's deadline; a caller that goes away takes
+/// its queued examples with it).
 /// </para>
 /// </summary>
 public sealed class DynamicBatcher : IVersionBatcher
@@ -48,17 +47,13 @@ public sealed class DynamicBatcher : IVersionBatcher
 
     private readonly LoadedTeacher teacher;
     private readonly TeacherMetrics metrics;
-    private readonly int maxBatch, capacity;
+    private readonly int maxBatch;
     private readonly long maxDelayTicks;
-    private readonly object gate = new();
-    private readonly List<QueuedRequest> queue = [];
-    private readonly LinkedList<QueuedRequest> waiting = new();
-    private readonly OpenCallers openCallers;
+    private readonly BatchQueue<QueuedRequest> queue;
+    private readonly object gate;
     private readonly Thread[] threads;
     // torch threads the forwards may use at once: the teacher's share of them, or one per copy when it has more copies than threads.
     private readonly int threadCapacity;
-    private int queued;
-    private bool stopping, stopped;
     // Forward threads waiting for work; torch threads the forwards running now were given.
     private int idleThreads, threadsInUse;
 
@@ -68,9 +63,9 @@ public sealed class DynamicBatcher : IVersionBatcher
         this.teacher = teacher;
         this.metrics = metrics;
         maxBatch = options.MaxBatch;
-        capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
-        openCallers = new OpenCallers(gate);
+        queue = new BatchQueue<QueuedRequest>(teacher.Name, "examples", options.QueueCapacity, metrics);
+        gate = queue.Gate;
         threadCapacity = Math.Max(torchThreads, teacher.Instances);
         // Threads of their own: forwards are long, synchronous and use thread-bound dispose scopes.
         threads = Enumerable.Range(0, teacher.Instances)
@@ -104,22 +99,8 @@ public sealed class DynamicBatcher : IVersionBatcher
     {
         cancellationToken.ThrowIfCancellationRequested();
         var request = new QueuedRequest(inputs, temperature, outputDType, teacher.NumOutputs, caller);
-        bool alone;
-        lock (gate)
-        {
-            alone = stopped;
-            if (!alone)
-            {
-                openCallers.Arrive(request);
-                if (!TryEnqueue(request))
-                {
-                    request.State = QueuedRequestState.Waiting;
-                    waiting.AddLast(request);
-                }
-            }
-        }
         // Retired or shutting down: this request runs on its own, as with batching off.
-        if (alone)
+        if (!queue.TryArrive(request))
         {
             var started = Stopwatch.GetTimestamp();
             var logProbs = await teacher.LogProbsAsync(inputs, temperature, outputDType, cancellationToken);
@@ -127,104 +108,19 @@ public sealed class DynamicBatcher : IVersionBatcher
             return logProbs;
         }
 
-        using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
-        using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;
+        using var watch = queue.Watch(request, deadline, cancellationToken);
         return await request.Answer.Task;
     }
 
     /// <summary>Stops taking requests once the queue is empty; later ones run on their own.</summary>
-    public void Stop()
-    {
-        lock (gate)
-        {
-            stopping = true;
-            Monitor.PulseAll(gate);
-        }
-    }
+    public void Stop() => queue.Stop();
 
     public void Dispose()
     {
         Stop();
         var until = DateTime.UtcNow + DrainTimeout;
         foreach (var thread in threads) thread.Join(TimeSpan.FromTicks(Math.Max(0, (until - DateTime.UtcNow).Ticks)));
-        openCallers.Dispose();
-    }
-
-    // Under the lock. First come first served: nobody jumps the callers already waiting for room.
-    private bool TryEnqueue(QueuedRequest request)
-    {
-        if (waiting.Count > 0 || !Fits(request)) return false;
-        Enqueue(request);
-        return true;
-    }
-
-    // A request larger than the whole queue is let in alone, so that it is not refused forever.
-    private bool Fits(QueuedRequest request) => queued == 0 || queued + request.Count <= capacity;
-
-    private void Enqueue(QueuedRequest request)
-    {
-        request.State = QueuedRequestState.Queued;
-        request.QueuedAt = Stopwatch.GetTimestamp();
-        queue.Add(request);
-        queued += request.Count;
-        metrics.QueueChanged(teacher.Name, request.Count);
-        Monitor.PulseAll(gate);
-    }
-
-    // Under the lock, whenever the queue shrinks.
-    private void AdmitWaiting()
-    {
-        while (waiting.First is { } first && Fits(first.Value))
-        {
-            waiting.RemoveFirst();
-            Enqueue(first.Value);
-        }
-    }
-
-    // Only a request still waiting for room is refused (a little before its deadline); one already queued is computed.
-    private Timer? RefuseAt(QueuedRequest request, DateTime deadline) => QueueDeadline.RefuseAt(deadline, () => Refuse(request));
-
-    // The deadline came while the request was still waiting for room: RESOURCE_EXHAUSTED.
-    private void Refuse(QueuedRequest request)
-    {
-        lock (gate)
-        {
-            if (request.State != QueuedRequestState.Waiting) return;
-            waiting.Remove(request);
-            request.State = QueuedRequestState.Over;
-            openCallers.Leave(request);
-            AdmitWaiting();
-        }
-        metrics.QueueRejected(teacher.Name);
-        request.Answer.TrySetException(new TeacherBusyException(
-            $"teacher '{teacher.Name}' is busy: its queue stayed full ({capacity} examples) until this call's deadline; "
-            + "send the batch again later or give the call a longer deadline."));
-    }
-
-    // The caller went away: whatever of its examples is still queued is dropped, not computed.
-    private void Abandon(QueuedRequest request, CancellationToken token)
-    {
-        var dropped = 0;
-        lock (gate)
-        {
-            if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
-            else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
-            request.State = QueuedRequestState.Over;
-            openCallers.Leave(request);
-        }
-        if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
-        request.Answer.TrySetCanceled(token);
-    }
-
-    // Under the lock: takes a queued request's untaken examples out of the queue.
-    private int Remove(QueuedRequest request)
-    {
-        queue.Remove(request);
-        var removed = request.Remaining;
-        queued -= removed;
-        metrics.QueueChanged(teacher.Name, -removed);
-        AdmitWaiting();
-        return removed;
+        queue.Dispose();
     }
 
     private void Run()
@@ -254,12 +150,11 @@ public sealed class DynamicBatcher : IVersionBatcher
             idleThreads++;
             while (true)
             {
-                if (queued == 0)
+                if (queue.Queued == 0)
                 {
-                    // Nobody waits for room while the queue is empty (AdmitWaiting lets them in).
-                    if (stopping)
+                    // Nobody waits for room while the queue is empty (it lets them in as it shrinks).
+                    if (queue.StoppedWhenEmpty())
                     {
-                        stopped = true;
                         idleThreads--;
                         return null;
                     }
@@ -272,9 +167,9 @@ public sealed class DynamicBatcher : IVersionBatcher
                     Monitor.Wait(gate);
                     continue;
                 }
-                if (queued >= maxBatch || stopping || openCallers.NoneIdle) break;
+                if (queue.Queued >= maxBatch || queue.Stopping || queue.Callers.NoneIdle) break;
                 // The queue is in arrival order, so its head has waited longest.
-                var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                var dueIn = queue.Requests[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
                 if (dueIn <= 0) break;
                 Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
             }
@@ -284,7 +179,7 @@ public sealed class DynamicBatcher : IVersionBatcher
             // The idle copies that the examples left in the queue will set to work: the threads of
             // the others are this forward's too (one forward alone runs on every thread; with the
             // queue deep, each copy runs on its share).
-            var othersStarting = queued == 0 ? 0 : Math.Min(idleThreads, (queued + maxBatch - 1) / maxBatch);
+            var othersStarting = queue.Queued == 0 ? 0 : Math.Min(idleThreads, (queue.Queued + maxBatch - 1) / maxBatch);
             var threads = Math.Max(1, free / (1 + othersStarting));
             threadsInUse += threads;
             return (batch, threads);
@@ -298,7 +193,7 @@ public sealed class DynamicBatcher : IVersionBatcher
         // Callers in the order of their oldest queued request, with all they still want.
         var callers = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
         var demands = new List<int>();
-        foreach (var request in queue)
+        foreach (var request in queue.Requests)
         {
             if (!callers.TryGetValue(request.Caller, out var c))
             {
@@ -311,7 +206,7 @@ public sealed class DynamicBatcher : IVersionBatcher
         var now = Stopwatch.GetTimestamp();
         var batch = new List<(QueuedRequest, ForwardSlice)>();
         var taken = 0;
-        foreach (var request in queue)
+        foreach (var request in queue.Requests)
         {
             var c = callers[request.Caller];
             var share = Math.Min(shares[c], request.Remaining);
@@ -321,12 +216,7 @@ public sealed class DynamicBatcher : IVersionBatcher
             batch.Add((request, request.Take(share)));
             taken += share;
         }
-        foreach (var (request, _) in batch)
-            if (request.Remaining == 0) request.State = QueuedRequestState.Taken;
-        queue.RemoveAll(r => r.Remaining == 0);
-        queued -= taken;
-        metrics.QueueChanged(teacher.Name, -taken);
-        AdmitWaiting();
+        queue.Took(taken);
         return batch;
     }
 
@@ -339,7 +229,7 @@ public sealed class DynamicBatcher : IVersionBatcher
         }
         catch (Exception e)
         {
-            Fail(batch, e);
+            queue.Fail(batch.Select(b => b.Request), e);
             return;
         }
         metrics.Forward(teacher.Name, batch.Sum(b => b.Slice.Count), Stopwatch.GetElapsedTime(started));
@@ -347,23 +237,8 @@ public sealed class DynamicBatcher : IVersionBatcher
         {
             // An abandoned request's rows are computed (they were in this forward) but go nowhere.
             if (!request.CompleteRows(slice.Count)) continue;
-            lock (gate) openCallers.Leave(request);
+            queue.Answered(request);
             request.Answer.TrySetResult(request.Output);
-        }
-    }
-
-    // The forward failed: every request in it fails with the same error, and its other examples leave the queue.
-    private void Fail(List<(QueuedRequest Request, ForwardSlice Slice)> batch, Exception error)
-    {
-        foreach (var request in batch.Select(b => b.Request).Distinct())
-        {
-            lock (gate)
-            {
-                if (request.State == QueuedRequestState.Queued) Remove(request);
-                request.State = QueuedRequestState.Over;
-                openCallers.Leave(request);
-            }
-            request.Answer.TrySetException(error);
         }
     }
 }

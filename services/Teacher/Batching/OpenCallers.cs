@@ -69,13 +69,3 @@ internal sealed class OpenCallers(object gate) : IDisposable
         public CancellationTokenRegistration Ended;
     }
 }
-
-/// <summary>A request in a batcher's queue, as <see cref="OpenCallers"/> counts it.</summary>
-internal interface IQueuedRequest
-{
-    /// <summary>Who asked (one per stream).</summary>
-    Caller Caller { get; }
-
-    /// <summary>Counted among its caller's requests (from its arrival until it is over); under the batcher's lock.</summary>
-    bool Counted { get; set; }
-}

@@ -61,6 +61,10 @@ internal sealed class QueuedRequest : IQueuedRequest
     /// <summary>Completed with <see cref="Output"/> once every row is written; or cancelled, failed, refused.</summary>
     public TaskCompletionSource<byte[]> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    public void Fail(Exception error) => Answer.TrySetException(error);
+
+    public void Cancel(CancellationToken token) => Answer.TrySetCanceled(token);
+
     /// <summary>Hands the next <paramref name="count"/> examples, in order, to a forward.</summary>
     public ForwardSlice Take(int count)
     {
@@ -70,19 +74,4 @@ internal sealed class QueuedRequest : IQueuedRequest
         Taken += count;
         return slice;
     }
-}
-
-/// <summary>Where a <see cref="QueuedRequest"/> is in its batcher.</summary>
-internal enum QueuedRequestState
-{
-    /// <summary>Not yet seen by the batcher.</summary>
-    New,
-    /// <summary>Waiting for room in the queue.</summary>
-    Waiting,
-    /// <summary>In the queue, with examples not yet handed to a forward.</summary>
-    Queued,
-    /// <summary>Every example handed to a forward; the answer comes when they are done.</summary>
-    Taken,
-    /// <summary>Answered, cancelled, failed or refused.</summary>
-    Over,
 }

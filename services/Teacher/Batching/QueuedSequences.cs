@@ -50,6 +50,10 @@ internal sealed class QueuedSequences(IReadOnlyList<SequenceToScore> sequences, 
     /// <summary>Completed with <see cref="Results"/> once every sequence is done; or cancelled, failed, refused.</summary>
     public TaskCompletionSource<SequenceTargetBatch[]> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    public void Fail(Exception error) => Answer.TrySetException(error);
+
+    public void Cancel(CancellationToken token) => Answer.TrySetCanceled(token);
+
     /// <summary>Hands the next sequence to a forward; returns its index.</summary>
     public int TakeNext()
     {

@@ -25,9 +25,9 @@ namespace TeacherStudent.Teacher.Batching;
 /// forwards; a single sequence longer than MaxTokens runs in a forward of its own.
 /// </para>
 /// <para>
-/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> sequences. A request that does not
-/// fit waits for room, first come first served, until its call's deadline, and is then refused
-/// (<see cref="TeacherBusyException"/>); a caller that goes away takes its queued sequences with it.
+/// The queue holds <see cref="BatchingOptions.QueueCapacity"/> sequences (<see cref="BatchQueue{TRequest}"/>:
+/// a request that does not fit waits for room until its call's deadline, and is then refused; a caller
+/// that goes away takes its queued sequences with it).
 /// </para>
 /// </summary>
 public sealed class SequenceBatcher : IVersionBatcher
@@ -36,17 +36,13 @@ public sealed class SequenceBatcher : IVersionBatcher
 
     private readonly LoadedTeacher teacher;
     private readonly TeacherMetrics metrics;
-    private readonly int maxTokens, capacity;
+    private readonly int maxTokens;
     private readonly long maxDelayTicks;
-    private readonly object gate = new();
-    private readonly List<QueuedSequences> queue = [];
-    private readonly LinkedList<QueuedSequences> waiting = new();
+    private readonly BatchQueue<QueuedSequences> queue;
+    private readonly object gate;
     // Tokens a caller was owed (or, negative, given beyond its share) by earlier forwards; kept while it has sequences queued.
     private readonly Dictionary<Caller, int> carried = new(ReferenceEqualityComparer.Instance);
-    private readonly OpenCallers openCallers;
     private readonly Thread thread;
-    private int queued, queuedTokens;
-    private bool stopping, stopped;
 
     public SequenceBatcher(LoadedTeacher teacher, BatchingOptions options, TeacherMetrics metrics)
     {
@@ -54,9 +50,9 @@ public sealed class SequenceBatcher : IVersionBatcher
         this.teacher = teacher;
         this.metrics = metrics;
         maxTokens = options.MaxTokens;
-        capacity = options.QueueCapacity;
         maxDelayTicks = options.MaxDelayMs * Stopwatch.Frequency / 1000;
-        openCallers = new OpenCallers(gate);
+        queue = new BatchQueue<QueuedSequences>(teacher.Name, "sequences", options.QueueCapacity, metrics, Forget);
+        gate = queue.Gate;
         // A language model is one copy, so one thread: forwards are long, synchronous and use thread-bound dispose scopes.
         thread = new Thread(Run) { IsBackground = true, Name = $"sequence batcher {teacher.Name}@{teacher.Version}" };
         thread.Start();
@@ -75,22 +71,8 @@ public sealed class SequenceBatcher : IVersionBatcher
     {
         cancellationToken.ThrowIfCancellationRequested();
         var request = new QueuedSequences(sequences, caller);
-        bool alone;
-        lock (gate)
-        {
-            alone = stopped;
-            if (!alone)
-            {
-                openCallers.Arrive(request);
-                if (!TryEnqueue(request))
-                {
-                    request.State = QueuedRequestState.Waiting;
-                    waiting.AddLast(request);
-                }
-            }
-        }
         // Retired or shutting down: this request runs on its own, as with batching off.
-        if (alone)
+        if (!queue.TryArrive(request))
         {
             var started = Stopwatch.GetTimestamp();
             var targets = await teacher.ScoreSequencesAsync(sequences, cancellationToken);
@@ -99,105 +81,24 @@ public sealed class SequenceBatcher : IVersionBatcher
             return targets;
         }
 
-        using var cancellation = cancellationToken.Register(() => Abandon(request, cancellationToken));
-        using var expiry = request.State == QueuedRequestState.Waiting ? RefuseAt(request, deadline) : null;
+        using var watch = queue.Watch(request, deadline, cancellationToken);
         return await request.Answer.Task;
     }
 
     /// <summary>Stops taking requests once the queue is empty; later ones run on their own.</summary>
-    public void Stop()
-    {
-        lock (gate)
-        {
-            stopping = true;
-            Monitor.PulseAll(gate);
-        }
-    }
+    public void Stop() => queue.Stop();
 
     public void Dispose()
     {
         Stop();
         thread.Join(DrainTimeout);
-        openCallers.Dispose();
+        queue.Dispose();
     }
 
-    // Under the lock. First come first served: nobody jumps the callers already waiting for room.
-    private bool TryEnqueue(QueuedSequences request)
+    // Under the lock: a queued request left untaken (its caller went away); what its caller was owed goes with its last.
+    private void Forget(QueuedSequences request)
     {
-        if (waiting.Count > 0 || !Fits(request)) return false;
-        Enqueue(request);
-        return true;
-    }
-
-    // A request larger than the whole queue is let in alone, so that it is not refused forever.
-    private bool Fits(QueuedSequences request) => queued == 0 || queued + request.Count <= capacity;
-
-    private void Enqueue(QueuedSequences request)
-    {
-        request.State = QueuedRequestState.Queued;
-        request.QueuedAt = Stopwatch.GetTimestamp();
-        queue.Add(request);
-        queued += request.Count;
-        queuedTokens += request.RemainingTokens;
-        metrics.QueueChanged(teacher.Name, request.Count);
-        Monitor.PulseAll(gate);
-    }
-
-    // Under the lock, whenever the queue shrinks.
-    private void AdmitWaiting()
-    {
-        while (waiting.First is { } first && Fits(first.Value))
-        {
-            waiting.RemoveFirst();
-            Enqueue(first.Value);
-        }
-    }
-
-    // Only a request still waiting for room is refused (a little before its deadline); one already queued is computed.
-    private Timer? RefuseAt(QueuedSequences request, DateTime deadline) => QueueDeadline.RefuseAt(deadline, () => Refuse(request));
-
-    private void Refuse(QueuedSequences request)
-    {
-        lock (gate)
-        {
-            if (request.State != QueuedRequestState.Waiting) return;
-            waiting.Remove(request);
-            request.State = QueuedRequestState.Over;
-            openCallers.Leave(request);
-            AdmitWaiting();
-        }
-        metrics.QueueRejected(teacher.Name);
-        request.Answer.TrySetException(new TeacherBusyException(
-            $"teacher '{teacher.Name}' is busy: its queue stayed full ({capacity} sequences) until this call's deadline; "
-            + "send the batch again later or give the call a longer deadline."));
-    }
-
-    // The caller went away: whatever of its sequences is still queued is dropped, not computed.
-    private void Abandon(QueuedSequences request, CancellationToken token)
-    {
-        var dropped = 0;
-        lock (gate)
-        {
-            if (request.State == QueuedRequestState.Waiting) waiting.Remove(request);
-            else if (request.State == QueuedRequestState.Queued) dropped = Remove(request);
-            request.State = QueuedRequestState.Over;
-            openCallers.Leave(request);
-        }
-        if (dropped > 0) metrics.QueueDropped(teacher.Name, dropped);
-        request.Answer.TrySetCanceled(token);
-    }
-
-    // Under the lock: takes a queued request's untaken sequences out of the queue.
-    private int Remove(QueuedSequences request)
-    {
-        queue.Remove(request);
-        var removed = request.Remaining;
-        queued -= removed;
-        queuedTokens -= request.RemainingTokens;
-        if (!queue.Any(r => ReferenceEquals(r.Caller, request.Caller))) carried.Remove(request.Caller);
-        metrics.QueueChanged(teacher.Name, -removed);
-        AdmitWaiting();
-        return removed;
+        if (!queue.Requests.Any(r => ReferenceEquals(r.Caller, request.Caller))) carried.Remove(request.Caller);
     }
 
     private void Run()
@@ -211,23 +112,27 @@ public sealed class SequenceBatcher : IVersionBatcher
         {
             while (true)
             {
-                if (queued == 0)
+                if (queue.Queued == 0)
                 {
-                    if (stopping)
-                    {
-                        stopped = true;
-                        return null;
-                    }
+                    if (queue.StoppedWhenEmpty()) return null;
                     Monitor.Wait(gate);
                     continue;
                 }
-                if (queuedTokens >= maxTokens || stopping || openCallers.NoneIdle) break;
-                var dueIn = queue[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                if (QueuedTokens() >= maxTokens || queue.Stopping || queue.Callers.NoneIdle) break;
+                var dueIn = queue.Requests[0].QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
                 if (dueIn <= 0) break;
                 Monitor.Wait(gate, (int)Math.Ceiling(dueIn * 1000.0 / Stopwatch.Frequency));
             }
             return Take();
         }
+    }
+
+    // Under the lock.
+    private int QueuedTokens()
+    {
+        var tokens = 0;
+        foreach (var request in queue.Requests) tokens += request.RemainingTokens;
+        return tokens;
     }
 
     // Under the lock: the next forward's sequences, whole, up to MaxTokens (fairness: see the class).
@@ -237,7 +142,7 @@ public sealed class SequenceBatcher : IVersionBatcher
         var callers = new List<Caller>();
         var index = new Dictionary<Caller, int>(ReferenceEqualityComparer.Instance);
         var demands = new List<int>();
-        foreach (var request in queue)
+        foreach (var request in queue.Requests)
         {
             if (!index.TryGetValue(request.Caller, out var c))
             {
@@ -256,27 +161,19 @@ public sealed class SequenceBatcher : IVersionBatcher
         TakeInOrder(Enumerable.Range(0, callers.Count), withinAllowance: true);
         TakeInOrder(Enumerable.Range(0, callers.Count).OrderByDescending(c => allowance[c]), withinAllowance: false);
         // Only a sequence longer than the whole budget is left: it runs alone.
-        if (batch.Count == 0) Take(queue[0], index[queue[0].Caller]);
+        if (batch.Count == 0) Take(queue.Requests[0], index[queue.Requests[0].Caller]);
 
         var now = Stopwatch.GetTimestamp();
-        var taken = 0;
         foreach (var (request, i) in batch)
-        {
             if (i == 0) metrics.QueueWaited(teacher.Name, Stopwatch.GetElapsedTime(request.Arrived, now));
-            if (request.Remaining == 0) request.State = QueuedRequestState.Taken;
-            taken++;
-        }
-        queue.RemoveAll(r => r.Remaining == 0);
-        queued -= taken;
-        metrics.QueueChanged(teacher.Name, -taken);
+        var stillQueued = queue.Requests.Where(r => r.Remaining > 0).Select(r => r.Caller).ToHashSet(ReferenceEqualityComparer.Instance);
         // What a caller was owed or overdrawn carries over while it still waits; it starts afresh when next it comes.
-        var stillQueued = queue.Select(r => r.Caller).ToHashSet(ReferenceEqualityComparer.Instance);
         for (int c = 0; c < callers.Count; c++)
         {
             if (stillQueued.Contains(callers[c])) carried[callers[c]] = Math.Clamp(allowance[c], -maxTokens, maxTokens);
             else carried.Remove(callers[c]);
         }
-        AdmitWaiting();
+        queue.Took(batch.Count);
         return batch;
 
         // Each caller's requests in arrival order, each request's sequences in order, until one does not fit.
@@ -284,7 +181,7 @@ public sealed class SequenceBatcher : IVersionBatcher
         {
             foreach (var c in order)
             {
-                foreach (var request in queue)
+                foreach (var request in queue.Requests)
                 {
                     if (!ReferenceEquals(request.Caller, callers[c])) continue;
                     while (request.Remaining > 0 && request.NextLength <= room && (!withinAllowance || request.NextLength <= allowance[c]))
@@ -300,7 +197,6 @@ public sealed class SequenceBatcher : IVersionBatcher
             batch.Add((request, request.TakeNext()));
             allowance[c] -= length;
             room -= length;
-            queuedTokens -= length;
         }
     }
 
@@ -314,7 +210,7 @@ public sealed class SequenceBatcher : IVersionBatcher
         }
         catch (Exception e)
         {
-            Fail(batch, e);
+            queue.Fail(batch.Select(b => b.Request), e);
             return;
         }
         metrics.Forward(teacher.Name, batch.Count, Stopwatch.GetElapsedTime(started));
@@ -324,23 +220,8 @@ public sealed class SequenceBatcher : IVersionBatcher
         foreach (var group in batch.GroupBy(b => b.Request))
         {
             if (!group.Key.Complete(group.Count())) continue;
-            lock (gate) openCallers.Leave(group.Key);
+            queue.Answered(group.Key);
             group.Key.Answer.TrySetResult(group.Key.Results);
-        }
-    }
-
-    // The forward failed: every request in it fails with the same error, and its other sequences leave the queue.
-    private void Fail(List<(QueuedSequences Request, int Index)> batch, Exception error)
-    {
-        foreach (var request in batch.Select(b => b.Request).Distinct())
-        {
-            lock (gate)
-            {
-                if (request.State == QueuedRequestState.Queued) Remove(request);
-                request.State = QueuedRequestState.Over;
-                openCallers.Leave(request);
-            }
-            request.Answer.TrySetException(error);
         }
     }
 }
