@@ -24,7 +24,9 @@ public static class LanguageTeachers
             }
             var c = SyntheticModel.Config;
             teachers.Add(new LanguageTeacher("synthetic", synthetic,
-                $"a random {c.Architecture} of {SyntheticModel.ParameterCount / 1e6:0}M parameters ({c.Layers} layers of width {c.Width}, Qwen3's vocabulary)", BatchesEach: 1, TokenBudget: 4096));
+                $"a random {c.Architecture} of {SyntheticModel.ParameterCount / 1e6:0}M parameters ({c.Layers} layers of width {c.Width}, Qwen3's vocabulary)", BatchesEach: 1, TokenBudget: 4096,
+                // Each pass takes ~20 s here: one repeat keeps ./bench.sh near 10 minutes.
+                MaxRepeats: 1));
         }
         if (teachers.Count == 0) throw new ArgumentException("the language-model parts need --lm-demo or --lm-synthetic.");
         return teachers;
