@@ -5,7 +5,7 @@ var convnet = new Option<string>("--convnet") { Description = "ConvNet teacher c
 var mlp = new Option<string>("--mlp") { Description = "MLP teacher checkpoint", Required = true };
 var teacherDll = new Option<string>("--teacher-dll") { Description = "the built teacher service", Required = true };
 var data = new Option<string>("--data-directory") { Description = "Fashion-MNIST IDX files", DefaultValueFactory = _ => TeacherStudent.Distillation.Data.FashionMnist.DefaultDirectory };
-var repeats = new Option<int>("--repeats") { Description = "repeats per figure (the median is reported)", DefaultValueFactory = _ => 5 };
+var repeats = new Option<int>("--repeats") { Description = "repeats per figure (the median is reported)", DefaultValueFactory = _ => 3 };
 var quick = new Option<bool>("--quick") { Description = "fewer batches per pass (a smoke run, not for the record)" };
 var only = new Option<string[]>("--only")
 {
@@ -46,7 +46,8 @@ root.SetAction(async (result, cancellationToken) =>
 
         Measured by `./bench.sh` on {started:yyyy-MM-dd} ({Environment.ProcessorCount} cores, CPU only, {(settings.Quick ? "quick run" : $"{settings.Repeats} repeats")}),
         every figure a median over repeats that alternate the served side and its reference in
-        one run. Raw figures: `artifacts/bench/serving.json`. This section is rewritten by every run;
+        one run, except where its description says otherwise (the synthetic teacher's loads and prompt
+        sharing run once: each pass takes tens of seconds). Raw figures: `artifacts/bench/serving.json`. This section is rewritten by every run;
         what the figures mean, and the investigations behind the service's settings, are in
         [serving-performance.md](serving-performance.md).
 
