@@ -34,11 +34,14 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     // Callers of the one-at-a-time reference: it writes one sequence at a time however many wait, so a
     // few give its rate in a quarter of the time.
     private const int OneAtATimeCallers = 4;
-    private const int NewTokens = 64;
     private const int PromptsShared = 200, SamplesEach = 5;
     private const string TeacherName = "lm";
 
     private readonly List<Figure> figures = [];
+
+    // A quick run (a smoke test of the benchmark) decodes and scores less: a pass of the large model takes ~20 s in full.
+    private int NewTokens => settings.Quick ? 16 : 64;
+    private int SequenceLength => settings.Quick ? 64 : 256;
 
     public async Task<IReadOnlyList<Figure>> RunAsync(CancellationToken cancellationToken)
     {
@@ -62,7 +65,7 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     // 8 students, each sending batches of 4 sequences with several in flight, top-32 targets, every sequence new.
     private async Task SoftTargetsAsync(LanguageTeacher teacher, LanguageModel model, CancellationToken ct)
     {
-        int length = Math.Min(256, model.ContextLength), budget = teacher.TokenBudget, budgetSequences = budget / length;
+        int length = Math.Min(SequenceLength, model.ContextLength), budget = teacher.TokenBudget, budgetSequences = budget / length;
         int batchesEach = settings.Quick ? 1 : teacher.BatchesEach, repeats = Math.Min(settings.Repeats, teacher.MaxRepeats);
         using var on = await StartAsync(teacher, "--Batching:Enabled=true", $"--Batching:MaxTokens={budget}");
         using var off = await StartAsync(teacher, "--Batching:Enabled=false");
@@ -191,7 +194,7 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     private static string[] Prompts(int count, string what) =>
         Enumerable.Range(0, count).Select(i => $"Note {i} of the {what}s: a fortune is a short text that says something about a person, like number {i * 37}.").ToArray();
 
-    private static double InProcessDecode(LanguageModel model, string[] prompts, long seed)
+    private double InProcessDecode(LanguageModel model, string[] prompts, long seed)
     {
         set_num_threads(Environment.ProcessorCount);
         var rows = prompts.Select((p, i) => new GenerationRow(model.Prompt(p), 1, 1, NewTokens, unchecked((ulong)(seed * 1_000 + i)))).ToArray();
@@ -201,7 +204,7 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
     }
 
     // Every prompt its own concurrent call of n samples; completion tokens written per second of wall time.
-    private static async Task<double> ServedGenerateAsync(TeacherUnderTest service, string[] prompts, int n, long seed, CancellationToken ct)
+    private async Task<double> ServedGenerateAsync(TeacherUnderTest service, string[] prompts, int n, long seed, CancellationToken ct)
     {
         using var channel = GrpcChannel.ForAddress(service.Address);
         var client = new Teacher.TeacherClient(channel);
@@ -250,7 +253,7 @@ public sealed class LanguageModelBenchmark(BenchSettings settings, IReadOnlyList
         Add(teacher, "prefix_reuse_speedup", seconds[1] / seconds[0], "ratio", "reported", $"{how}; time unshared / shared");
     }
 
-    private static async Task OneCallAsync(TeacherUnderTest service, string[] prompts, int n, long seed, CancellationToken ct)
+    private async Task OneCallAsync(TeacherUnderTest service, string[] prompts, int n, long seed, CancellationToken ct)
     {
         using var channel = GrpcChannel.ForAddress(service.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
         var request = new GenerateRequest { Teacher = TeacherName, N = n, MaxNewTokens = NewTokens, Temperature = 1, Seed = seed };
