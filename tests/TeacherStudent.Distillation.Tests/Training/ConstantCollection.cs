@@ -11,25 +11,27 @@ namespace TeacherStudent.Distillation.Tests.Training;
 /// </summary>
 internal static class ConstantCollection
 {
-    public static async Task RunAsync(int times, Action action)
+    /// <summary>Runs <paramref name="action"/> <paramref name="times"/> times on this thread (torch's grad mode and dispose scopes are per thread).</summary>
+    public static void Run(int times, Action action)
     {
-        using var stop = new CancellationTokenSource();
-        var collector = Task.Run(() =>
+        var stop = false;
+        var collector = new Thread(() =>
         {
-            while (!stop.IsCancellationRequested)
+            while (!Volatile.Read(ref stop))
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-        });
+        }) { IsBackground = true, Name = "constant collection" };
+        collector.Start();
         try
         {
             for (int i = 0; i < times; i++) action();
         }
         finally
         {
-            await stop.CancelAsync();
-            await collector;
+            Volatile.Write(ref stop, true);
+            collector.Join();
         }
     }
 }

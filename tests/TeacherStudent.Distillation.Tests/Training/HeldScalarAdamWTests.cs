@@ -54,7 +54,7 @@ public sealed class HeldScalarAdamWTests
     }
 
     [Fact]
-    public async Task AStepHoldsEveryScalarItHandsToLibtorchWhileTheCollectorRuns()
+    public void AStepHoldsEveryScalarItHandsToLibtorchWhileTheCollectorRuns()
     {
         // Arrange: a small model with gradients, stepped again and again (see ConstantCollection).
         using var scope = NewDisposeScope();
@@ -64,7 +64,7 @@ public sealed class HeldScalarAdamWTests
         nn.functional.mse_loss(model.forward(randn(8, 64)), zeros(8, 64)).backward();
 
         // Act and assert: every step completes (an unheld Scalar throws from libtorch) and leaves finite weights.
-        await ConstantCollection.RunAsync(8000, optimizer.Step);
+        ConstantCollection.Run(8000, optimizer.Step);
         Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
     }
 
