@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using TeacherStudent.Distillation.Losses;
@@ -68,28 +67,20 @@ public sealed class EnsembleSoftTargetSource : ISoftTargetSource
         return combined.data<float>().ToArray();
     }
 
-    // The combination, then each member's name, version (the one that answered) and weight, length-prefixed.
+    // The combination, then each member's name, version (the one that answered) and weight: length-prefixed
+    // strings and fixed-size numbers, as the service's cache keys are written, so that no two ensembles serialise alike.
     private string Version(IReadOnlyList<(string Name, string Version)> answered)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Append(hash, combination.ToString());
-        Span<byte> weight = stackalloc byte[8];
+        using var buffer = new MemoryStream();
+        using var writer = new BinaryWriter(buffer, Encoding.UTF8);
+        writer.Write(combination.ToString());
         for (int i = 0; i < answered.Count; i++)
         {
-            Append(hash, answered[i].Name);
-            Append(hash, answered[i].Version);
-            BinaryPrimitives.WriteDoubleLittleEndian(weight, members[i].Weight);
-            hash.AppendData(weight);
+            writer.Write(answered[i].Name);
+            writer.Write(answered[i].Version);
+            writer.Write(members[i].Weight);
         }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
-    }
-
-    private static void Append(IncrementalHash hash, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
-        hash.AppendData(length);
-        hash.AppendData(bytes);
+        writer.Flush();
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()))[..16];
     }
 }
