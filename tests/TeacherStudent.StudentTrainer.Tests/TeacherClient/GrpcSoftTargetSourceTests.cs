@@ -61,7 +61,7 @@ public sealed class GrpcSoftTargetSourceTests : IAsyncLifetime
         await server.StopAsync();
 
         var pending = source.GetAsync(Pixels, 4, CancellationToken.None);
-        await Task.Delay(500);
+        await RetriedAtLeastOnceAsync();
         Assert.False(pending.IsCompleted);
         await server.RestartAsync();
         var batch = await pending;
@@ -93,7 +93,8 @@ public sealed class GrpcSoftTargetSourceTests : IAsyncLifetime
         await server.StopAsync();
 
         var describing = source.DescribeAsync(CancellationToken.None);
-        await Task.Delay(300);
+        await RetriedAtLeastOnceAsync();
+        Assert.False(describing.IsCompleted);
         await server.RestartAsync();
 
         Assert.Equal(ScriptedTeacher.Version, (await describing).Version);
@@ -121,6 +122,21 @@ public sealed class GrpcSoftTargetSourceTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.Empty(log);
+    }
+
+    /// <summary>
+    /// Waits for the first retry line rather than for a fixed time: on a loaded machine the first attempt
+    /// may not have failed yet after a few hundred milliseconds, and a teacher back by then is never retried.
+    /// </summary>
+    private async Task RetriedAtLeastOnceAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            lock (log) if (log.Count > 0) return;
+            Assert.True(DateTime.UtcNow < deadline, "the source never logged a retry while the teacher was down");
+            await Task.Delay(20);
+        }
     }
 
     public async Task DisposeAsync()
