@@ -90,6 +90,7 @@ public sealed class AnswerEvaluationJob(IOptions<AnswerEvaluationOptions> option
     {
         var o = options.Value;
         var t = teacher.Value;
+        t.RequireOneTeacher("evaluate-answers");
         var clock = Stopwatch.StartNew();
         var vote = new AnswerVote(o.AnswerPattern, o.Agreement);
         var questions = JsonLines.Read(o.Questions, o.PromptField, o.AnswerField);

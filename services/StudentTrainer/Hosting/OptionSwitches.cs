@@ -13,10 +13,11 @@ namespace TeacherStudent.StudentTrainer.Hosting;
 /// take (the names of a <see cref="OneOfAttribute"/>, the bounds of a <see cref="RangeAttribute"/>);
 /// and the switches a user gave back into configuration keys (<c>Training:LearningRate</c>), so
 /// that switches, environment variables and appsettings.json all bind through one options class.
+/// A property marked <see cref="RepeatableAttribute"/> takes its switch more than once.
 /// </summary>
 public sealed partial class OptionSwitches
 {
-    private readonly List<(Option<string> Option, string Key)> switches = [];
+    private readonly List<(Option Option, string Key)> switches = [];
 
     /// <summary>Adds a switch per property of <typeparamref name="T"/>, named with <paramref name="prefix"/>.</summary>
     public OptionSwitches Add<T>(Command command, string section, string prefix = "")
@@ -26,11 +27,9 @@ public sealed partial class OptionSwitches
             var kebab = Kebab().Replace(property.Name, "$1-$2").ToLowerInvariant();
             var name = prefix.Length > 0 && kebab == prefix.TrimEnd('-') ? "--" + kebab : "--" + prefix + kebab;
             var oneOf = property.GetCustomAttribute<OneOfAttribute>();
-            var option = new Option<string>(name)
-            {
-                Description = Describe(property, oneOf),
-                HelpName = oneOf is null ? TypeName(property.PropertyType) : "name",
-            };
+            Option option = property.GetCustomAttribute<RepeatableAttribute>() is null ? new Option<string>(name) : new Option<string[]>(name);
+            option.Description = Describe(property, oneOf);
+            option.HelpName = oneOf is null ? TypeName(property.PropertyType) : "name";
             if (oneOf is not null) option.CompletionSources.Add([.. oneOf.Names]);
             command.Options.Add(option);
             switches.Add((option, $"{section}:{property.Name}"));
@@ -43,7 +42,8 @@ public sealed partial class OptionSwitches
     {
         var given = new Dictionary<string, string?>();
         foreach (var (option, key) in switches)
-            if (result.GetResult(option) is { Implicit: false }) given[key] = result.GetValue(option);
+            if (result.GetResult(option) is { Implicit: false })
+                given[key] = option is Option<string[]> repeated ? string.Join(' ', result.GetValue(repeated) ?? []) : result.GetValue((Option<string>)option);
         return given;
     }
 

@@ -35,7 +35,8 @@ public static class TrainerHost
         // A start-up failure is reported below as one line; the host's own log of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<TeacherClientOptions>().BindConfiguration("Teacher")
+            .PostConfigure(o => o.SplitSingleAddress()).ValidateDataAnnotations().ValidateOnStart();
         moreOptions?.Invoke(builder.Services);
         builder.Services.AddSingleton<TJob>();
         // Ctrl+C and SIGTERM reach the host's console lifetime, which only stops the host: the job

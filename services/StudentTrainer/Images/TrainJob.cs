@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Data;
+using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Training;
 using TeacherStudent.StudentTrainer.Hosting;
@@ -64,33 +65,70 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         return report;
     }
 
-    /// <summary>One run in a single mode, against a teacher service or an in-process teacher when the mode needs one.</summary>
+    /// <summary>
+    /// One run in a single mode, against a teacher service, an ensemble of teacher services (<c>--teacher
+    /// NAME@ADDRESS[:WEIGHT]</c> repeated), or an in-process teacher, when the mode needs one.
+    /// </summary>
     private async Task<(IReadOnlyList<EpochMetrics>, string?, IReadOnlyList<GenerationReport>?)> RunOnceAsync(Job job, CancellationToken cancellationToken)
     {
         var (o, settings, train) = (job.Options, job.Settings, job.Train);
         var t = teacherOptions.Value;
         bool local = t.Checkpoint.Length > 0;
-        using var channel = settings.Mode.NeedsTeacher() && !local ? TeacherChannel.Create(t.Address, ChannelOptions()) : null;
-        await using var served = channel is null
-            ? null
-            : new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), t, settings.Temperature, [1, train.Height, train.Width],
-                new TeacherRetry(TimeSpan.FromSeconds(t.RetrySeconds), job.Progress.Note));
-        ISoftTargetSource? teacher = settings.Mode.NeedsTeacher() && local
-            ? ModelSoftTargetSource.FromCheckpoint(t.Teacher, t.Checkpoint, settings.Temperature, job.Device)
-            : served;
-
-        var run = new TrainingRun(settings, train, job.Evaluation, job.Device, o.RunDirectory, teacher, o.TargetsDirectory)
+        var services = settings.Mode.NeedsTeacher() && !local
+            ? t.Choices().Select(c => ServedTeacher.Open(t.For(c), c.Weight, settings.Temperature, [1, train.Height, train.Width], job.Progress)).ToArray()
+            : [];
+        try
         {
-            Progress = job.Progress,
-            FetchProgress = job.Progress,
-            Resuming = done => job.Progress.Note($"resuming after epoch {done} from {o.RunDirectory}"),
-            EpochCompleted = m => job.Progress.EpochDone(m, job.EvaluatedOn),
-            Publisher = job.Publisher,
-        };
-        var epochs = await run.RunAsync(cancellationToken);
-        if (served is { ExamplesByDigest: > 0 })
-            job.Progress.Note($"asked the teacher for {served.ExamplesByPixels} examples as pixels and {served.ExamplesByDigest} as digests of examples it held");
-        return (epochs, teacher is null ? null : t.Teacher, null);
+            ISoftTargetSource? teacher = services switch
+            {
+                [] => settings.Mode.NeedsTeacher() ? ModelSoftTargetSource.FromCheckpoint(t.Teacher, t.Checkpoint, settings.Temperature, job.Device) : null,
+                [var one] => one.Source,
+                _ => new EnsembleSoftTargetSource(services.Select(s => new EnsembleMember(s.Source, s.Weight)).ToArray(), EnsembleTargets.Parse(t.Combination)),
+            };
+            var teacherName = teacher is null ? null : t.Teacher;
+            if (teacher is EnsembleSoftTargetSource ensemble)
+            {
+                // Its name is the members' (mixture-of-a+b), known once they have answered.
+                teacherName = (await ensemble.DescribeAsync(cancellationToken)).Name;
+                job.Progress.Note($"learning from {teacherName}: " + string.Join(", ", t.Choices().Select(c => $"{c.Name} at {c.Address} (weight {c.Weight:0.###})")));
+            }
+
+            var run = new TrainingRun(settings, train, job.Evaluation, job.Device, o.RunDirectory, teacher, o.TargetsDirectory)
+            {
+                Progress = job.Progress,
+                FetchProgress = job.Progress,
+                Resuming = done => job.Progress.Note($"resuming after epoch {done} from {o.RunDirectory}"),
+                EpochCompleted = m => job.Progress.EpochDone(m, job.EvaluatedOn),
+                Publisher = job.Publisher,
+            };
+            var epochs = await run.RunAsync(cancellationToken);
+            foreach (var served in services)
+                if (served.Source is { ExamplesByDigest: > 0 } source)
+                    job.Progress.Note($"asked teacher {served.Name} for {source.ExamplesByPixels} examples as pixels and {source.ExamplesByDigest} as digests of examples it held");
+            return (epochs, teacherName, null);
+        }
+        finally
+        {
+            foreach (var served in services) await served.DisposeAsync();
+        }
+    }
+
+    /// <summary>A teacher service this run asks: its channel, its source of soft targets, and its weight in an ensemble.</summary>
+    private sealed record ServedTeacher(string Name, GrpcChannel Channel, GrpcSoftTargetSource Source, double Weight) : IAsyncDisposable
+    {
+        public static ServedTeacher Open(TeacherClientOptions options, double weight, double temperature, long[] exampleShape, ConsoleProgress progress)
+        {
+            var channel = TeacherChannel.Create(options.Address, ChannelOptions());
+            var source = new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), options, temperature, exampleShape,
+                new TeacherRetry(TimeSpan.FromSeconds(options.RetrySeconds), progress.Note));
+            return new ServedTeacher(options.Teacher, channel, source, weight);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Source.DisposeAsync();
+            Channel.Dispose();
+        }
     }
 
     /// <summary>

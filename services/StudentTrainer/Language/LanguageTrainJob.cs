@@ -26,6 +26,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     public async Task<LanguageRunReport> RunAsync(CancellationToken cancellationToken)
     {
         var o = trainerOptions.Value;
+        teacherOptions.Value.RequireOneTeacher("train-lm");
         var clock = Stopwatch.StartNew();
         if (o.Threads > 0) set_num_threads(o.Threads);
         var device = DeviceChoice.Resolve(o.Device);

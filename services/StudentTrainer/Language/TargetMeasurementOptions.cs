@@ -37,6 +37,7 @@ public sealed class TargetMeasurementJob(IOptions<TargetMeasurementOptions> opti
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var t = teacher.Value;
+        t.RequireOneTeacher("measure-targets");
         if (t.Checkpoint.Length == 0)
             throw new ArgumentException("measure-targets needs --teacher-checkpoint: the checkpoint the teacher service serves, loaded here as the reference.");
         var o = options.Value;

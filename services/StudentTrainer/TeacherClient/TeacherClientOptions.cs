@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using TeacherStudent.Distillation.Losses;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.StudentTrainer.Hosting;
 
@@ -17,9 +18,17 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Description("API key for a teacher service that needs one, sent in the x-api-key metadata header (empty = none); prefer the environment variable Teacher__ApiKey")]
     public string ApiKey { get; set; } = "";
 
-    [Description("name of the teacher to ask (see Describe)")]
+    [Description("name of the teacher to ask (see Describe); or NAME@ADDRESS[:WEIGHT], given once per teacher, to learn from an ensemble of teachers, each at its own address, combined by --teacher-combination (image students; in configuration, the teachers separated by spaces)")]
     [Required]
+    [Repeatable]
     public string Teacher { get; set; } = "fashion";
+
+    /// <summary>What <see cref="Combination"/> takes: the names of <see cref="EnsembleCombination"/>.</summary>
+    public static IReadOnlyList<string> Combinations { get; } = Enum.GetNames<EnsembleCombination>().Select(n => n.ToLowerInvariant()).ToArray();
+
+    [Description("how an ensemble's distributions are combined: mixture (the weighted mean of the teachers' probabilities) or product (of experts: the weighted mean of their log-probabilities, renormalised)")]
+    [OneOf(typeof(TeacherClientOptions), nameof(Combinations))]
+    public string Combination { get; set; } = "mixture";
 
     /// <summary>What <see cref="TargetsDtype"/> takes.</summary>
     public static IReadOnlyList<string> TargetsDtypes { get; } = [WireDType.Float32.DisplayName(), WireDType.Float16.DisplayName()];
@@ -36,11 +45,63 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Range(0, 86400)]
     public int RetrySeconds { get; set; } = 120;
 
+    /// <summary>The teachers <see cref="Teacher"/> names: one, or the members of an ensemble.</summary>
+    /// <exception cref="ArgumentException">it names them in none of the accepted forms.</exception>
+    public IReadOnlyList<TeacherChoice> Choices() => TeacherChoice.ParseAll(Teacher);
+
+    /// <summary>Whether <see cref="Teacher"/> names an ensemble of teachers rather than one (a method: every property is a switch).</summary>
+    public bool IsEnsemble() => Choices().Count > 1;
+
+    /// <summary>These options for one teacher of <see cref="Choices"/>: its name, and its address when it has one.</summary>
+    public TeacherClientOptions For(TeacherChoice choice)
+    {
+        var copy = (TeacherClientOptions)MemberwiseClone();
+        copy.Teacher = choice.Name;
+        copy.Address = choice.Address ?? Address;
+        return copy;
+    }
+
+    /// <summary>
+    /// <see cref="Teacher"/> written <c>NAME@ADDRESS</c> for a single teacher becomes the name and the address,
+    /// so that every command reads one teacher the same way (an ensemble stays as written; so does a mistake,
+    /// which <see cref="Validate"/> reports).
+    /// </summary>
+    public void SplitSingleAddress()
+    {
+        IReadOnlyList<TeacherChoice> choices;
+        try { choices = Choices(); }
+        catch (ArgumentException) { return; }
+        if (choices is [{ Address: { } address } only])
+        {
+            Teacher = only.Name;
+            Address = address;
+        }
+    }
+
+    /// <summary>
+    /// Refuses an ensemble in a command that asks one teacher (<paramref name="command"/> says which).
+    /// </summary>
+    /// <exception cref="ArgumentException">Teacher names several teachers.</exception>
+    public void RequireOneTeacher(string command)
+    {
+        if (IsEnsemble())
+            throw new ArgumentException(
+                $"{command} learns from one teacher, and --teacher names {Choices().Count}: give one, or define the ensemble in the teacher service (Ensembles) and name it.");
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         ArgumentException? invalid = null;
         try { TeacherChannel.Parse(Address); }
         catch (ArgumentException e) { invalid = e; }
         if (invalid is not null) yield return new ValidationResult(invalid.Message, [nameof(Address)]);
+        invalid = null;
+        try
+        {
+            if (IsEnsemble() && Checkpoint.Length > 0)
+                invalid = new ArgumentException("an ensemble's teachers are services (NAME@ADDRESS): --teacher-checkpoint loads one teacher in this process, so give one or the other.");
+        }
+        catch (ArgumentException e) { invalid = e; }
+        if (invalid is not null) yield return new ValidationResult(invalid.Message, [nameof(Teacher)]);
     }
 }

@@ -14,13 +14,13 @@ public sealed record EnsembleMember(ISoftTargetSource Source, double Weight);
 /// students' temperature). The members are asked for each batch at the same time, and may sit in
 /// different services or in this process. They must score the same number of classes. The ensemble's
 /// version is a digest of the combination, and of every member's name, version and weight in order, so a
-/// member swapped or reweighted makes a new version.
+/// member swapped or reweighted makes a new version. Its name is the combination's and the members' in
+/// order (<c>mixture-of-convnet+mlp</c>), a name fit for a file.
 /// </summary>
 public sealed class EnsembleSoftTargetSource : ISoftTargetSource
 {
     private readonly IReadOnlyList<EnsembleMember> members;
     private readonly EnsembleCombination combination;
-    private readonly string name;
     private string[]? names; // the members', from their first Describe (a name does not change; a version may)
 
     public EnsembleSoftTargetSource(IReadOnlyList<EnsembleMember> members, EnsembleCombination combination)
@@ -31,7 +31,6 @@ public sealed class EnsembleSoftTargetSource : ISoftTargetSource
                 throw new ArgumentException($"a teacher's weight in an ensemble must be positive and finite, not {member.Weight}.", nameof(members));
         this.members = members;
         this.combination = combination;
-        name = $"{combination.ToString().ToLowerInvariant()}-ensemble";
     }
 
     public async Task<TeacherIdentity> DescribeAsync(CancellationToken cancellationToken)
@@ -43,6 +42,7 @@ public sealed class EnsembleSoftTargetSource : ISoftTargetSource
                     $"the ensemble's teachers do not agree on their outputs: '{identities[0].Name}' scores {identities[0].Classes} classes, "
                     + $"'{identities[i].Name}' {identities[i].Classes}.");
         names = identities.Select(t => t.Name).ToArray();
+        var name = $"{combination.ToString().ToLowerInvariant()}-of-{string.Join('+', names)}";
         return new TeacherIdentity(name, Version(identities.Select(t => (t.Name, t.Version)).ToArray()), identities[0].Classes);
     }
 

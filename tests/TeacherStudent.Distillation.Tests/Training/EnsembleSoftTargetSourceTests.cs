@@ -59,7 +59,7 @@ public sealed class EnsembleSoftTargetSourceTests : IDisposable
         var batch = await Ensemble("v1", 1).GetAsync(Pixels(1), 1, CancellationToken.None);
 
         // Assert
-        Assert.Equal(("mixture-ensemble", 10), (identity.Name, identity.Classes));
+        Assert.Equal(("mixture-of-a+b", 10), (identity.Name, identity.Classes));
         Assert.Equal(identity.Version, again.Version);
         Assert.Equal(identity.Version, batch.TeacherVersion);
         Assert.NotEqual(identity.Version, swapped.Version);

@@ -49,6 +49,20 @@ public sealed class OptionSwitchesTests
         Assert.Equal("big", given["Teacher:Teacher"]);
     }
 
+    [Fact]
+    public void ARepeatedTeacherSwitchIsOneValueOfItsTeachersSeparatedBySpaces()
+    {
+        var (command, switches) = TrainCommand();
+
+        var result = command.Parse(["--teacher", "a@http://127.0.0.1:5005", "--teacher", "b@http://127.0.0.1:5006:3", "--teacher-combination", "product"]);
+        var given = switches.Given(result);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal("a@http://127.0.0.1:5005 b@http://127.0.0.1:5006:3", given["Teacher:Teacher"]);
+        Assert.Equal("product", given["Teacher:Combination"]);
+        Assert.NotEmpty(command.Parse(["--epochs", "3", "--epochs", "4"]).Errors); // other switches are given once
+    }
+
     /// <summary>What <c>trainer COMMAND --help</c> prints.</summary>
     private static string Help(string command)
     {
