@@ -42,6 +42,7 @@ public static class TeacherApp
         try
         {
             app.Services.GetRequiredService<TeacherRegistry>();
+            app.Services.GetRequiredService<TeacherEnsembles>();
             app.Services.GetRequiredService<UpstreamTeachers>();
             app.Services.GetRequiredService<ISoftTargetCache>();
             _ = app.Services.GetRequiredService<IOptions<BatchingOptions>>().Value;

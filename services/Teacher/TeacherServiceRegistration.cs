@@ -31,6 +31,7 @@ public static class TeacherServiceRegistration
         services.AddSingleton(ConnectRedis);
         services.AddSingleton<ISoftTargetCache>(ChooseCache);
         services.AddSingleton<CachedSoftTargets>();
+        services.AddSingleton<EnsembleSoftTargets>();
         services.AddSingleton(sp => new SequenceTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton<CachedSequenceTargets>();
         services.AddDynamicBatching();

@@ -23,11 +23,8 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Repeatable]
     public string Teacher { get; set; } = "fashion";
 
-    /// <summary>What <see cref="Combination"/> takes: the names of <see cref="EnsembleCombination"/>.</summary>
-    public static IReadOnlyList<string> Combinations { get; } = Enum.GetNames<EnsembleCombination>().Select(n => n.ToLowerInvariant()).ToArray();
-
     [Description("how an ensemble's distributions are combined: mixture (the weighted mean of the teachers' probabilities) or product (of experts: the weighted mean of their log-probabilities, renormalised)")]
-    [OneOf(typeof(TeacherClientOptions), nameof(Combinations))]
+    [OneOf(typeof(EnsembleTargets), nameof(EnsembleTargets.Names))]
     public string Combination { get; set; } = "mixture";
 
     /// <summary>What <see cref="TargetsDtype"/> takes.</summary>

@@ -29,7 +29,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
         var teacher = batch.Teacher;
         var rowBytes = teacher.NumOutputs * batch.OutputDType.ElementSize();
         var exampleKeys = keys.Compute(teacher.Name, teacher.Version, batch.Temperature, batch.OutputDType, batch.Inputs);
-        var (output, misses) = await ReadCachedAsync(teacher, exampleKeys, rowBytes, cancellationToken);
+        var (output, misses) = await ReadCachedAsync(teacher.Name, exampleKeys, rowBytes, cancellationToken);
         var hits = batch.Count - misses.Count;
 
         // An example whose computation another request owns is waited for; when that owner gives
@@ -56,25 +56,34 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     /// Answers a batch sent as example digests from the cache alone: the rows it holds, NaN rows
     /// and their indices in <see cref="SoftTargetResult.Missing"/> for the rest. Nothing is computed.
     /// </summary>
-    public async Task<SoftTargetResult> LookUpAsync(ValidatedLookup lookup, CancellationToken cancellationToken)
+    public Task<SoftTargetResult> LookUpAsync(ValidatedLookup lookup, CancellationToken cancellationToken) =>
+        LookUpAsync(lookup, lookup.Teacher.Name, lookup.Teacher.Version, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="LookUpAsync(ValidatedLookup, CancellationToken)"/>, for the rows cached under another teacher
+    /// <paramref name="name"/> and <paramref name="version"/> than the one the lookup was checked against (an ensemble's).
+    /// </summary>
+    public async Task<SoftTargetResult> LookUpAsync(ValidatedLookup lookup, string name, string version, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var teacher = lookup.Teacher;
-        var rowBytes = teacher.NumOutputs * lookup.OutputDType.ElementSize();
-        var exampleKeys = keys.FromDigests(teacher.Name, teacher.Version, lookup.Temperature, lookup.OutputDType, lookup.InputDType, lookup.Shape,
+        var rowBytes = lookup.Teacher.NumOutputs * lookup.OutputDType.ElementSize();
+        var exampleKeys = keys.FromDigests(name, version, lookup.Temperature, lookup.OutputDType, lookup.InputDType, lookup.Shape,
             lookup.Digests.Span);
-        var (output, missing) = await ReadCachedAsync(teacher, exampleKeys, rowBytes, cancellationToken);
+        var (output, missing) = await ReadCachedAsync(name, exampleKeys, rowBytes, cancellationToken);
         foreach (var i in missing) FillNaN(output.AsSpan(i * rowBytes, rowBytes), lookup.OutputDType);
-        metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
+        metrics.RequestAnswered(name, Stopwatch.GetElapsedTime(started));
         return new SoftTargetResult(output, lookup.Count - missing.Count, missing);
     }
 
-    // A request's first step either way: every example looked up at once, the rows found copied
-    // into the answer in request order; returns the answer and the examples the cache lacks.
-    private async Task<(byte[] Output, List<int> Misses)> ReadCachedAsync(LoadedTeacher teacher, byte[][] exampleKeys, int rowBytes,
+    /// <summary>
+    /// A request's first step either way: every example looked up at once, the rows found copied
+    /// into the answer in request order; returns the answer and the examples the cache lacks.
+    /// Counted in the metrics of teacher <paramref name="name"/>.
+    /// </summary>
+    public async Task<(byte[] Output, List<int> Misses)> ReadCachedAsync(string name, byte[][] exampleKeys, int rowBytes,
         CancellationToken cancellationToken)
     {
-        metrics.RequestReceived(teacher.Name, exampleKeys.Length);
+        metrics.RequestReceived(name, exampleKeys.Length);
         var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
         var output = new byte[exampleKeys.Length * rowBytes];
         var misses = new List<int>();
@@ -84,7 +93,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             if (cached[i] is { } row && row.Length == rowBytes) row.CopyTo(output, i * rowBytes);
             else misses.Add(i);
         }
-        metrics.CacheLookedUp(teacher.Name, exampleKeys.Length - misses.Count, misses.Count);
+        metrics.CacheLookedUp(name, exampleKeys.Length - misses.Count, misses.Count);
         return (output, misses);
     }
 
@@ -137,7 +146,8 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
         return new SoftTargetResult(output, hits);
     }
 
-    private static WireTensor Gather(WireTensor inputs, IReadOnlyList<int> indices)
+    /// <summary>The examples of <paramref name="inputs"/> at <paramref name="indices"/>, in that order.</summary>
+    public static WireTensor Gather(WireTensor inputs, IReadOnlyList<int> indices)
     {
         var exampleBytes = inputs.Data.Length / (int)inputs.Shape[0];
         var source = inputs.Data.Span;

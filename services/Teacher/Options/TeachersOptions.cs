@@ -7,12 +7,15 @@ namespace TeacherStudent.Teacher.Options;
 /// (Teachers:0:Name, Teachers:0:Checkpoint, Teachers:0:Device, Teachers:0:MaxBatch, ...), the
 /// "Teacher" shorthand for one more (used when its Checkpoint is set), and the "Upstreams" list of
 /// black-box teachers behind OpenAI-compatible endpoints (Upstreams:0:Name, Upstreams:0:BaseUrl,
-/// ...). At least one teacher of either kind is needed, and names are unique across both.
+/// ...). At least one teacher of either kind is needed, and names are unique across both. The
+/// "Ensembles" list combines checkpoint teachers into more teachers (Ensembles:0:Name,
+/// Ensembles:0:Members:0:Teacher, ...), whose names are unique too.
 /// </summary>
 public sealed class TeachersOptions : IValidatableObject
 {
     public const string ListSection = "Teachers";
     public const string UpstreamsSection = "Upstreams";
+    public const string EnsemblesSection = "Ensembles";
 
     /// <summary>One teacher, the shorthand (--Teacher:Name=fashion --Teacher:Checkpoint=...); ignored while its Checkpoint is empty.</summary>
     public TeacherOptions Teacher { get; set; } = new();
@@ -22,6 +25,9 @@ public sealed class TeachersOptions : IValidatableObject
 
     /// <summary>Black-box teachers behind OpenAI-compatible endpoints (Upstreams:0:Name=gpt, Upstreams:0:BaseUrl=..., Upstreams:0:Model=...).</summary>
     public List<UpstreamOptions> Upstreams { get; set; } = [];
+
+    /// <summary>Ensembles of the checkpoint teachers above (Ensembles:0:Name=both, Ensembles:0:Members:0:Teacher=convnet, ...).</summary>
+    public List<EnsembleOptions> Ensembles { get; set; } = [];
 
     /// <summary>Every teacher to load, each with the configuration path it came from ("Teacher", "Teachers:0", ...).</summary>
     public IReadOnlyList<(string Path, TeacherOptions Options)> All
@@ -62,7 +68,23 @@ public sealed class TeachersOptions : IValidatableObject
             foreach (var result in results)
                 yield return new ValidationResult($"{path}: {result.ErrorMessage}", result.MemberNames.Select(m => $"{path}:{m}"));
         }
-        var names = all.Select(t => (t.Path, t.Options.Name)).Concat(upstreams.Select(u => (u.Path, u.Options.Name)));
+        var ensembles = Ensembles.Select((e, i) => (Path: $"{EnsemblesSection}:{i}", Options: e)).ToList();
+        var checkpointTeachers = all.Select(t => t.Options.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (path, ensemble) in ensembles)
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(ensemble, new ValidationContext(ensemble), results, validateAllProperties: true);
+            foreach (var result in results)
+                yield return new ValidationResult($"{path}: {result.ErrorMessage}", result.MemberNames.Select(m => $"{path}:{m}"));
+            foreach (var (member, i) in ensemble.Members.Select((m, i) => (m, i)))
+                if (!string.IsNullOrWhiteSpace(member.Teacher) && !checkpointTeachers.Contains(member.Teacher))
+                    yield return new ValidationResult(
+                        $"{path}:Members:{i}:Teacher '{member.Teacher}' of ensemble '{ensemble.Name}' is not a checkpoint teacher configured here "
+                        + $"({(checkpointTeachers.Count == 0 ? "there is none" : string.Join(", ", checkpointTeachers.Order(StringComparer.Ordinal)))}); "
+                        + "an ensemble's members are teachers of Teacher or Teachers.");
+        }
+        var names = all.Select(t => (t.Path, t.Options.Name)).Concat(upstreams.Select(u => (u.Path, u.Options.Name)))
+            .Concat(ensembles.Select(e => (e.Path, e.Options.Name)));
         foreach (var duplicate in names.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
             yield return new ValidationResult(
                 $"teacher name '{duplicate.Key}' is configured more than once ({string.Join(", ", duplicate.Select(t => t.Path))}); names must be unique.");

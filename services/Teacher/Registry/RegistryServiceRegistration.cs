@@ -9,7 +9,7 @@ public static class RegistryServiceRegistration
     /// <summary>
     /// Options "Teacher", "Teachers" and "Registry"; the registry, loaded with every configured
     /// teacher when first resolved (a teacher that cannot be loaded stops start-up); the loader of
-    /// new versions; the watcher of <see cref="RegistryOptions.WatchDirectory"/>.
+    /// new versions; the ensembles of the teachers (<see cref="TeacherEnsembles"/>); the watcher of <see cref="RegistryOptions.WatchDirectory"/>.
     /// </summary>
     public static IServiceCollection AddTeacherRegistry(this IServiceCollection services)
     {
@@ -18,6 +18,7 @@ public static class RegistryServiceRegistration
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(LoadRegistry);
+        services.AddSingleton<TeacherEnsembles>();
         services.AddSingleton<TeacherLoader>();
         services.AddSingleton<CheckpointFolderWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointFolderWatcher>());

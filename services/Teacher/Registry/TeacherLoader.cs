@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using TeacherStudent.Distillation.Models;
+using TeacherStudent.Teacher.Options;
 
 namespace TeacherStudent.Teacher.Registry;
 
@@ -9,7 +11,7 @@ namespace TeacherStudent.Teacher.Registry;
 /// reason is logged, kept as the teacher's last load error (shown by Describe) and thrown as a
 /// <see cref="CheckpointLoadException"/>.
 /// </summary>
-public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoader> logger) : IDisposable
+public sealed class TeacherLoader(TeacherRegistry registry, IOptions<TeachersOptions> configured, ILogger<TeacherLoader> logger) : IDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
 
@@ -25,6 +27,10 @@ public sealed class TeacherLoader(TeacherRegistry registry, ILogger<TeacherLoade
         try
         {
             var known = registry.TryGet(name, out var current);
+            if (!known && configured.Value.Ensembles.FirstOrDefault(e => e.Name == name) is { } ensemble)
+                throw Failed(name, checkpointPath,
+                    $"'{name}' is an ensemble of {string.Join(", ", ensemble.Members.Select(m => m.Teacher))} in this service's configuration, not a teacher with a checkpoint; "
+                    + "load a new version of one of its members, or the checkpoint under another name.", known);
             if (!known && newTeacher is null)
                 throw Failed(name, checkpointPath, $"there is no teacher named '{name}' (this service holds: {registry.KnownNames}); a new teacher is added through the TeacherAdmin.LoadCheckpoint rpc.", known);
             var next = await LoadBesideAsync(name, checkpointPath, current, newTeacher!, known);

@@ -37,33 +37,34 @@ public static class SoftTargetsRequestValidator
     /// <summary>
     /// Validates <paramref name="request"/> against <paramref name="teacher"/>, the version the
     /// caller already holds (null when the registry has no teacher of that name); exactly one of
-    /// the two outs is set.
+    /// the two outs is set. <paramref name="askedAs"/> is the name messages give the teacher when the
+    /// request names another (an ensemble checked against one of its members).
     /// </summary>
     public static bool TryValidate(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
-        [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error)
+        [NotNullWhen(true)] out ValidatedBatch? batch, [NotNullWhen(false)] out BatchError? error, string? askedAs = null)
     {
         batch = null;
-        error = Check(request, teacher, names, out batch);
+        error = Check(request, teacher, names, askedAs, out batch);
         return error is null;
     }
 
     /// <summary>
     /// Validates <paramref name="request"/>, a batch sent as example digests, against
     /// <paramref name="teacher"/> (null when the registry has no teacher of that name); exactly one
-    /// of the two outs is set.
+    /// of the two outs is set. <paramref name="askedAs"/> as for <see cref="TryValidate"/>.
     /// </summary>
     public static bool TryValidateLookup(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
-        [NotNullWhen(true)] out ValidatedLookup? lookup, [NotNullWhen(false)] out BatchError? error)
+        [NotNullWhen(true)] out ValidatedLookup? lookup, [NotNullWhen(false)] out BatchError? error, string? askedAs = null)
     {
         lookup = null;
-        error = CheckLookup(request, teacher, names, out lookup);
+        error = CheckLookup(request, teacher, names, askedAs, out lookup);
         return error is null;
     }
 
-    private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, out ValidatedBatch? batch)
+    private static BatchError? Check(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, string? askedAs, out ValidatedBatch? batch)
     {
         batch = null;
-        if (CheckShape(request, teacher, names, out var shape, out var inputDType) is { } badShape) return badShape;
+        if (CheckShape(request, teacher, names, askedAs, out var shape, out var inputDType) is { } badShape) return badShape;
         var wire = new WireTensor(shape!, inputDType, request.Inputs.Data.Memory);
         if (wire.Validate() is { } malformed)
             return Invalid($"the inputs are malformed: {malformed}");
@@ -74,10 +75,10 @@ public static class SoftTargetsRequestValidator
         return null;
     }
 
-    private static BatchError? CheckLookup(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, out ValidatedLookup? lookup)
+    private static BatchError? CheckLookup(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, string? askedAs, out ValidatedLookup? lookup)
     {
         lookup = null;
-        if (CheckShape(request, teacher, names, out var shape, out var inputDType) is { } badShape) return badShape;
+        if (CheckShape(request, teacher, names, askedAs, out var shape, out var inputDType) is { } badShape) return badShape;
         if (!request.Inputs.Data.IsEmpty)
             return Invalid("the batch carries both example_digests and input data; send one of the two (inputs then give only shape and dtype).");
         var count = (int)shape![0];
@@ -92,7 +93,7 @@ public static class SoftTargetsRequestValidator
 
     // The teacher, the inputs' dtype and shape, and the batch size: what every classifier batch
     // states, whether it carries its examples or their digests.
-    private static BatchError? CheckShape(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names,
+    private static BatchError? CheckShape(SoftTargetsRequest request, LoadedTeacher? teacher, KnownTeachers names, string? askedAs,
         out long[]? shape, out WireDType inputDType)
     {
         shape = null;
@@ -101,7 +102,8 @@ public static class SoftTargetsRequestValidator
             return Invalid($"the teacher name is empty; name one of the teachers this service holds: {names.All}.");
         if (teacher is null)
             return Error(StatusCode.NotFound, names.NoTeacherNamed(request.Teacher));
-        if (CheckLanguageModelFields(request, teacher) is { } meaningless) return meaningless;
+        var shown = askedAs ?? teacher.Name;
+        if (CheckLanguageModelFields(request, shown) is { } meaningless) return meaningless;
 
         var expected = $"[B, {string.Join(", ", teacher.ExampleShape)}]";
         var inputs = request.Inputs;
@@ -116,7 +118,7 @@ public static class SoftTargetsRequestValidator
         if (dimensions[0] == 0)
             return Invalid($"the batch is empty; send between 1 and {teacher.MaxBatch} examples.");
         if (dimensions[0] > teacher.MaxBatch)
-            return Error(StatusCode.ResourceExhausted, $"the batch has {dimensions[0]} examples but teacher '{teacher.Name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
+            return Error(StatusCode.ResourceExhausted, $"the batch has {dimensions[0]} examples but teacher '{shown}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
         shape = dimensions;
         return null;
     }
@@ -141,9 +143,9 @@ public static class SoftTargetsRequestValidator
 
     // Fields 6 to 9 of the request are for language models: a classifier would ignore them, and a
     // caller who set them expected something from them.
-    private static BatchError? CheckLanguageModelFields(SoftTargetsRequest request, LoadedTeacher teacher)
+    private static BatchError? CheckLanguageModelFields(SoftTargetsRequest request, string teacher)
     {
-        var classifier = $"teacher '{teacher.Name}' is a classifier";
+        var classifier = $"teacher '{teacher}' is a classifier";
         if (request.K != 0)
             return Invalid($"k = {request.K} means nothing to {classifier}: k (tokens kept per position) is for language models; leave it 0.");
         if (request.SparseKind != SparseKind.Unspecified)

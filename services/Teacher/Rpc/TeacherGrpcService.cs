@@ -29,8 +29,8 @@ namespace TeacherStudent.Teacher.Rpc;
 /// </summary>
 [BindServiceMethod(typeof(TeacherGrpcService), nameof(BindService))]
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
-    CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, KnownTeachers names, IOptions<StreamOptions> streamOptions,
-    GracefulStop stop, ILogger<TeacherGrpcService> logger)
+    CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, TeacherEnsembles ensembles, EnsembleSoftTargets ensembleTargets,
+    KnownTeachers names, IOptions<StreamOptions> streamOptions, GracefulStop stop, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
@@ -47,7 +47,10 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         {
             response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name), localGenerators.Limits)));
             response.Teachers.AddRange(upstreams.All.Select(UpstreamDescription.For));
+            response.Teachers.AddRange(ensembles.All.Select(Describe));
         }
+        else if (ensembles.TryGet(request.Teacher, out var ensemble))
+            response.Teachers.Add(Describe(ensemble));
         else if (registry.TryGet(request.Teacher, out var teacher))
             response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name), localGenerators.Limits));
         else if (upstreams.TryGet(request.Teacher, out var upstream))
@@ -57,9 +60,19 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         return Task.FromResult(response);
     }
 
+    // An ensemble as its members' versions now make it.
+    private static TeacherInfo Describe(TeacherEnsemble ensemble)
+    {
+        using var held = ensemble.Acquire() ?? throw new InvalidOperationException($"a member of ensemble '{ensemble.Name}' is not held.");
+        return EnsembleDescription.For(held);
+    }
+
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         using var open = stop.Enter() ?? throw GracefulStop.Refused();
+        if (ensembles.TryGet(request.Teacher, out var ensemble))
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"teacher '{ensemble.Name}' is an ensemble of classifiers ({string.Join(", ", ensemble.Members.Select(m => m.Teacher))}): Generate needs a language model or a black-box teacher."));
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
         try
         {
@@ -155,6 +168,8 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         if (lease is not null) response.TeacherVersion = lease.Teacher.Version;
         try
         {
+            if (lease is null && ensembles.TryGet(request.Teacher, out var ensemble))
+                return await AnswerEnsembleAsync(request, ensemble, response, caller, deadline, cancellationToken);
             if (lease?.Teacher.Language is not null) return await AnswerSequencesAsync(request, lease.Teacher, response, caller, deadline, cancellationToken);
             if (lease is null && upstreams.TryGet(request.Teacher, out var upstream))
             {
@@ -192,6 +207,34 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 Message = $"the teacher failed on request '{EchoedText.Of(request.RequestId)}' with an internal error (logged by the service); the stream stays open and the batch may be sent again.",
             };
         }
+        return response;
+    }
+
+    // An ensemble's batch: checked against the member that takes the fewest examples, answered by one version of every member.
+    private async Task<SoftTargetsResponse> AnswerEnsembleAsync(SoftTargetsRequest request, TeacherEnsemble ensemble, SoftTargetsResponse response,
+        Caller caller, DateTime deadline, CancellationToken cancellationToken)
+    {
+        using var held = ensemble.Acquire() ?? throw new InvalidOperationException($"a member of ensemble '{ensemble.Name}' is not held.");
+        response.TeacherVersion = held.Version;
+        var teacher = held.Representative;
+        var started = Stopwatch.GetTimestamp();
+        BatchError? error;
+        if (!request.ExampleDigests.IsEmpty)
+        {
+            if (SoftTargetsRequestValidator.TryValidateLookup(request, teacher, names, out var lookup, out error, askedAs: ensemble.Name))
+            {
+                Answer(request, response, teacher, lookup.Count, lookup.OutputDType, await ensembleTargets.LookUpAsync(held, lookup, cancellationToken), started);
+                return response;
+            }
+        }
+        else if (SoftTargetsRequestValidator.TryValidate(request, teacher, names, out var batch, out error, askedAs: ensemble.Name))
+        {
+            Answer(request, response, teacher, batch.Count, batch.OutputDType,
+                await ensembleTargets.ComputeAsync(held, batch, caller, deadline, cancellationToken), started);
+            return response;
+        }
+        logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
+        response.Error = error;
         return response;
     }
 

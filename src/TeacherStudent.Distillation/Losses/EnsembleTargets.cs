@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,6 +33,28 @@ public static class EnsembleTargets
         "product" => EnsembleCombination.Product,
         _ => throw new ArgumentException($"unknown ensemble combination '{name}'; known: {string.Join(", ", Names)}."),
     };
+
+    /// <summary>
+    /// An ensemble's version: a digest of the combination and of every member's name, version and weight, in
+    /// order, so that a member swapped or reweighted makes a new version (and misses every cache keyed by it).
+    /// The same wherever the ensemble is put together, in a student or in the teacher service. The inputs are
+    /// written as length-prefixed strings and fixed-size numbers, as the service's cache keys are, so that no
+    /// two ensembles serialise alike.
+    /// </summary>
+    public static string Version(EnsembleCombination combination, IEnumerable<(string Name, string Version, double Weight)> members)
+    {
+        using var buffer = new MemoryStream();
+        using var writer = new BinaryWriter(buffer, Encoding.UTF8);
+        writer.Write(combination.ToString());
+        foreach (var (name, version, weight) in members)
+        {
+            writer.Write(name);
+            writer.Write(version);
+            writer.Write(weight);
+        }
+        writer.Flush();
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()))[..16];
+    }
 
     /// <summary>
     /// The ensemble's log-probabilities [..., V] from each member's <paramref name="logProbs"/> [..., V] and its

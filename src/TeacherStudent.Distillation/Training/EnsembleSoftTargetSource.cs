@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using TeacherStudent.Distillation.Losses;
 using static TorchSharp.torch;
 
@@ -67,20 +65,6 @@ public sealed class EnsembleSoftTargetSource : ISoftTargetSource
         return combined.data<float>().ToArray();
     }
 
-    // The combination, then each member's name, version (the one that answered) and weight: length-prefixed
-    // strings and fixed-size numbers, as the service's cache keys are written, so that no two ensembles serialise alike.
-    private string Version(IReadOnlyList<(string Name, string Version)> answered)
-    {
-        using var buffer = new MemoryStream();
-        using var writer = new BinaryWriter(buffer, Encoding.UTF8);
-        writer.Write(combination.ToString());
-        for (int i = 0; i < answered.Count; i++)
-        {
-            writer.Write(answered[i].Name);
-            writer.Write(answered[i].Version);
-            writer.Write(members[i].Weight);
-        }
-        writer.Flush();
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()))[..16];
-    }
+    private string Version(IReadOnlyList<(string Name, string Version)> answered) =>
+        EnsembleTargets.Version(combination, answered.Select((a, i) => (a.Name, a.Version, members[i].Weight)));
 }
