@@ -136,6 +136,36 @@ public sealed class ForeignClientTests(ServedTeachers teachers)
     }
 
     [Theory]
+    [MemberData(nameof(Clients))]
+    public async Task AnEnsembleIsDescribedWithItsMembersAndAnsweredAsTheCSharpClientIsAnswered(string client)
+    {
+        // Arrange: the C# client asks the ensemble first, so the other client is sent the bytes it decoded.
+        var replies = await teachers.AskAsync(teachers.ImageRequest(2000, 32, 3f, teacher: "pair"), teachers.ImageRequest(2032, 32, 3f, teacher: "pair"));
+        var expected = replies.SelectMany(r => ServedTeachers.Floats(r.LogProbs)).ToArray();
+        var members = (await teachers.Client.DescribeAsync(new DescribeRequest(), teachers.Headers)).Teachers
+            .Where(t => t.Name.StartsWith("fashion", StringComparison.Ordinal)).ToDictionary(t => t.Name, t => t.Version);
+        var output = teachers.File($"{client}-pair.npy");
+
+        // Act
+        var described = await Run(client, ["describe", .. Connection(), "--teacher", "pair"]);
+        var asked = await Run(client, ["soft-targets", .. Connection(), "--teacher", "pair", "--images", "64", "--start", "2000", "--batch", "32",
+            "--temperature", "3", "--out", output]);
+
+        // Assert
+        Assert.True(described.ExitCode == 0, described.ToString());
+        var pair = JsonDocument.Parse(described.Output).RootElement;
+        Assert.Equal((replies[0].TeacherVersion, "mixture"), (pair.GetProperty("version").GetString(), pair.GetProperty("ensemble").GetProperty("combination").GetString()));
+        Assert.Equal([("fashion", members["fashion"], 1.0), ("fashion2", members["fashion2"], 2.0)],
+            pair.GetProperty("ensemble").GetProperty("members").EnumerateArray()
+                .Select(m => (m.GetProperty("teacher").GetString(), m.GetProperty("version").GetString(), m.GetProperty("weight").GetDouble())));
+        Assert.True(asked.ExitCode == 0, asked.ToString());
+        Assert.Equal(expected, NpyFile.ReadFloats(output).Values);
+        using var summary = JsonDocument.Parse(asked.Output);
+        Assert.Equal(64, summary.RootElement.GetProperty("cache_hits").GetInt32());
+        Assert.Equal([replies[0].TeacherVersion], summary.RootElement.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Theory]
     [InlineData("python", 400)]
     [InlineData("node", 600)]
     public async Task SendingDigestsGetsTheCachedTargetsAndTheImagesTheCacheLacksAsMissing(string client, int start)

@@ -12,8 +12,8 @@ namespace TeacherStudent.Clients.Tests;
 
 /// <summary>
 /// One teacher service process for every test of a class, holding a small untrained ConvNet
-/// ("fashion") and a tiny language model ("lm"), behind an API key; and the C# client the
-/// foreign clients are held against.
+/// ("fashion"), a tiny language model ("lm"), a second ConvNet ("fashion2") and the mixture of the two
+/// ConvNets ("pair"), behind an API key; and the C# client the foreign clients are held against.
 /// </summary>
 public sealed class ServedTeachers : IAsyncLifetime
 {
@@ -46,6 +46,11 @@ public sealed class ServedTeachers : IAsyncLifetime
         var spec = ModelSpec.ForFashionMnist(ConvNet.Name, 8);
         using (var model = spec.Create()) Checkpoint.Save(convnet, spec, model);
 
+        // A second ConvNet from another seed, and the service's mixture of the two (weights 1 and 2) as "pair".
+        var second = directory.File("fashion2.ckpt");
+        manual_seed(12);
+        using (var model = spec.Create()) Checkpoint.Save(second, spec, model);
+
         var lm = TinyLanguageModel.Write(directory.File("lm"), vocabularySize: 350, paddedVocabulary: 384);
         using (var model = HuggingFaceCheckpoint.Load(lm, CPU)) Tokens = model.EncodeEntries(FortunesCorpus.Load().Validation.Take(20));
 
@@ -54,6 +59,9 @@ public sealed class ServedTeachers : IAsyncLifetime
             "--urls", "http://127.0.0.1:0", $"--Auth:ApiKeys:0={ApiKey}",
             "--Teachers:0:Name=fashion", $"--Teachers:0:Checkpoint={convnet}", "--Teachers:0:Device=cpu",
             "--Teachers:1:Name=lm", $"--Teachers:1:Checkpoint={lm}", "--Teachers:1:Device=cpu",
+            "--Teachers:2:Name=fashion2", $"--Teachers:2:Checkpoint={second}", "--Teachers:2:Device=cpu",
+            "--Ensembles:0:Name=pair", "--Ensembles:0:Members:0:Teacher=fashion", "--Ensembles:0:Members:1:Teacher=fashion2",
+            "--Ensembles:0:Members:1:Weight=2",
         ]);
         var address = await process.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
         HostPort = address["http://".Length..];

@@ -143,7 +143,10 @@ async function main(argv) {
   try {
     if (command === 'describe') {
       for (const t of await client.describe(v.teacher)) {
-        console.log(JSON.stringify({ name: t.name, version: t.version, task: t.task, num_outputs: t.num_outputs, max_batch: t.limits.max_batch }));
+        const line = { name: t.name, version: t.version, task: t.task, num_outputs: t.num_outputs, max_batch: t.limits.max_batch };
+        // An ensemble of the service's teachers: how it combines them, and each member's version and weight.
+        if (t.ensemble) line.ensemble = { combination: t.ensemble.combination, members: t.ensemble.members.map((m) => ({ teacher: m.teacher, version: m.version, weight: m.weight })) };
+        console.log(JSON.stringify(line));
       }
     } else if (command === 'generate') {
       await generate(client, o);

@@ -62,8 +62,13 @@ def main(argv=None) -> int:
         with TeacherClient(args.address, args.api_key, retry_seconds=args.retry_seconds) as client:
             if args.command == "describe":
                 for info in client.describe(args.teacher):
-                    print(json.dumps({"name": info.name, "version": info.version, "task": info.task,
-                                      "num_outputs": info.num_outputs, "max_batch": info.limits.max_batch}))
+                    line = {"name": info.name, "version": info.version, "task": info.task,
+                            "num_outputs": info.num_outputs, "max_batch": info.limits.max_batch}
+                    if info.HasField("ensemble"):  # an ensemble of the service's teachers
+                        line["ensemble"] = {"combination": info.ensemble.combination,
+                                            "members": [{"teacher": m.teacher, "version": m.version, "weight": m.weight}
+                                                        for m in info.ensemble.members]}
+                    print(json.dumps(line))
                 return 0
             if args.command == "generate":
                 for sample in client.generate(args.teacher, args.prompt, args.n, args.max_new_tokens, args.temperature,

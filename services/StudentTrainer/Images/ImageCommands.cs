@@ -24,6 +24,22 @@ public static class ImageCommands
     public static OptionSwitches TrainSwitches(Command train) =>
         new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
 
+    /// <summary><c>summarize-ensemble</c>: the ensemble demo's runs gathered into one report (<see cref="EnsembleSummary"/>).</summary>
+    public static Command SummarizeEnsemble()
+    {
+        var command = new Command("summarize-ensemble", "Gather the ensemble demo's runs (students of an ensemble and of the best single teacher) into one report and print a table.");
+        var teacherRuns = new Option<string[]>("--teacher-runs") { Description = "run directories of the ensemble's teachers", AllowMultipleArgumentsPerToken = true, Required = true };
+        var ensemble = new Option<string>("--ensemble") { Description = "the name the students asked the ensemble by", DefaultValueFactory = _ => "ensemble" };
+        var bestSingle = new Option<string>("--best-single") { Description = "the name of the best single teacher", Required = true };
+        var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+        var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+        foreach (var option in new Option[] { teacherRuns, ensemble, bestSingle, runs, output, seconds }) command.Options.Add(option);
+        command.SetAction(result => EnsembleSummary.Write(result.GetValue(teacherRuns)!, result.GetValue(ensemble)!, result.GetValue(bestSingle)!,
+            result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
+        return command;
+    }
+
     /// <summary><c>summarize</c>: finished runs gathered into one report (<see cref="Summary"/>).</summary>
     public static Command Summarize()
     {
