@@ -26,11 +26,11 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
     public async Task<LanguageRunReport> RunAsync(CancellationToken cancellationToken)
     {
         var o = trainerOptions.Value;
-        teacherOptions.Value.RequireOneTeacher("train-lm");
         var clock = Stopwatch.StartNew();
         if (o.Threads > 0) set_num_threads(o.Threads);
         var device = DeviceChoice.Resolve(o.Device);
         bool blackBox = o.Mode == BlackBoxMode;
+        if (blackBox) teacherOptions.Value.RequireOneTeacher("train-lm --mode blackbox");
         var mode = blackBox ? LanguageTrainingMode.Supervised : LanguageTrainingModes.Parse(o.Mode);
         var name = string.IsNullOrEmpty(o.Name) ? $"{o.Mode}-{o.Layers}x{o.Width}-s{o.Seed}" : o.Name;
         var progress = new ConsoleProgress(name);
@@ -195,10 +195,21 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
 
     /// <summary>
     /// The teacher: in this process from <see cref="TeacherClientOptions.Checkpoint"/> when one is
-    /// given, else the teacher service at <see cref="TeacherClientOptions.Address"/>.
+    /// given, else the teacher service at <see cref="TeacherClientOptions.Address"/>; or an ensemble of
+    /// teacher services (<c>--teacher NAME@ADDRESS[:WEIGHT]</c> repeated), combined in this process.
     /// </summary>
     private static TeacherConnection Connect(TeacherClientOptions t, ITokenizer tokenizer, Device device, ConsoleProgress progress)
     {
+        if (t.IsEnsemble())
+        {
+            var choices = t.Choices();
+            var parts = choices.Select(c => Connect(t.For(c), tokenizer, device, progress)).ToArray();
+            var combination = EnsembleTargets.Parse(t.Combination);
+            var ensemble = new EnsembleSequenceTargetSource(parts.Select((p, i) => new EnsembleSequenceMember(p.Source, choices[i].Weight)).ToArray(), combination);
+            progress.Note($"learning from {EnsembleTargets.Name(combination, choices.Select(c => c.Name))}: "
+                          + string.Join(", ", choices.Select(c => $"{c.Name} at {c.Address} (weight {c.Weight:0.###})")));
+            return new TeacherConnection(EnsembleTargets.Name(combination, choices.Select(c => c.Name)), ensemble, null, parts[0].Hint, parts);
+        }
         if (t.Checkpoint.Length > 0)
         {
             if (!HuggingFaceCheckpoint.IsModelDirectory(t.Checkpoint))
@@ -238,9 +249,10 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
                 $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer: {connection.Hint}.");
     }
 
-    /// <summary>A teacher source and the channel it talks over (if any), disposed together.</summary>
-    /// <param name="Hint">How to give the student this teacher's tokenizer.</param>
-    private sealed class TeacherConnection(string name, ISequenceTargetSource source, GrpcChannel? channel, string hint) : IAsyncDisposable
+    /// <summary>A teacher source and the channel it talks over (if any), disposed together; an ensemble's, with its members' connections.</summary>
+    /// <param name="hint">How to give the student this teacher's tokenizer.</param>
+    private sealed class TeacherConnection(string name, ISequenceTargetSource source, GrpcChannel? channel, string hint,
+        IReadOnlyList<TeacherConnection>? members = null) : IAsyncDisposable
     {
         public string Name => name;
         public ISequenceTargetSource Source => source;
@@ -251,6 +263,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             if (source is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
             else if (source is IDisposable disposable) disposable.Dispose();
             channel?.Dispose();
+            foreach (var member in members ?? []) await member.DisposeAsync();
         }
     }
 

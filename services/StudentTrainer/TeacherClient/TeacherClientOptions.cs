@@ -18,7 +18,7 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Description("API key for a teacher service that needs one, sent in the x-api-key metadata header (empty = none); prefer the environment variable Teacher__ApiKey")]
     public string ApiKey { get; set; } = "";
 
-    [Description("name of the teacher to ask (see Describe); or NAME@ADDRESS[:WEIGHT], given once per teacher, to learn from an ensemble of teachers, each at its own address, combined by --teacher-combination (image students; in configuration, the teachers separated by spaces)")]
+    [Description("name of the teacher to ask (see Describe); or NAME@ADDRESS[:WEIGHT], given once per teacher, to learn from an ensemble of teachers, each at its own address, combined by --teacher-combination (in configuration: the teachers separated by spaces)")]
     [Required]
     [Repeatable]
     public string Teacher { get; set; } = "fashion";
@@ -83,7 +83,7 @@ public sealed class TeacherClientOptions : IValidatableObject
     {
         if (IsEnsemble())
             throw new ArgumentException(
-                $"{command} learns from one teacher, and --teacher names {Choices().Count}: give one, or define the ensemble in the teacher service (Ensembles) and name it.");
+                $"{command} learns from one teacher, and --teacher names {Choices().Count}: give one.");
     }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

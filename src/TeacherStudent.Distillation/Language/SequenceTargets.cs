@@ -204,20 +204,8 @@ public static class SequenceTargets
     private static void Sampled(LanguageModel teacher, IReadOnlyList<SequenceToScore> sequences, int[] group, int[] members, Tensor rows, int k,
         SequenceTargetBatch[] results)
     {
-        var cpu = rows.cpu();
-        var probabilities = cpu.exp();
-        var drawn = new Tensor[members.Length];
+        var (ids, values) = Draw(rows, members.Select(b => sequences[group[b]]).ToArray(), k);
         var position = 0;
-        for (int m = 0; m < members.Length; m++)
-        {
-            var sequence = sequences[group[members[m]]];
-            using var generator = new Generator(SeedFor(sequence.Settings.Seed, sequence.Tokens.Span));
-            drawn[m] = probabilities.narrow(0, position, sequence.Length).multinomial(k, replacement: true, generator: generator);
-            position += sequence.Length;
-        }
-        var allIds = cat(drawn, 0);
-        var (ids, values) = (Ints(allIds), Floats(cpu.gather(-1, allIds)));
-        position = 0;
         foreach (var b in members)
         {
             var sequence = sequences[group[b]];
@@ -226,6 +214,47 @@ public static class SequenceTargets
                 values.AsSpan(position, count).ToArray(), ids.AsSpan(position, count).ToArray(), null, teacher.Version);
             position += count;
         }
+    }
+
+    // k draws per row of `rows` [sum of lengths, V] (log-probabilities), each sequence's from its own generator; the ids and their log-probabilities.
+    private static (int[] Ids, float[] Values) Draw(Tensor rows, IReadOnlyList<SequenceToScore> sequences, int k)
+    {
+        var cpu = rows.cpu();
+        var probabilities = cpu.exp();
+        var drawn = new Tensor[sequences.Count];
+        var position = 0;
+        for (int m = 0; m < sequences.Count; m++)
+        {
+            var sequence = sequences[m];
+            using var generator = new Generator(SeedFor(sequence.Settings.Seed, sequence.Tokens.Span));
+            drawn[m] = probabilities.narrow(0, position, sequence.Length).multinomial(k, replacement: true, generator: generator);
+            position += sequence.Length;
+        }
+        var allIds = cat(drawn, 0);
+        return (Ints(allIds), Floats(cpu.gather(-1, allIds)));
+    }
+
+    /// <summary>
+    /// The targets <paramref name="settings"/> ask for, taken from dense log-probabilities <paramref name="logProbs"/>
+    /// [sequences * length, V] at the settings' temperature (an ensemble's, combined from its members'): as they are,
+    /// the top k with the tail's mass, or k draws made exactly as a teacher's own are (<see cref="SeedFor"/>), so the
+    /// same sequence gets the same draws. Call inside a dispose scope.
+    /// </summary>
+    public static SequenceTargetBatch FromDense(Tensor logProbs, ReadOnlyMemory<int> tokens, int sequences, int length, SequenceTargetSettings settings,
+        string version)
+    {
+        var vocabulary = (int)logProbs.shape[1];
+        if (logProbs.shape[0] != (long)sequences * length || tokens.Length != sequences * length)
+            throw new ArgumentException($"{logProbs.shape[0]} rows and {tokens.Length} token ids do not make {sequences} sequences of {length}.");
+        if (settings.Dense) return new SequenceTargetBatch(sequences, length, vocabulary, settings, Floats(logProbs), null, null, version);
+        if (settings.Kind == SparseTargetKind.TopK)
+        {
+            var top = SparseTargets.TopK(logProbs, settings.K);
+            return new SequenceTargetBatch(sequences, length, vocabulary, settings, Floats(top.LogProbs), Ints(top.Ids), Floats(top.TailLogMass!), version);
+        }
+        var each = Enumerable.Range(0, sequences).Select(s => new SequenceToScore(tokens.Slice(s * length, length), settings)).ToArray();
+        var (ids, values) = Draw(logProbs, each, settings.K);
+        return new SequenceTargetBatch(sequences, length, vocabulary, settings, values, ids, null, version);
     }
 
     private static void CheckTokens(LanguageModel teacher, ReadOnlySpan<int> tokens)

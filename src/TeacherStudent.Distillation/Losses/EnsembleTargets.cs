@@ -34,6 +34,10 @@ public static class EnsembleTargets
         _ => throw new ArgumentException($"unknown ensemble combination '{name}'; known: {string.Join(", ", Names)}."),
     };
 
+    /// <summary>An ensemble's name: its combination's and its members', in order (<c>mixture-of-convnet+mlp</c>), fit for a file name.</summary>
+    public static string Name(EnsembleCombination combination, IEnumerable<string> members) =>
+        $"{combination.ToString().ToLowerInvariant()}-of-{string.Join('+', members)}";
+
     /// <summary>
     /// An ensemble's version: a digest of the combination and of every member's name, version and weight, in
     /// order, so that a member swapped or reweighted makes a new version (and misses every cache keyed by it).

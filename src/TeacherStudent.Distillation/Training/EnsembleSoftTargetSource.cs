@@ -40,8 +40,7 @@ public sealed class EnsembleSoftTargetSource : ISoftTargetSource
                     $"the ensemble's teachers do not agree on their outputs: '{identities[0].Name}' scores {identities[0].Classes} classes, "
                     + $"'{identities[i].Name}' {identities[i].Classes}.");
         names = identities.Select(t => t.Name).ToArray();
-        var name = $"{combination.ToString().ToLowerInvariant()}-of-{string.Join('+', names)}";
-        return new TeacherIdentity(name, Version(identities.Select(t => (t.Name, t.Version)).ToArray()), identities[0].Classes);
+        return new TeacherIdentity(EnsembleTargets.Name(combination, names), Version(identities.Select(t => (t.Name, t.Version)).ToArray()), identities[0].Classes);
     }
 
     public async Task<SoftTargetBatch> GetAsync(ReadOnlyMemory<byte> pixels, int count, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.StudentTrainer.Hosting;
 using TeacherStudent.StudentTrainer.Language;
+using TeacherStudent.Testing;
 using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer.Tests.Language;
@@ -62,6 +63,36 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
         var metrics = File.ReadAllLines(Path.Combine(student, "metrics.csv"));
         Assert.Equal("step,train_loss,validation_loss,validation_perplexity,learning_rate,tokens,seconds,teacher_versions", metrics[0]);
         Assert.Equal(4, metrics.Length);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("8")]
+    public async Task AStudentLearnsFromAnEnsembleOfTwoServedTeachersThatShareItsTokenizer(string k)
+    {
+        // Arrange: two tiny teachers with one tokenizer (the same fortunes, the same BPE) and other weights, in one service.
+        var a = TinyLanguageModel.Write(directory.File("a"), seed: 1);
+        var b = TinyLanguageModel.Write(directory.File("b"), seed: 2);
+        using var teachers = RunningProcess.Start(Builds.Teacher, "--urls", "http://127.0.0.1:0",
+            "--Teachers:0:Name=a", $"--Teachers:0:Checkpoint={a}", "--Teachers:1:Name=b", $"--Teachers:1:Checkpoint={b}");
+        var address = await teachers.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+        var student = directory.File($"student-k{k}");
+
+        // Act
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--loss", "forward_kl", "--alpha", "1", "--k", k, "--steps", "4", "--eval-interval", "2",
+            "--run-directory", student, "--tokenizer", a, "--teacher", $"a@{address}", "--teacher", $"b@{address}:3");
+
+        // Assert: the report names the ensemble, and its version is the one its two members make.
+        Assert.True(exit == 0, output);
+        Assert.Contains("learning from mixture-of-a+b: a at", output);
+        using var modelA = HuggingFaceCheckpoint.Load(a, CPU);
+        using var modelB = HuggingFaceCheckpoint.Load(b, CPU);
+        Assert.NotEqual(modelA.Version, modelB.Version);
+        var expected = Distillation.Losses.EnsembleTargets.Version(Distillation.Losses.EnsembleCombination.Mixture,
+            [("a", modelA.Version, 1.0), ("b", modelB.Version, 3.0)]);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        Assert.Equal("mixture-of-a+b", report.RootElement.GetProperty("teacher").GetString());
+        Assert.Equal([expected], report.RootElement.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
     }
 
     [Fact]

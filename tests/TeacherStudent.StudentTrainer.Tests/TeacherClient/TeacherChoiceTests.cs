@@ -103,9 +103,9 @@ public sealed class TeacherChoiceTests
     {
         var options = new TeacherClientOptions { Teacher = "a@http://h:1 b@http://h:2" };
 
-        var error = Assert.Throws<ArgumentException>(() => options.RequireOneTeacher("train-lm"));
+        var error = Assert.Throws<ArgumentException>(() => options.RequireOneTeacher("measure-targets"));
 
-        Assert.Contains("train-lm learns from one teacher, and --teacher names 2", error.Message);
-        new TeacherClientOptions { Teacher = "a@http://h:1" }.RequireOneTeacher("train-lm");
+        Assert.Contains("measure-targets learns from one teacher, and --teacher names 2", error.Message);
+        new TeacherClientOptions { Teacher = "a@http://h:1" }.RequireOneTeacher("measure-targets");
     }
 }
