@@ -85,5 +85,5 @@ if [ $failed -ne 0 ]; then
   exit 1
 fi
 
-"${trainer[@]}" summarize-ensemble --teacher-runs "${dirs[@]}" --best-single "${names[$best]}" --runs "${runs[@]}" \
+"${trainer[@]}" summarize-ensemble --teacher-runs "${dirs[@]}" --teacher-names "${names[@]}" --best-single "${names[$best]}" --runs "${runs[@]}" \
   --out "$out/report.json" --seconds $(( $(date +%s) - start ))

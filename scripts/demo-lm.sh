@@ -18,19 +18,15 @@ dotnet build TeacherStudent.sln -c Release -nologo -v quiet
 trainer=(dotnet services/StudentTrainer/bin/Release/net10.0/TeacherStudent.StudentTrainer.dll)
 source scripts/teacher-service.sh
 
-# The teacher: 3.7M parameters; its tokenizer (2000 tokens) is trained on the train split, and its
-# output is padded to 2048 (a multiple of 64), which the service cuts back to the tokenizer's 2000.
-teacher_dir=$out/teacher
-teacher_args=(--mode supervised --layers 4 --width 256 --heads 4 --context-length 128 --vocabulary-size 2000 --pad-vocabulary-to 64
-  --batch-size 16 --steps 1400 --learning-rate 1e-3 --min-learning-rate 1e-4 --warmup-steps 100 --dropout 0.1 --eval-interval 200)
-# The students: 0.67M parameters, 500 steps of 16 windows of 128 tokens each, whatever they learn from.
-student_args=(--layers 2 --width 128 --heads 4 --context-length 128 --batch-size 16 --steps 500 --learning-rate 2e-3
-  --min-learning-rate 2e-4 --warmup-steps 50 --eval-interval 100 --seed 1)
+# The teacher and the students (scripts/lm-settings.sh).
+source scripts/lm-settings.sh
+teacher_dir=$lm_teacher_dir
+student_args=("${lm_student_args[@]}" --seed 1)
 
 # 1. The teacher: trained once, reused while its model directory and report are there.
 if [ ! -f "$teacher_dir/report.json" ] || [ ! -f "$teacher_dir/model/config.json" ]; then
   rm -rf "$teacher_dir"
-  "${trainer[@]}" train-lm "${teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
+  "${trainer[@]}" train-lm "${lm_teacher_args[@]}" --name teacher --run-directory "$teacher_dir"
 fi
 
 # 2. The teacher service on a free loopback port.

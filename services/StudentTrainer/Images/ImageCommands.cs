@@ -24,19 +24,22 @@ public static class ImageCommands
     public static OptionSwitches TrainSwitches(Command train) =>
         new OptionSwitches().Add<TrainerOptions>(train, "Training").Add<TeacherClientOptions>(train, "Teacher", "teacher-");
 
-    /// <summary><c>summarize-ensemble</c>: the ensemble demo's runs gathered into one report (<see cref="EnsembleSummary"/>).</summary>
+    /// <summary><c>summarize-ensemble</c>: an ensemble demo's runs gathered into one report (<see cref="EnsembleSummary"/>).</summary>
     public static Command SummarizeEnsemble()
     {
-        var command = new Command("summarize-ensemble", "Gather the ensemble demo's runs (students of an ensemble and of the best single teacher) into one report and print a table.");
+        var command = new Command("summarize-ensemble",
+            "Gather an ensemble demo's runs (students of an ensemble and of the best single teacher, image or language-model) into one report and print a table.");
         var teacherRuns = new Option<string[]>("--teacher-runs") { Description = "run directories of the ensemble's teachers", AllowMultipleArgumentsPerToken = true, Required = true };
+        var teacherNames = new Option<string[]>("--teacher-names") { Description = "the names the teachers are served by, in the same order (default: their reports' names)", AllowMultipleArgumentsPerToken = true };
         var ensemble = new Option<string>("--ensemble") { Description = "the name the students asked the ensemble by", DefaultValueFactory = _ => "ensemble" };
         var bestSingle = new Option<string>("--best-single") { Description = "the name of the best single teacher", Required = true };
         var runs = new Option<string[]>("--runs") { Description = "run directories of the students", AllowMultipleArgumentsPerToken = true, Required = true };
+        var metric = new Option<string>("--metric") { Description = $"what runs are compared by: {string.Join(" or ", EnsembleSummary.Metrics.Keys)}", DefaultValueFactory = _ => "accuracy" };
         var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
         var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
-        foreach (var option in new Option[] { teacherRuns, ensemble, bestSingle, runs, output, seconds }) command.Options.Add(option);
-        command.SetAction(result => EnsembleSummary.Write(result.GetValue(teacherRuns)!, result.GetValue(ensemble)!, result.GetValue(bestSingle)!,
-            result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
+        foreach (var option in new Option[] { teacherRuns, teacherNames, ensemble, bestSingle, runs, metric, output, seconds }) command.Options.Add(option);
+        command.SetAction(result => EnsembleSummary.Write(result.GetValue(teacherRuns)!, result.GetValue(teacherNames) ?? [], result.GetValue(ensemble)!,
+            result.GetValue(bestSingle)!, result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds), result.GetValue(metric)!));
         return command;
     }
 

@@ -33,20 +33,21 @@ public sealed class EnsembleSummaryTests : IDisposable
         var output = Path.Combine(directory, "report.json");
 
         // Act
-        var code = EnsembleSummary.Write(teachers, "ensemble", "b", runs, output, 600);
+        var code = EnsembleSummary.Write(teachers, ["served-a", "b"], "ensemble", "b", runs, output, 600);
 
         // Assert
         Assert.Equal(0, code);
         using var report = JsonDocument.Parse(File.ReadAllText(output));
         var root = report.RootElement;
-        Assert.Equal(["a", "b"], root.GetProperty("teachers").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
-        Assert.Equal(0.93, root.GetProperty("teachers")[1].GetProperty("accuracy").GetDouble(), 10);
+        Assert.Equal("accuracy", root.GetProperty("metric").GetString());
+        Assert.Equal(["served-a", "b"], root.GetProperty("teachers").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(0.93, root.GetProperty("teachers")[1].GetProperty("value").GetDouble(), 10);
         Assert.Equal("b", root.GetProperty("best_single_teacher").GetString());
         var few = root.GetProperty("scenarios").EnumerateArray().Single(s => s.GetProperty("scenario").GetString() == "few_labels");
         Assert.Equal(3000, few.GetProperty("labelled_examples").GetInt32());
         Assert.Equal([1, 2, 3], few.GetProperty("ensemble").GetProperty("seeds").EnumerateArray().Select(s => s.GetInt32()));
-        Assert.Equal([0.903, 0.899, 0.905], few.GetProperty("ensemble").GetProperty("accuracies").EnumerateArray().Select(a => a.GetDouble()));
-        Assert.Equal([0.901, 0.902, 0.900], few.GetProperty("best_single").GetProperty("accuracies").EnumerateArray().Select(a => a.GetDouble()));
+        Assert.Equal([0.903, 0.899, 0.905], few.GetProperty("ensemble").GetProperty("values").EnumerateArray().Select(a => a.GetDouble()));
+        Assert.Equal([0.901, 0.902, 0.900], few.GetProperty("best_single").GetProperty("values").EnumerateArray().Select(a => a.GetDouble()));
         Assert.Equal(0.001333333, few.GetProperty("difference").GetDouble(), 6);
         Assert.Equal((2, 3), (few.GetProperty("wins").GetInt32(), few.GetProperty("paired").GetInt32()));
         var all = root.GetProperty("scenarios").EnumerateArray().Single(s => s.GetProperty("scenario").GetString() == "all_labels");
@@ -60,10 +61,47 @@ public sealed class EnsembleSummaryTests : IDisposable
         string[] runs = [Run("ensemble", "all_labels", 1, 0.904, "ensemble"), Run("stray", "all_labels", 1, 0.9, "c")];
         var output = Path.Combine(directory, "report.json");
 
-        var code = EnsembleSummary.Write([], "ensemble", "b", runs, output, null);
+        var code = EnsembleSummary.Write([], [], "ensemble", "b", runs, output, null);
 
         Assert.Equal(2, code);
         Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void LanguageModelStudentsAreComparedByPerplexityWhereLowerIsBetter()
+    {
+        // Arrange: reports as train-lm writes them, with no scenario and a perplexity.
+        string Lm(string name, int seed, double perplexity, string teacher)
+        {
+            var dir = Path.Combine(directory, $"lm-{name}-{seed}");
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "report.json"),
+                $$"""{ "name": "{{name}}", "seed": {{seed}}, "teacher": "{{teacher}}", "perplexity": {{perplexity}}, "mode": "online" }""");
+            return dir;
+        }
+        string[] runs = [Lm("ensemble", 1, 20.5, "mixture-of-a+b"), Lm("ensemble", 2, 21.5, "mixture-of-a+b"), Lm("best-single", 1, 21.0, "a"), Lm("best-single", 2, 21.0, "a")];
+        var output = Path.Combine(directory, "lm.json");
+
+        // Act
+        var code = EnsembleSummary.Write([runs[2]], ["a"], "mixture-of-a+b", "a", runs, output, null, metric: "perplexity");
+
+        // Assert: the ensemble's student is better on seed 1 only (a lower perplexity), and equal on average.
+        Assert.Equal(0, code);
+        using var report = JsonDocument.Parse(File.ReadAllText(output));
+        var only = Assert.Single(report.RootElement.GetProperty("scenarios").EnumerateArray());
+        Assert.Equal(("perplexity", "", 0.0), (report.RootElement.GetProperty("metric").GetString(), only.GetProperty("scenario").GetString(),
+            only.GetProperty("difference").GetDouble()));
+        Assert.Equal((1, 2), (only.GetProperty("wins").GetInt32(), only.GetProperty("paired").GetInt32()));
+    }
+
+    [Fact]
+    public void AnUnknownMetricOrTooFewTeacherNamesIsOneClearErrorAndExitCodeTwo()
+    {
+        string[] runs = [Run("ensemble", "all_labels", 1, 0.904, "ensemble")];
+
+        Assert.Equal(2, EnsembleSummary.Write([], [], "ensemble", "b", runs, Path.Combine(directory, "x.json"), null, metric: "loss"));
+        Assert.Equal(2, EnsembleSummary.Write([runs[0]], ["a", "b"], "ensemble", "b", runs, Path.Combine(directory, "x.json"), null));
+        Assert.False(File.Exists(Path.Combine(directory, "x.json")));
     }
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
