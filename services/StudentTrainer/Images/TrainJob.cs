@@ -75,7 +75,7 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         var t = teacherOptions.Value;
         bool local = t.Checkpoint.Length > 0;
         var services = settings.Mode.NeedsTeacher() && !local
-            ? t.Choices().Select(c => ServedTeacher.Open(t.For(c), c.Weight, settings.Temperature, [1, train.Height, train.Width], job.Progress)).ToArray()
+            ? t.Choices().Select(c => ServedTeacher.Open(t.For(c), c.Weight, settings, [1, train.Height, train.Width], job.Progress)).ToArray()
             : [];
         try
         {
@@ -116,11 +116,15 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
     /// <summary>A teacher service this run asks: its channel, its source of soft targets, and its weight in an ensemble.</summary>
     private sealed record ServedTeacher(string Name, GrpcChannel Channel, GrpcSoftTargetSource Source, double Weight) : IAsyncDisposable
     {
-        public static ServedTeacher Open(TeacherClientOptions options, double weight, double temperature, long[] exampleShape, ConsoleProgress progress)
+        public static ServedTeacher Open(TeacherClientOptions options, double weight, TrainingSettings settings, long[] exampleShape, ConsoleProgress progress)
         {
             var channel = TeacherChannel.Create(options.Address, ChannelOptions());
-            var source = new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), options, temperature, exampleShape,
-                new TeacherRetry(TimeSpan.FromSeconds(options.RetrySeconds), progress.Note));
+            var source = new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), options, settings.Temperature, exampleShape,
+                new TeacherRetry(TimeSpan.FromSeconds(options.RetrySeconds), progress.Note))
+            {
+                // An online student's augmented views never come again: the teacher's cache would only fill with them.
+                Uncached = settings.Mode == TrainingMode.Online && settings.Augment,
+            };
             return new ServedTeacher(options.Teacher, channel, source, weight);
         }
 

@@ -14,6 +14,8 @@ namespace TeacherStudent.StudentTrainer.TeacherClient;
 /// examples another student asked for), batches are sent as their examples' digests, 32 bytes
 /// each instead of 784; a batch the cache does not wholly hold is sent again as pixels (one
 /// reply, one teacher version), and pixels are sent until the cache holds a whole batch again.
+/// A source of views that never repeat (<see cref="Uncached"/>: augmented images) asks the teacher
+/// to keep them out of its cache, and never sends digests.
 /// </summary>
 public sealed class GrpcSoftTargetSource(
     Teacher.TeacherClient client, TeacherClientOptions options, double temperature, long[] exampleShape, TeacherRetry retry)
@@ -23,6 +25,12 @@ public sealed class GrpcSoftTargetSource(
     private int askByDigest;  // 0: pixels; 1: digests; -1: the teacher refused digests, pixels for good
     private long examplesByDigest;
     private long examplesByPixels;
+
+    /// <summary>
+    /// The examples asked for will not be asked again (an online student's augmented views): each batch is
+    /// sent as <c>uncached</c>, so the teacher neither looks them up nor fills its cache with them.
+    /// </summary>
+    public bool Uncached { get; init; }
 
     /// <summary>Examples answered from a batch sent as digests.</summary>
     public long ExamplesByDigest => Interlocked.Read(ref examplesByDigest);
@@ -46,7 +54,7 @@ public sealed class GrpcSoftTargetSource(
 
     private async Task<SoftTargetBatch> GetOnceAsync(ReadOnlyMemory<byte> pixels, int count, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref askByDigest) == 1)
+        if (!Uncached && Volatile.Read(ref askByDigest) == 1)
         {
             try
             {
@@ -86,6 +94,7 @@ public sealed class GrpcSoftTargetSource(
         };
         request.Inputs.Shape.AddRange(exampleShape);
         if (digests is not null) request.ExampleDigests = UnsafeByteOperations.UnsafeWrap(digests);
+        else request.Uncached = Uncached;
         return request;
     }
 

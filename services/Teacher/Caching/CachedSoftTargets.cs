@@ -12,7 +12,8 @@ namespace TeacherStudent.Teacher.Caching;
 /// runs the teacher (through its batcher) over only the examples it misses, puts the answer
 /// together in request order and writes the new examples back. A miss that another request is
 /// computing at the same moment waits for that answer instead (<see cref="InFlightTargets"/>),
-/// so concurrent misses of one example run the model once.
+/// so concurrent misses of one example run the model once. An uncached batch is computed without
+/// looking in the cache and is not written to it.
 /// </summary>
 public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, InFlightTargets inFlight, TeacherForward forward,
     TeacherMetrics metrics, ILogger<CachedSoftTargets> logger)
@@ -29,7 +30,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
         var teacher = batch.Teacher;
         var rowBytes = teacher.NumOutputs * batch.OutputDType.ElementSize();
         var exampleKeys = keys.Compute(teacher.Name, teacher.Version, batch.Temperature, batch.OutputDType, batch.Inputs);
-        var (output, misses) = await ReadCachedAsync(teacher.Name, exampleKeys, rowBytes, cancellationToken);
+        var (output, misses) = await ReadCachedAsync(teacher.Name, exampleKeys, rowBytes, cancellationToken, batch.Uncached);
         var hits = batch.Count - misses.Count;
 
         // An example whose computation another request owns is waited for; when that owner gives
@@ -78,12 +79,14 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
     /// <summary>
     /// A request's first step either way: every example looked up at once, the rows found copied
     /// into the answer in request order; returns the answer and the examples the cache lacks.
-    /// Counted in the metrics of teacher <paramref name="name"/>.
+    /// Counted in the metrics of teacher <paramref name="name"/>. An <paramref name="uncached"/> batch is not
+    /// looked up: every example is to be computed.
     /// </summary>
     public async Task<(byte[] Output, List<int> Misses)> ReadCachedAsync(string name, byte[][] exampleKeys, int rowBytes,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool uncached = false)
     {
         metrics.RequestReceived(name, exampleKeys.Length);
+        if (uncached) return (new byte[exampleKeys.Length * rowBytes], Enumerable.Range(0, exampleKeys.Length).ToList());
         var cached = await cache.GetManyAsync(exampleKeys, cancellationToken);
         var output = new byte[exampleKeys.Length * rowBytes];
         var misses = new List<int>();
@@ -124,7 +127,7 @@ public sealed class CachedSoftTargets(ISoftTargetCache cache, SoftTargetKeys key
             ownedKeys[j] = exampleKeys[owned[j]];
             rows[j] = row;
         }
-        await cache.SetFiniteOrLogAsync(ownedKeys, rows, batch.OutputDType, valuesStart: 0, batch.Teacher.Name, logger, cancellationToken);
+        if (!batch.Uncached) await cache.SetFiniteOrLogAsync(ownedKeys, rows, batch.OutputDType, valuesStart: 0, batch.Teacher.Name, logger, cancellationToken);
     }
 
     // Copies in the rows other requests computed; returns the examples whose owner gave up.

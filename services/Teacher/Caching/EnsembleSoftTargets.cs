@@ -16,6 +16,7 @@ namespace TeacherStudent.Teacher.Caching;
 /// shared with its direct callers, its forwards batched with theirs and shared fairly by this caller), in
 /// float32 at the asked temperature, combined in log space (<see cref="EnsembleTargets"/>), and written back
 /// under the ensemble's key. The ensemble's version names every member's, so a member swapped misses it.
+/// An uncached batch is neither looked up nor kept, the ensemble's rows or its members'.
 /// </summary>
 public sealed class EnsembleSoftTargets(ISoftTargetCache cache, SoftTargetKeys keys, CachedSoftTargets members, TeacherMetrics metrics,
     ILogger<EnsembleSoftTargets> logger)
@@ -33,12 +34,12 @@ public sealed class EnsembleSoftTargets(ISoftTargetCache cache, SoftTargetKeys k
         var classes = batch.Teacher.NumOutputs;
         var rowBytes = classes * batch.OutputDType.ElementSize();
         var exampleKeys = keys.Compute(name, ensemble.Version, batch.Temperature, batch.OutputDType, batch.Inputs);
-        var (output, misses) = await members.ReadCachedAsync(name, exampleKeys, rowBytes, cancellationToken);
+        var (output, misses) = await members.ReadCachedAsync(name, exampleKeys, rowBytes, cancellationToken, batch.Uncached);
         if (misses.Count > 0)
         {
             var inputs = misses.Count == batch.Count ? batch.Inputs : CachedSoftTargets.Gather(batch.Inputs, misses);
             var answers = await Task.WhenAll(ensemble.Teachers.Select(teacher => members.ComputeAsync(
-                new ValidatedBatch(teacher, inputs, misses.Count, batch.Temperature, WireDType.Float32), caller, deadline, cancellationToken)));
+                new ValidatedBatch(teacher, inputs, misses.Count, batch.Temperature, WireDType.Float32, batch.Uncached), caller, deadline, cancellationToken)));
             var combined = Combine(answers.Select(a => a.LogProbs).ToArray(), misses.Count, classes, ensemble, batch.OutputDType);
             var rows = new byte[misses.Count][];
             for (int j = 0; j < misses.Count; j++)
@@ -46,8 +47,9 @@ public sealed class EnsembleSoftTargets(ISoftTargetCache cache, SoftTargetKeys k
                 rows[j] = combined.AsSpan(j * rowBytes, rowBytes).ToArray();
                 rows[j].CopyTo(output, misses[j] * rowBytes);
             }
-            await cache.SetFiniteOrLogAsync(misses.Select(i => exampleKeys[i]).ToArray(), rows, batch.OutputDType, valuesStart: 0, name, logger,
-                cancellationToken);
+            if (!batch.Uncached)
+                await cache.SetFiniteOrLogAsync(misses.Select(i => exampleKeys[i]).ToArray(), rows, batch.OutputDType, valuesStart: 0, name, logger,
+                    cancellationToken);
         }
         metrics.RequestAnswered(name, Stopwatch.GetElapsedTime(started));
         return new SoftTargetResult(output, batch.Count - misses.Count);

@@ -13,7 +13,8 @@ namespace TeacherStudent.Teacher.Language;
 /// version's <see cref="SequenceBatcher"/>, in forwards shared with other requests), writes their
 /// rows back and lays the answer out in request order. A miss that another request is computing at
 /// the same moment (the same tokens and settings, on any stream) waits for that answer instead
-/// (<see cref="InFlightTargets"/>), so concurrent identical sequences run the model once.
+/// (<see cref="InFlightTargets"/>), so concurrent identical sequences run the model once. An uncached
+/// batch is computed without looking in the cache and is not written to it.
 /// </summary>
 public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTargetKeys keys, InFlightTargets inFlight, SequenceForward forward,
     TeacherMetrics metrics, ILogger<CachedSequenceTargets> logger)
@@ -30,7 +31,7 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
         metrics.RequestReceived(teacher.Name, batch.Sequences);
         var layout = new SequenceRows(batch);
         var sequenceKeys = keys.Compute(batch);
-        var cached = await cache.GetManyAsync(sequenceKeys, cancellationToken);
+        var cached = batch.Uncached ? new byte[]?[batch.Sequences] : await cache.GetManyAsync(sequenceKeys, cancellationToken);
 
         var rows = new byte[batch.Sequences][];
         var misses = new List<int>();
@@ -41,7 +42,7 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
             else misses.Add(s);
         }
         var hits = rows.Length - misses.Count;
-        metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
+        if (!batch.Uncached) metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
 
         // A sequence whose computation another request owns is waited for; when that owner gives up
         // (cancelled, failed) the sequence comes round again, and this request may own it then.
@@ -80,8 +81,9 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
             rows[owned[j]] = computed[j];
             claim.Complete(j, computed[j]);
         }
-        await cache.SetFiniteOrLogAsync(owned.Select(s => sequenceKeys[s]).ToArray(), computed, batch.OutputDType, layout.ValuesStart,
-            batch.Teacher.Name, logger, cancellationToken);
+        if (!batch.Uncached)
+            await cache.SetFiniteOrLogAsync(owned.Select(s => sequenceKeys[s]).ToArray(), computed, batch.OutputDType, layout.ValuesStart,
+                batch.Teacher.Name, logger, cancellationToken);
     }
 
     // Copies in the rows other requests computed; returns the sequences whose owner gave up.

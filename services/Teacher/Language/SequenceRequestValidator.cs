@@ -74,7 +74,7 @@ public static class SequenceRequestValidator
         if (kind is null)
             return Fail(out error, StatusCode.InvalidArgument, $"sparse kind {(int)request.SparseKind} is unknown; use SPARSE_KIND_TOP_K or SPARSE_KIND_SAMPLED.");
         var settings = new SequenceTargetSettings(temperature, request.K, kind.Value, request.Seed);
-        return new ValidatedSequenceBatch(teacher, tokens, (int)shape[0], (int)shape[1], settings, outputDType);
+        return new ValidatedSequenceBatch(teacher, tokens, (int)shape[0], (int)shape[1], settings, outputDType, request.Uncached);
     }
 
     private static long[] Decode(WireTensor wire)

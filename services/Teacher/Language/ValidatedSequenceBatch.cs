@@ -11,7 +11,7 @@ namespace TeacherStudent.Teacher.Language;
 /// output dtype of float32 or float16.
 /// </summary>
 public sealed record ValidatedSequenceBatch(
-    LoadedTeacher Teacher, int[] Tokens, int Sequences, int Length, SequenceTargetSettings Settings, WireDType OutputDType)
+    LoadedTeacher Teacher, int[] Tokens, int Sequences, int Length, SequenceTargetSettings Settings, WireDType OutputDType, bool Uncached = false)
 {
     /// <summary>The tokens of sequence <paramref name="index"/>.</summary>
     public ReadOnlySpan<int> Sequence(int index) => Tokens.AsSpan(index * Length, Length);

@@ -71,7 +71,7 @@ public static class SoftTargetsRequestValidator
         if (CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable) return unusable;
         if (inputDType == WireDType.Float32 && CheckPixelRange(wire) is { } outside) return outside;
 
-        batch = new ValidatedBatch(teacher!, wire, (int)shape![0], temperature, outputDType);
+        batch = new ValidatedBatch(teacher!, wire, (int)shape![0], temperature, outputDType, request.Uncached);
         return null;
     }
 
@@ -81,6 +81,8 @@ public static class SoftTargetsRequestValidator
         if (CheckShape(request, teacher, names, askedAs, out var shape, out var inputDType) is { } badShape) return badShape;
         if (!request.Inputs.Data.IsEmpty)
             return Invalid("the batch carries both example_digests and input data; send one of the two (inputs then give only shape and dtype).");
+        if (request.Uncached)
+            return Invalid("the batch is uncached and carries example_digests, which are answered from the cache alone; send the examples' bytes for an uncached batch.");
         var count = (int)shape![0];
         var digests = request.ExampleDigests.Memory;
         if (digests.Length != count * ExampleDigests.Size)

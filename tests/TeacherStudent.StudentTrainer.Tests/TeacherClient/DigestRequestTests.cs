@@ -30,9 +30,12 @@ public sealed class DigestRequestTests : IAsyncLifetime
         channel = GrpcChannel.ForAddress(address);
     }
 
-    private GrpcSoftTargetSource Source() =>
+    private GrpcSoftTargetSource Source(bool uncached = false) =>
         new(new Contracts.V1.Teacher.TeacherClient(channel), new TeacherClientOptions { Teacher = "fashion", TimeoutSeconds = 30 }, 2, [1, 28, 28],
-            new TeacherRetry(TimeSpan.FromSeconds(30), _ => { }));
+            new TeacherRetry(TimeSpan.FromSeconds(30), _ => { }))
+        {
+            Uncached = uncached,
+        };
 
     private ReadOnlyMemory<byte> Pixels(int batch) => images.Pixels.AsMemory(batch * Batch * images.ExampleSize, Batch * images.ExampleSize);
 
@@ -53,6 +56,27 @@ public sealed class DigestRequestTests : IAsyncLifetime
         Assert.Equal(Batch, source.ExamplesByDigest);
         Assert.Equal(first[1].LogProbs, second[1].LogProbs);
         Assert.Equal(first[1].TeacherVersion, second[1].TeacherVersion);
+    }
+
+    [Fact]
+    public async Task AnUncachedSourceSendsPixelsEveryTimeAndLeavesTheTeachersCacheEmpty()
+    {
+        // Arrange: views that never repeat, asked twice all the same (batch 2, which no other test asks).
+        await using var uncached = Source(uncached: true);
+        var first = await uncached.GetAsync(Pixels(2), Batch, default);
+        var again = await uncached.GetAsync(Pixels(2), Batch, default);
+
+        // Act: a student of cached views asks the same batch twice.
+        await using var cached = Source();
+        await cached.GetAsync(Pixels(2), Batch, default);
+        var pixelsOfTheFirst = cached.ExamplesByPixels;
+        await cached.GetAsync(Pixels(2), Batch, default);
+
+        // Assert: the uncached source never switched to digests; the cached one found nothing the first time
+        // (the teacher kept none of the uncached views), so it sent its second batch as pixels too.
+        Assert.Equal((2 * Batch, 0L), (uncached.ExamplesByPixels, uncached.ExamplesByDigest));
+        Assert.Equal(first.LogProbs, again.LogProbs);
+        Assert.Equal((Batch, 2L * Batch, 0L), (pixelsOfTheFirst, cached.ExamplesByPixels, cached.ExamplesByDigest));
     }
 
     [Fact]

@@ -138,6 +138,23 @@ public sealed class LanguageModelTeacherTests : IAsyncLifetime
         Assert.Equal(first.SparseLogProbs, again.SparseLogProbs);
     }
 
+    [Fact]
+    public async Task AnUncachedBatchIsComputedEachTimeAndLeavesNothingInTheCache()
+    {
+        var tokens = Sequences(3, 12);
+        await using var stream = server.OpenStream();
+        SoftTargetsRequest Uncached() { var r = Request(tokens, 3, 12, k: 8); r.Uncached = true; return r; }
+
+        var first = await stream.AskAsync(Uncached());
+        var again = await stream.AskAsync(Uncached());
+        var cached = await stream.AskAsync(Request(tokens, 3, 12, k: 8));
+        var cachedAgain = await stream.AskAsync(Request(tokens, 3, 12, k: 8));
+
+        Assert.Equal((0, 0, 0, 3), (first.CacheHits, again.CacheHits, cached.CacheHits, cachedAgain.CacheHits));
+        Assert.Equal(first.SparseLogProbs, again.SparseLogProbs);
+        Assert.Equal(first.SparseLogProbs, cached.SparseLogProbs);
+    }
+
     public static TheoryData<string, int> BadRequests => new()
     {
         { "another tokenizer", FailedPrecondition },
