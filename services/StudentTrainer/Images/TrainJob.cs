@@ -123,7 +123,7 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
                 new TeacherRetry(TimeSpan.FromSeconds(options.RetrySeconds), progress.Note))
             {
                 // An online student's augmented views never come again: the teacher's cache would only fill with them.
-                Uncached = settings.Mode == TrainingMode.Online && settings.Augment,
+                Uncached = settings.Mode == TrainingMode.Online && (settings.Augment || settings.Crops || settings.Mixup),
             };
             return new ServedTeacher(options.Teacher, channel, source, weight);
         }
@@ -185,6 +185,8 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
         LabelledExamples = o.Labels > 0 ? o.Labels : null,
         LabelSeed = o.LabelSeed,
         Augment = o.Augment ?? o.Mode == "online",
+        Crops = o.Crops,
+        Mixup = o.Mixup,
     };
 
     private static GrpcChannelOptions ChannelOptions() => new()

@@ -73,6 +73,12 @@ public sealed class TrainerOptions : IValidatableObject
     [Description("random shifts and flips (default: on for online, off otherwise)")]
     public bool? Augment { get; set; }
 
+    [Description("random crops of half to all of each image, resized back to 28 x 28, before the shifts and flips (which it turns on)")]
+    public bool Crops { get; set; }
+
+    [Description("mixup within each batch: every image mixed with another, in a share drawn uniformly from 0 to 1; the teacher answers the mixed image (online students with --alpha 1: function matching)")]
+    public bool Mixup { get; set; }
+
     [Description("hold out this many training examples and evaluate on them instead of the test set (0 = test set)")]
     [Range(0, 59999)]
     public int Validation { get; set; }

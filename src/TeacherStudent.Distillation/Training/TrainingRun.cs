@@ -56,6 +56,9 @@ public sealed class TrainingRun(
     {
         if (settings.Mode.NeedsTeacher() && teacher is null)
             throw new ArgumentException($"mode {settings.Mode.Name()} needs a teacher.");
+        if (settings.Mixup && (settings.Mode != TrainingMode.Online || settings.Alpha != 1))
+            throw new ArgumentException(
+                $"mixup makes images with no one label: it is for online students that learn from their teacher's answer on the mixed image alone (mode online, alpha 1), not mode {settings.Mode.Name()} with alpha {settings.Alpha}.");
         Directory.CreateDirectory(runDirectory);
 
         manual_seed(settings.Seed);
@@ -100,7 +103,7 @@ public sealed class TrainingRun(
             manual_seed(epochSeed);
             var order = (int[])examples.Clone();
             new Random(epochSeed).Shuffle(order);
-            var augmentation = settings.Augment ? new Augmentation(epochSeed) : null;
+            var augmentation = settings.Augment || settings.Crops || settings.Mixup ? new Augmentation(epochSeed, settings.Crops) : null;
             var versions = new List<string>(); // in the order they first answered
             if (stored is not null) versions.Add(stored.Key.TeacherVersion);
 
@@ -189,10 +192,12 @@ public sealed class TrainingRun(
         for (int i = 0; i < count; i++)
         {
             var destination = pixels.AsSpan(i * size, size);
-            if (augmentation is null) train.Example(indices[i]).CopyTo(destination);
+            if (augmentation is null || !(settings.Augment || settings.Crops)) train.Example(indices[i]).CopyTo(destination);
             else augmentation.Apply(train.Example(indices[i]), destination, train.Height, train.Width);
             batchLabels[i] = labels[indices[i]];
         }
+        // A mixed image has no one label: mixup is for students that learn from the teacher's answer alone (Alpha = 1).
+        if (settings.Mixup) augmentation!.Mix(pixels, count, size);
         return new PreparedBatch(indices, pixels, batchLabels, count);
     }
 

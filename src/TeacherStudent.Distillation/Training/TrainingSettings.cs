@@ -17,4 +17,6 @@ public sealed record TrainingSettings
     public int? LabelledExamples { get; init; }          // keep labels for only this many training examples (null = all)
     public int LabelSeed { get; init; } = 0;             // which examples keep their labels
     public bool Augment { get; init; }                   // random shifts and flips, so inputs differ every epoch
+    public bool Crops { get; init; }                     // random crops resized back to the whole image (Augmentation)
+    public bool Mixup { get; init; }                     // mixup within each batch: online students with Alpha = 1 only (function matching)
 }

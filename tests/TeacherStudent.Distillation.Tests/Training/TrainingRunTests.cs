@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using TeacherStudent.Distillation.Data;
 using TeacherStudent.Distillation.Models;
 using TeacherStudent.Distillation.Training;
@@ -137,7 +138,54 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Contains("other settings", error.Message);
     }
 
+    [Fact]
+    public async Task AFunctionMatchingStudentIsTaughtOnMixedCroppedViewsThatNeverRepeat()
+    {
+        // Arrange: the teacher records the digest of every view it is asked about.
+        var teacher = new RecordingTeacher(Teacher(4));
+        var settings = Student(TrainingMode.Online) with { Alpha = 1, Augment = true, Crops = true, Mixup = true };
+
+        // Act
+        var history = await Run(settings, "function-matching", teacher).RunAsync(CancellationToken.None);
+
+        // Assert: every view the student trained on went to the teacher; none was a training image as it is,
+        // and none came twice.
+        Assert.Equal(2, history.Count);
+        Assert.Equal(2 * 1200, teacher.Views.Count);
+        var originals = Enumerable.Range(0, Data.Value.Train.Count).Select(i => Convert.ToHexString(SHA256.HashData(Data.Value.Train.Example(i)))).ToHashSet();
+        Assert.DoesNotContain(teacher.Views, originals.Contains);
+        Assert.Equal(teacher.Views.Count, teacher.Views.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(TrainingMode.Offline, 1.0)]
+    [InlineData(TrainingMode.Online, 0.9)]
+    public async Task MixupIsRefusedWhereAMixedImageWouldNeedALabel(TrainingMode mode, double alpha)
+    {
+        var settings = Student(mode) with { Alpha = alpha, Mixup = true };
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Run(settings, "mixup", Teacher(4)).RunAsync(CancellationToken.None));
+
+        Assert.Contains("mixup makes images with no one label", error.Message);
+    }
+
     public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    /// <summary>A teacher that answers as <paramref name="inner"/> does and keeps the SHA-256 of every example it was asked about.</summary>
+    private sealed class RecordingTeacher(ISoftTargetSource inner) : ISoftTargetSource
+    {
+        public List<string> Views { get; } = [];
+
+        public Task<TeacherIdentity> DescribeAsync(CancellationToken cancellationToken) => inner.DescribeAsync(cancellationToken);
+
+        public Task<SoftTargetBatch> GetAsync(ReadOnlyMemory<byte> pixels, int count, CancellationToken cancellationToken)
+        {
+            var size = pixels.Length / count;
+            lock (Views)
+                for (int i = 0; i < count; i++) Views.Add(Convert.ToHexString(SHA256.HashData(pixels.Span.Slice(i * size, size))));
+            return inner.GetAsync(pixels, count, cancellationToken);
+        }
+    }
 
     /// <summary>A teacher service that has gone away: every call fails as an unreachable one would.</summary>
     private sealed class GoneTeacher : ISoftTargetSource
