@@ -21,10 +21,7 @@ public sealed class EnsembleSequenceTargetSource : ISequenceTargetSource
 
     public EnsembleSequenceTargetSource(IReadOnlyList<EnsembleSequenceMember> members, EnsembleCombination combination)
     {
-        if (members.Count < 2) throw new ArgumentException($"an ensemble needs at least two teachers; {members.Count} given.", nameof(members));
-        foreach (var member in members)
-            if (!(member.Weight > 0) || double.IsInfinity(member.Weight))
-                throw new ArgumentException($"a teacher's weight in an ensemble must be positive and finite, not {member.Weight}.", nameof(members));
+        EnsembleTargets.CheckMembers(members.Select(m => m.Weight).ToArray(), nameof(members));
         this.members = members;
         this.combination = combination;
     }

@@ -34,6 +34,16 @@ public static class EnsembleTargets
         _ => throw new ArgumentException($"unknown ensemble combination '{name}'; known: {string.Join(", ", Names)}."),
     };
 
+    /// <summary>Refuses an ensemble of fewer than two members, or with a weight that is not positive and finite.</summary>
+    /// <exception cref="ArgumentException">the members' weights say what is wrong.</exception>
+    public static void CheckMembers(IReadOnlyList<double> weights, string paramName)
+    {
+        if (weights.Count < 2) throw new ArgumentException($"an ensemble needs at least two teachers; {weights.Count} given.", paramName);
+        foreach (var weight in weights)
+            if (!(weight > 0) || double.IsInfinity(weight))
+                throw new ArgumentException($"a teacher's weight in an ensemble must be positive and finite, not {weight}.", paramName);
+    }
+
     /// <summary>An ensemble's name: its combination's and its members', in order (<c>mixture-of-convnet+mlp</c>), fit for a file name.</summary>
     public static string Name(EnsembleCombination combination, IEnumerable<string> members) =>
         $"{combination.ToString().ToLowerInvariant()}-of-{string.Join('+', members)}";
