@@ -34,6 +34,7 @@ public static class TeacherServiceRegistration
         services.AddSingleton<EnsembleSoftTargets>();
         services.AddSingleton(sp => new SequenceTargetKeys(sp.GetRequiredService<IOptions<CacheOptions>>().Value.KeyPrefix));
         services.AddSingleton<CachedSequenceTargets>();
+        services.AddSingleton<EnsembleSequenceTargets>();
         services.AddDynamicBatching();
         services.AddOptions<GenerationOptions>().BindConfiguration(GenerationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<LocalGenerators>();

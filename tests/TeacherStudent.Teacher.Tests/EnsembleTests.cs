@@ -188,7 +188,7 @@ public sealed class EnsembleTests : IAsyncLifetime
 
         // Assert
         Assert.Equal(StatusCode.InvalidArgument, generate.StatusCode);
-        Assert.Contains("'both' is an ensemble of classifiers (a, b)", generate.Status.Detail);
+        Assert.Contains("'both' is an ensemble (a, b): Generate needs one language model", generate.Status.Detail);
         Assert.Equal(StatusCode.FailedPrecondition, load.StatusCode);
         Assert.Contains("'both' is an ensemble of a, b", load.Status.Detail);
         var names = (await server.Client.DescribeAsync(new DescribeRequest(), caller)).Teachers.Select(t => t.Name);

@@ -213,4 +213,20 @@ public sealed class StartupTests
         // Assert
         Assert.Contains("Ensembles:0: the members of ensemble 'pair' do not agree on their outputs: 'fashion' scores 10 classes, 'five' 5.", error.Message);
     }
+
+    [Fact]
+    public void AnEnsembleOfAClassifierAndALanguageModelStopsStartUp()
+    {
+        using var directory = new TemporaryDirectory();
+        var classifier = TeacherCheckpoints.Create(directory.File("ten.ckpt"), seed: 3);
+        var lm = TinyLanguageModel.Write(directory.File("lm"));
+
+        var error = Assert.Throws<TeacherStartupException>(() => TeacherApp.Build(
+        [
+            $"--Teacher:Checkpoint={classifier}", "--Teachers:0:Name=lm", $"--Teachers:0:Checkpoint={lm}",
+            "--Ensembles:0:Name=pair", "--Ensembles:0:Members:0:Teacher=fashion", "--Ensembles:0:Members:1:Teacher=lm",
+        ]));
+
+        Assert.Contains("the members of ensemble 'pair' mix a classifier and a language model ('fashion' is the classifier)", error.Message);
+    }
 }

@@ -26,6 +26,18 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
     public async Task<int> AnswerAsync(ValidatedSequenceBatch batch, SoftTargetsResponse response, Caller caller, DateTime deadline,
         CancellationToken cancellationToken)
     {
+        var (rows, hits) = await RowsAsync(batch, caller, deadline, cancellationToken);
+        new SequenceRows(batch).Answer(response, rows);
+        return hits;
+    }
+
+    /// <summary>
+    /// The answer as one row per sequence, in request order (<see cref="SequenceRows"/>), and how many came from the
+    /// cache: what <see cref="AnswerAsync"/> sends, and what an ensemble combines its members' answers from.
+    /// </summary>
+    /// <exception cref="TeacherBusyException">the teacher's queue stayed full until the deadline.</exception>
+    public async Task<(byte[][] Rows, int Hits)> RowsAsync(ValidatedSequenceBatch batch, Caller caller, DateTime deadline, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
         metrics.RequestReceived(teacher.Name, batch.Sequences);
@@ -61,9 +73,8 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
             }
             pending = await WaitForJoinedAsync(claim.Joined, rows, cancellationToken);
         }
-        layout.Answer(response, rows);
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
-        return hits;
+        return (rows, hits);
     }
 
     // Runs the model on the sequences this request owns, hands each row to whoever waits for it,

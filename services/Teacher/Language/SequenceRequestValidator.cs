@@ -19,20 +19,24 @@ public static class SequenceRequestValidator
     /// <summary>Element types token ids may travel as.</summary>
     public static readonly IReadOnlyList<WireDType> TokenDTypes = [WireDType.UInt16, WireDType.Int32, WireDType.Int64];
 
-    /// <summary>The checked batch, or null with <paramref name="error"/> set.</summary>
-    public static ValidatedSequenceBatch? Check(SoftTargetsRequest request, LoadedTeacher teacher, out BatchError? error)
+    /// <summary>
+    /// The checked batch, or null with <paramref name="error"/> set. <paramref name="askedAs"/> is the name messages
+    /// give the teacher when the request names another (an ensemble checked against one of its members).
+    /// </summary>
+    public static ValidatedSequenceBatch? Check(SoftTargetsRequest request, LoadedTeacher teacher, out BatchError? error, string? askedAs = null)
     {
         var lm = teacher.Language ?? throw new ArgumentException($"teacher '{teacher.Name}' is not a language model.", nameof(teacher));
+        var name = askedAs ?? teacher.Name;
         var context = lm.ContextLength;
         var vocabulary = lm.VocabularySize;
         error = null;
         if (request.TokenizerDigest.Length > 0 && request.TokenizerDigest != lm.Tokenizer.Digest)
             return Fail(out error, StatusCode.FailedPrecondition,
-                $"the caller's tokenizer (digest {EchoedText.Of(request.TokenizerDigest)}) is not teacher '{teacher.Name}''s (digest {lm.Tokenizer.Digest}): "
+                $"the caller's tokenizer (digest {EchoedText.Of(request.TokenizerDigest)}) is not teacher '{name}''s (digest {lm.Tokenizer.Digest}): "
                 + "its token ids would mean other text; tokenize with the teacher's tokenizer (Describe gives its digest).");
         if (!request.ExampleDigests.IsEmpty)
             return Fail(out error, StatusCode.InvalidArgument,
-                $"teacher '{teacher.Name}' is a language model: example_digests are for classifier teachers; send the token ids in inputs.");
+                $"teacher '{name}' is a language model: example_digests are for classifier teachers; send the token ids in inputs.");
         var inputs = request.Inputs;
         if (inputs is null)
             return Fail(out error, StatusCode.InvalidArgument, $"the inputs are missing; send token ids of shape [B, L] (L up to {context}) as uint16, int32 or int64.");
@@ -45,10 +49,10 @@ public static class SequenceRequestValidator
                 $"token ids of shape [{string.Join(", ", shape)}] are not a batch of sequences; send shape [B, L] with B >= 1 and 1 <= L <= {context}.");
         if (shape[1] > context)
             return Fail(out error, StatusCode.InvalidArgument,
-                $"sequences of {shape[1]} tokens are longer than teacher '{teacher.Name}''s context of {context}; send at most {context} tokens per sequence.");
+                $"sequences of {shape[1]} tokens are longer than teacher '{name}''s context of {context}; send at most {context} tokens per sequence.");
         if (shape[0] > teacher.MaxBatch)
             return Fail(out error, StatusCode.ResourceExhausted,
-                $"the batch has {shape[0]} sequences but teacher '{teacher.Name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
+                $"the batch has {shape[0]} sequences but teacher '{name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
         var wire = new WireTensor(shape, dtype, inputs.Data.Memory);
         if (wire.Validate() is { } malformed)
             return Fail(out error, StatusCode.InvalidArgument, $"the token ids are malformed: {malformed}");
@@ -56,7 +60,7 @@ public static class SequenceRequestValidator
         for (int i = 0; i < ids.Length; i++)
             if (ids[i] < 0 || ids[i] >= vocabulary)
                 return Fail(out error, StatusCode.InvalidArgument,
-                    $"token id {ids[i]} (sequence {i / shape[1]}, position {i % shape[1]}) is outside teacher '{teacher.Name}''s vocabulary of {vocabulary} (ids 0..{vocabulary - 1}).");
+                    $"token id {ids[i]} (sequence {i / shape[1]}, position {i % shape[1]}) is outside teacher '{name}''s vocabulary of {vocabulary} (ids 0..{vocabulary - 1}).");
         var tokens = Array.ConvertAll(ids, id => (int)id);
         if (SoftTargetsRequestValidator.CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable)
         {

@@ -14,10 +14,13 @@ public sealed class SequenceTargetKeys(string prefix)
 {
     private readonly byte[] prefix = Encoding.UTF8.GetBytes(prefix + "lm:");
 
-    /// <summary>One key per sequence of <paramref name="batch"/>.</summary>
-    public byte[][] Compute(ValidatedSequenceBatch batch)
+    /// <summary>
+    /// One key per sequence of <paramref name="batch"/>; under another teacher <paramref name="name"/> and
+    /// <paramref name="version"/> than the batch's (an ensemble's) when they are given.
+    /// </summary>
+    public byte[][] Compute(ValidatedSequenceBatch batch, string? name = null, string? version = null)
     {
-        var settings = Settings(batch);
+        var settings = Settings(batch, name, version);
         var keys = new byte[batch.Sequences][];
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         for (int s = 0; s < keys.Length; s++)
@@ -33,13 +36,13 @@ public sealed class SequenceTargetKeys(string prefix)
     }
 
     // Length-prefixed strings and fixed-size numbers, so that no two settings serialise alike.
-    private static byte[] Settings(ValidatedSequenceBatch batch)
+    private static byte[] Settings(ValidatedSequenceBatch batch, string? name, string? version)
     {
         using var buffer = new MemoryStream();
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
         var teacher = batch.Teacher;
-        writer.Write(teacher.Name);
-        writer.Write(teacher.Version);
+        writer.Write(name ?? teacher.Name);
+        writer.Write(version ?? teacher.Version);
         writer.Write(teacher.Language!.Tokenizer.Digest);
         // The same files computed in bfloat16 give other answers than in float32 (Teacher:DType).
         writer.Write(teacher.Language.Facts.ComputeDType);

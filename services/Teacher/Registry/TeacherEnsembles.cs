@@ -8,7 +8,8 @@ namespace TeacherStudent.Teacher.Registry;
 /// <summary>
 /// The ensembles of this service's teachers, by name, from the "Ensembles" options. Made at start,
 /// after the registry: members that do not agree on what they answer (a language model among
-/// classifiers, another example shape, other outputs or class names) stop start-up with one sentence.
+/// classifiers, another example shape or context, other outputs or class names, another tokenizer)
+/// stop start-up with one sentence.
 /// A member's new version must keep its shape and outputs (<see cref="TeacherLoader"/>), so members
 /// agree for the life of the service.
 /// </summary>
@@ -90,7 +91,9 @@ public sealed class EnsembleLease : IDisposable
         this.leases = leases;
         Teachers = leases.Select(l => l.Teacher).ToArray();
         Weights = ensemble.Members.Select(m => m.Weight).ToArray();
-        Version = EnsembleTargets.Version(ensemble.Combination, Teachers.Select((t, i) => (t.Name, t.Version, Weights[i])));
+        // A language model's answers depend on the dtype it computes in too (Teacher:DType), which its version does not name.
+        Version = EnsembleTargets.Version(ensemble.Combination,
+            Teachers.Select((t, i) => (t.Name, t.Language is { } lm ? $"{t.Version}/{lm.Facts.ComputeDType}" : t.Version, Weights[i])));
         // Requests are checked against the member that takes the fewest examples at once: every member takes them then.
         Representative = Teachers.MinBy(t => t.MaxBatch)!;
     }
@@ -114,14 +117,16 @@ public sealed class EnsembleLease : IDisposable
         var first = Teachers[0];
         foreach (var other in Teachers.Skip(1))
         {
-            if (first.Language is not null || other.Language is not null)
-                return $"include a language model ('{(first.Language is not null ? first.Name : other.Name)}'): ensembles of language models are not served yet; an ensemble's members are classifiers.";
+            if ((first.Language is null) != (other.Language is null))
+                return $"mix a classifier and a language model ('{(first.Language is null ? first.Name : other.Name)}' is the classifier); an ensemble's members answer alike.";
+            if (first.Language is { } a && other.Language is { } b && a.Tokenizer.Digest != b.Tokenizer.Digest)
+                return $"do not share a tokenizer: '{first.Name}' uses {a.Tokenizer.Digest}, '{other.Name}' {b.Tokenizer.Digest}; a token id must mean the same text to every member.";
             if (!first.ExampleShape.SequenceEqual(other.ExampleShape))
                 return $"do not take the same examples: '{first.Name}' takes [{string.Join(", ", first.ExampleShape)}], '{other.Name}' [{string.Join(", ", other.ExampleShape)}].";
             if (first.NumOutputs != other.NumOutputs)
                 return $"do not agree on their outputs: '{first.Name}' scores {first.NumOutputs} classes, '{other.Name}' {other.NumOutputs}.";
-            if (first.ClassNames is { } a && other.ClassNames is { } b && !a.SequenceEqual(b))
-                return $"do not name their classes alike: '{first.Name}' has {string.Join(", ", a)}; '{other.Name}' has {string.Join(", ", b)}.";
+            if (first.ClassNames is { } mine && other.ClassNames is { } theirs && !mine.SequenceEqual(theirs))
+                return $"do not name their classes alike: '{first.Name}' has {string.Join(", ", mine)}; '{other.Name}' has {string.Join(", ", theirs)}.";
         }
         return null;
     }

@@ -30,7 +30,7 @@ namespace TeacherStudent.Teacher.Rpc;
 [BindServiceMethod(typeof(TeacherGrpcService), nameof(BindService))]
 public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTargets softTargets, CachedSequenceTargets sequenceTargets,
     CachedGeneration generation, LocalGenerators localGenerators, UpstreamTeachers upstreams, TeacherEnsembles ensembles, EnsembleSoftTargets ensembleTargets,
-    KnownTeachers names, IOptions<StreamOptions> streamOptions, GracefulStop stop, ILogger<TeacherGrpcService> logger)
+    EnsembleSequenceTargets ensembleSequences, KnownTeachers names, IOptions<StreamOptions> streamOptions, GracefulStop stop, ILogger<TeacherGrpcService> logger)
     : Contracts.V1.Teacher.TeacherBase
 {
     /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
@@ -72,7 +72,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         using var open = stop.Enter() ?? throw GracefulStop.Refused();
         if (ensembles.TryGet(request.Teacher, out var ensemble))
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"teacher '{ensemble.Name}' is an ensemble of classifiers ({string.Join(", ", ensemble.Members.Select(m => m.Teacher))}): Generate needs a language model or a black-box teacher."));
+                $"teacher '{ensemble.Name}' is an ensemble ({string.Join(", ", ensemble.Members.Select(m => m.Teacher))}): Generate needs one language model or a black-box teacher; ask a member."));
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stop.DrainTimeUp);
         try
         {
@@ -219,7 +219,16 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         var teacher = held.Representative;
         var started = Stopwatch.GetTimestamp();
         BatchError? error;
-        if (!request.ExampleDigests.IsEmpty)
+        if (teacher.Language is not null)
+        {
+            if (SequenceRequestValidator.Check(request, teacher, out error, askedAs: ensemble.Name) is { } sequences)
+            {
+                response.CacheHits = await ensembleSequences.AnswerAsync(held, sequences, response, caller, deadline, cancellationToken);
+                logger.BatchAnswered(request.RequestId, request.Teacher, sequences.Sequences, response.CacheHits, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return response;
+            }
+        }
+        else if (!request.ExampleDigests.IsEmpty)
         {
             if (SoftTargetsRequestValidator.TryValidateLookup(request, teacher, names, out var lookup, out error, askedAs: ensemble.Name))
             {
@@ -233,7 +242,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
                 await ensembleTargets.ComputeAsync(held, batch, caller, deadline, cancellationToken), started);
             return response;
         }
-        logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error.Code, error.Message);
+        logger.BatchRejected(request.RequestId, request.Teacher, (StatusCode)error!.Code, error.Message);
         response.Error = error;
         return response;
     }
