@@ -77,7 +77,7 @@ public static class TeacherServiceRegistration
         var logger = services.GetRequiredService<ILogger<ISoftTargetCache>>();
         if (!options.Value.UsesRedis)
         {
-            logger.CacheChosen($"in-process, up to {options.Value.InProcessCapacity} examples");
+            logger.CacheChosen($"in-process, up to {options.Value.InProcessCapacity} examples and {options.Value.InProcessMegabytes} MB");
             return new InProcessSoftTargetCache(options);
         }
         var redis = services.GetRequiredService<IConnectionMultiplexer>();

@@ -18,6 +18,13 @@ public sealed class CacheOptions
     [Range(1, int.MaxValue)]
     public int InProcessCapacity { get; set; } = 500_000;
 
+    /// <summary>
+    /// Most memory the in-process cache's values take, in megabytes: a language model's dense row is its vocabulary's
+    /// floats for every position (1 MB for 128 positions of 2,000 tokens), so entries alone do not bound it.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int InProcessMegabytes { get; set; } = 1024;
+
     /// <summary>Fixed prefix of every cache key, so that one Redis can be shared and old formats retired.</summary>
     [Required(AllowEmptyStrings = false)]
     public string KeyPrefix { get; set; } = "ts:v1:";

@@ -6,8 +6,8 @@ namespace TeacherStudent.Teacher.Tests.Caching;
 
 public sealed class InProcessSoftTargetCacheTests
 {
-    private static InProcessSoftTargetCache Create(int capacity) =>
-        new(Microsoft.Extensions.Options.Options.Create(new CacheOptions { InProcessCapacity = capacity }));
+    private static InProcessSoftTargetCache Create(int capacity, int megabytes = 1024) =>
+        new(Microsoft.Extensions.Options.Options.Create(new CacheOptions { InProcessCapacity = capacity, InProcessMegabytes = megabytes }));
 
     [Fact]
     public async Task WhatIsSetIsFoundByAnEqualKeyAndOtherKeysMiss()
@@ -37,5 +37,21 @@ public sealed class InProcessSoftTargetCacheTests
 
         // Assert
         Assert.InRange(cache.Count, 1, 5);
+    }
+
+    [Fact]
+    public async Task ItNeverHoldsMoreBytesThanItsMegabytes()
+    {
+        // Arrange: 1 MB, and language-model-sized rows of 256 KB each; the entry bound is far away.
+        using var cache = Create(1000, megabytes: 1);
+        var keys = Enumerable.Range(0, 20).Select(i => new[] { (byte)i }).ToArray();
+        var rows = keys.Select(_ => new byte[256 << 10]).ToArray();
+
+        // Act
+        foreach (var (key, row) in keys.Zip(rows)) await cache.SetManyAsync([key], [row], CancellationToken.None);
+        var found = await cache.GetManyAsync(keys, CancellationToken.None);
+
+        // Assert: at most three such rows fit (a full cache keeps no new entry until a compaction makes room).
+        Assert.InRange(found.Count(v => v is not null), 1, 3);
     }
 }
