@@ -11,7 +11,7 @@ public sealed class ReadmeTests
 
     /// <summary>
     /// Every key a user can set: each options class with a <c>Section</c> constant, bound as
-    /// Section:Property, and the lists bound from the root (Teachers:N:..., Upstreams:N:...).
+    /// Section:Property, and the lists bound from the root (Teachers:N:..., Upstreams:N:..., Ensembles:N:...).
     /// </summary>
     public static IEnumerable<string> Keys()
     {
@@ -19,7 +19,8 @@ public sealed class ReadmeTests
             .Where(t => t.Namespace == typeof(CacheOptions).Namespace && t.GetField("Section", BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true })
             .SelectMany(t => Settable(t).Select(p => $"{t.GetField("Section")!.GetRawConstantValue()}:{p}"));
         var lists = Settable(typeof(TeacherOptions)).Select(p => $"{TeachersOptions.ListSection}:N:{p}")
-            .Concat(Settable(typeof(UpstreamOptions)).Select(p => $"{TeachersOptions.UpstreamsSection}:N:{p}"));
+            .Concat(Settable(typeof(UpstreamOptions)).Select(p => $"{TeachersOptions.UpstreamsSection}:N:{p}"))
+            .Concat(Settable(typeof(EnsembleOptions)).Select(p => $"{TeachersOptions.EnsemblesSection}:N:{p}"));
         return sectioned.Concat(lists).Order(StringComparer.Ordinal);
     }
 
