@@ -40,21 +40,10 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
     {
         var started = Stopwatch.GetTimestamp();
         var teacher = batch.Teacher;
-        metrics.RequestReceived(teacher.Name, batch.Sequences);
         var layout = new SequenceRows(batch);
         var sequenceKeys = keys.Compute(batch);
-        var cached = batch.Uncached ? new byte[]?[batch.Sequences] : await cache.GetManyAsync(sequenceKeys, cancellationToken);
-
-        var rows = new byte[batch.Sequences][];
-        var misses = new List<int>();
-        for (int s = 0; s < rows.Length; s++)
-        {
-            // A value of the wrong length (another format under the same key) counts as a miss.
-            if (cached[s] is { } row && row.Length == layout.RowBytes) rows[s] = row;
-            else misses.Add(s);
-        }
+        var (rows, misses) = await ReadCachedAsync(teacher.Name, batch, layout, sequenceKeys, cancellationToken);
         var hits = rows.Length - misses.Count;
-        if (!batch.Uncached) metrics.CacheLookedUp(teacher.Name, hits, misses.Count);
 
         // A sequence whose computation another request owns is waited for; when that owner gives up
         // (cancelled, failed) the sequence comes round again, and this request may own it then.
@@ -75,6 +64,27 @@ public sealed class CachedSequenceTargets(ISoftTargetCache cache, SequenceTarget
         }
         metrics.RequestAnswered(teacher.Name, Stopwatch.GetElapsedTime(started));
         return (rows, hits);
+    }
+
+    /// <summary>
+    /// A request's first step: every sequence looked up at once (none for an uncached batch), counted in the metrics
+    /// of teacher <paramref name="name"/>; the rows found, in request order (null where missing), and the misses.
+    /// </summary>
+    public async Task<(byte[][] Rows, List<int> Misses)> ReadCachedAsync(string name, ValidatedSequenceBatch batch, SequenceRows layout,
+        byte[][] sequenceKeys, CancellationToken cancellationToken)
+    {
+        metrics.RequestReceived(name, batch.Sequences);
+        var cached = batch.Uncached ? new byte[]?[batch.Sequences] : await cache.GetManyAsync(sequenceKeys, cancellationToken);
+        var rows = new byte[batch.Sequences][];
+        var misses = new List<int>();
+        for (int s = 0; s < rows.Length; s++)
+        {
+            // A value of the wrong length (another format under the same key) counts as a miss.
+            if (cached[s] is { } row && row.Length == layout.RowBytes) rows[s] = row;
+            else misses.Add(s);
+        }
+        if (!batch.Uncached) metrics.CacheLookedUp(name, rows.Length - misses.Count, misses.Count);
+        return (rows, misses);
     }
 
     // Runs the model on the sequences this request owns, hands each row to whoever waits for it,

@@ -34,18 +34,9 @@ public sealed class EnsembleSequenceTargets(ISoftTargetCache cache, SequenceTarg
     {
         var started = Stopwatch.GetTimestamp();
         var name = ensemble.Ensemble.Name;
-        metrics.RequestReceived(name, batch.Sequences);
         var layout = new SequenceRows(batch);
         var sequenceKeys = keys.Compute(batch, name, ensemble.Version);
-        var cached = batch.Uncached ? new byte[]?[batch.Sequences] : await cache.GetManyAsync(sequenceKeys, cancellationToken);
-        var rows = new byte[batch.Sequences][];
-        var misses = new List<int>();
-        for (int s = 0; s < rows.Length; s++)
-        {
-            if (cached[s] is { } row && row.Length == layout.RowBytes) rows[s] = row;
-            else misses.Add(s);
-        }
-        if (!batch.Uncached) metrics.CacheLookedUp(name, rows.Length - misses.Count, misses.Count);
+        var (rows, misses) = await members.ReadCachedAsync(name, batch, layout, sequenceKeys, cancellationToken);
         if (misses.Count > 0)
         {
             var tokens = new int[misses.Count * batch.Length];
