@@ -41,6 +41,7 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
         { "sampled sparse kind on a classifier", InvalidArgument },
         { "seed on a classifier", InvalidArgument },
         { "tokenizer digest on a classifier", InvalidArgument },
+        { "texts on a classifier", InvalidArgument },
         { "digests with k on a classifier", InvalidArgument },
         { "bfloat16 output", InvalidArgument },
         { "int64 output", InvalidArgument },
@@ -168,6 +169,7 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
             case "sampled sparse kind on a classifier": request.SparseKind = SparseKind.Sampled; break;
             case "seed on a classifier": request.Seed = 7; break;
             case "tokenizer digest on a classifier": request.TokenizerDigest = "0123456789abcdef"; break;
+            case "texts on a classifier": request.Texts.Add("a sentence"); break;
             case "digests with k on a classifier": request = Digests(request, new byte[2 * 32]); request.K = 3; break;
             case "bfloat16 output": request.OutputDtype = DType.Bfloat16; break;
             case "int64 output": request.OutputDtype = DType.Int64; break;
@@ -243,6 +245,7 @@ public sealed class SoftTargetErrorTests(TeacherFixture fixture)
     [InlineData("sampled sparse kind on a classifier", "sparse_kind SPARSE_KIND_SAMPLED")]
     [InlineData("seed on a classifier", "seed 7")]
     [InlineData("tokenizer digest on a classifier", "tokenizer_digest '0123456789abcdef'")]
+    [InlineData("texts on a classifier", "texts mean nothing to teacher")]
     [InlineData("digests with k on a classifier", "k = 3")]
     public async Task AFieldThatMeansNothingToAClassifierIsRefusedByName(string problem, string named)
     {

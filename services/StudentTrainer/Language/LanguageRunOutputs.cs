@@ -110,7 +110,22 @@ public sealed record LanguageRunReport(
 {
     /// <summary>What a black-box run learned from: the teacher's samples and what they cost; null for other modes.</summary>
     public BlackBoxReport? BlackBox { get; init; }
+
+    /// <summary>
+    /// The test split's cross-entropy in bits per byte of text: what compares students whose tokenizers differ
+    /// (their token perplexities do not). Null when the tokenizer is not byte-level.
+    /// </summary>
+    public double? TestBitsPerByte { get; init; }
+
+    /// <summary>A cross-tokenizer (uld) student: the share of its positions aligned with the teacher's by bytes; null for others.</summary>
+    public double? AlignedShare { get; init; }
+
+    /// <summary>A black-box student measured on the real corpus's test split (<c>--corpus-test</c>); null otherwise.</summary>
+    public CorpusTestReport? CorpusTest { get; init; }
 }
+
+/// <summary>A model measured on a corpus's test split: perplexity, mean loss in nats over its tokens, and bits per byte.</summary>
+public sealed record CorpusTestReport(double Perplexity, double Loss, long Tokens, double? BitsPerByte);
 
 /// <summary>A language model's shape in a report.</summary>
 /// <param name="VocabularySize">Tokens the model scores (padded, perhaps).</param>

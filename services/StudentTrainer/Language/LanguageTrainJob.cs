@@ -37,6 +37,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
 
         BlackBoxReport? collected = null;
         FortunesCorpus corpus;
+        if (o.CorpusTest && !blackBox) throw new ArgumentException("--corpus-test is for --mode blackbox, whose test split is its teacher's text; other modes are tested on the corpus itself.");
         if (blackBox)
         {
             // The teacher's text, split by entry like any corpus: the held-out splits measure how well the student learned it.
@@ -44,7 +45,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             corpus = FortunesCorpus.FromEntries(BlackBoxCorpus.FileName, texts);
             collected = fetched;
         }
-        else corpus = o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
+        else corpus = RealCorpus(o);
         // A run that starts from a model directory takes its config and tokenizer.
         var start = o.InitCheckpoint.Length > 0 ? ReadStart(o.InitCheckpoint) : null;
         var tokenizerSource = start is not null ? o.InitCheckpoint : o.Tokenizer.Length > 0 ? o.Tokenizer : TrainTokenizer(o, corpus, progress);
@@ -64,11 +65,12 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         if (stored) progress.Note($"learning from the targets stored in {o.RunDirectory}; the teacher is not asked");
         await using var connection = mode.NeedsTeacher() && !stored ? Connect(t, tokenizer, device, progress) : null;
         var teacher = connection?.Source;
-        if (connection is not null) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
+        if (connection is not null && !settings.CrossTokenizer) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
 
         var train = TokenStream.Encode(tokenizer, special, corpus.Train);
         var validation = TokenStream.Encode(tokenizer, special, corpus.Validation);
         var test = TokenStream.Encode(tokenizer, special, corpus.Test);
+        var corpusTest = o.CorpusTest ? TokenStream.Encode(tokenizer, special, RealCorpus(o).Test) : null;
         var model = settings.Model;
         Console.WriteLine($"[{name}] {mode.Name()} {model.Architecture} {model.Layers}x{model.Width} ({model.Heads} heads, {model.KeyValueHeads} key/value heads, " +
                           $"context {settings.ContextLength}, vocabulary {model.VocabularySize}) on {device.type}, {o.Steps} steps of {o.BatchSize} windows, " +
@@ -83,6 +85,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             Resuming = done => progress.Note($"resuming after step {done} from {o.RunDirectory}"),
             Evaluated = progress.EvaluationDone,
             TestWindows = o.TestWindows,
+            CorpusTest = corpusTest,
             SamplePrompts = SamplePrompts,
             Sampling = new SamplingSettings(o.SampleTemperature, o.SampleTopP, o.SampleTokens),
         };
@@ -92,14 +95,20 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         {
             Mode = o.Mode,
             BlackBox = collected,
+            TestBitsPerByte = double.IsNaN(result.Test.BitsPerByte) ? null : result.Test.BitsPerByte,
+            AlignedShare = result.AlignedShare,
+            CorpusTest = result.CorpusTest is { } c ? new CorpusTestReport(c.Perplexity, c.Loss, c.Tokens, double.IsNaN(c.BitsPerByte) ? null : c.BitsPerByte) : null,
         };
         LanguageRunOutputs.WriteMetrics(o.RunDirectory, result.History);
         LanguageRunOutputs.WritePlot(o.RunDirectory, name, result.History);
         LanguageRunOutputs.WriteReport(o.RunDirectory, report);
-        Console.WriteLine($"[{name}] done: test perplexity {result.Test.Perplexity:0.00} after {result.Steps} steps, " +
+        Console.WriteLine($"[{name}] done: test perplexity {result.Test.Perplexity:0.00} ({result.Test.BitsPerByte:0.0000} bits per byte) after {result.Steps} steps, " +
                           $"{report.TokensPerSecond:0} tokens/s of training ({clock.Elapsed.TotalSeconds:0}s this process)");
         return report;
     }
+
+    private static FortunesCorpus RealCorpus(LanguageTrainerOptions o) =>
+        o.CorpusFile.Length > 0 ? FortunesCorpus.LoadFile(o.CorpusFile) : FortunesCorpus.Load(o.CorpusDirectory);
 
     /// <summary>The training settings the options describe, for a tokenizer of <paramref name="tokenizerVocabulary"/> tokens.</summary>
     public static LanguageTrainingSettings ToSettings(LanguageTrainerOptions o, int tokenizerVocabulary) => new()
@@ -246,7 +255,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var identity = await connection.Source.DescribeAsync(cancellationToken);
         if (identity.TokenizerDigest != tokenizer.Digest)
             throw new ArgumentException(
-                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer: {connection.Hint}.");
+                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer ({connection.Hint}), or learn across tokenizers with --loss uld.");
     }
 
     /// <summary>A teacher source and the channel it talks over (if any), disposed together; an ensemble's, with its members' connections.</summary>

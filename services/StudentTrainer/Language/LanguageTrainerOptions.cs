@@ -35,8 +35,11 @@ public sealed class LanguageTrainerOptions
     [Required, OneOf(typeof(LanguageTrainerOptions), nameof(Modes))]
     public string Mode { get; set; } = "supervised";
 
-    [Description("divergence D(teacher || student)")]
-    [Required, OneOf(typeof(DistillationLosses), nameof(DistillationLosses.Names), IgnoreCase = true)]
+    /// <summary>What <see cref="Loss"/> takes: the divergences of a shared vocabulary, and uld for a teacher with another tokenizer.</summary>
+    public static IReadOnlyList<string> Losses { get; } = [.. DistillationLosses.Names, UniversalLogitDistillation.LossName];
+
+    [Description("divergence D(teacher || student); or uld (Universal Logit Distillation, online only) for a teacher with another tokenizer: the teacher is sent each window's text and the positions whose tokens cover the same bytes are aligned")]
+    [Required, OneOf(typeof(LanguageTrainerOptions), nameof(Losses), IgnoreCase = true)]
     public string Loss { get; set; } = "forward_kl";
 
     [Description("beta of jsd, or alpha of skew_kl and skew_reverse_kl (unset = the loss's default)")]
@@ -98,7 +101,7 @@ public sealed class LanguageTrainerOptions
     [Range(0, 65536)]
     public int PadVocabularyTo { get; set; }
 
-    [Description("the tokenizer to use instead of training one: a model directory or a tokenizer.json, e.g. the teacher's model directory (a student must use its teacher's)")]
+    [Description("the tokenizer to use instead of training one: a model directory or a tokenizer.json, e.g. the teacher's model directory (a student must use its teacher's, except with --loss uld)")]
     public string Tokenizer { get; set; } = "";
 
     [Description("start from this Hugging Face model directory's weights (fine-tuning) instead of a random initialisation; its config and tokenizer are used, and --architecture, --layers, --width, --heads, --kv-heads, --student-config, --vocabulary-size and --tokenizer are ignored")]
@@ -185,6 +188,9 @@ public sealed class LanguageTrainerOptions
     [Description("nucleus (top-p) of the sample texts in the report")]
     [Range(1e-6, 1.0)]
     public double SampleTopP { get; set; } = 0.95;
+
+    [Description("blackbox: also measure the student on the test split of the corpus (--corpus-directory or --corpus-file) that the teacher's text stands in for")]
+    public bool CorpusTest { get; set; }
 
     [Description("directory of the fortune files")]
     [Required]

@@ -12,11 +12,12 @@ namespace TeacherStudent.StudentTrainer.TeacherClient;
 /// A language-model teacher's soft targets from a teacher service, over one long-lived
 /// <c>SoftTargets</c> stream (<see cref="SoftTargetsConnection"/>). Token ids travel as uint16
 /// when the vocabulary fits; every request names the student's tokenizer, so a teacher with
-/// another one refuses instead of scoring ids that mean other text. The
+/// another one refuses instead of scoring ids that mean other text. A student with another tokenizer
+/// sends text instead (<see cref="GetForTextsAsync"/>), which the teacher tokenizes itself. The
 /// <see cref="TeacherRetry"/> decides which calls are tried again.
 /// </summary>
 public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, TeacherClientOptions options, TeacherRetry retry)
-    : ISequenceTargetSource, IAsyncDisposable
+    : ITextTargetSource, IAsyncDisposable
 {
     private readonly SoftTargetsConnection connection = new(client, options);
     private LanguageTeacherIdentity? identity;
@@ -44,6 +45,9 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
         CancellationToken cancellationToken) =>
         retry.ExecuteAsync(attempt => GetOnceAsync(tokens, sequences, length, settings, attempt), cancellationToken);
 
+    public Task<TextTargetBatch> GetForTextsAsync(IReadOnlyList<string> texts, SequenceTargetSettings settings, CancellationToken cancellationToken) =>
+        retry.ExecuteAsync(attempt => GetTextsOnceAsync(texts, settings, attempt), cancellationToken);
+
     private async Task<LanguageTeacherIdentity> DescribeOnceAsync(CancellationToken cancellationToken)
     {
         var info = await connection.DescribeAsync(cancellationToken);
@@ -56,25 +60,60 @@ public sealed class GrpcSequenceTargetSource(Teacher.TeacherClient client, Teach
         CancellationToken cancellationToken)
     {
         var vocabulary = (identity ?? await DescribeOnceAsync(cancellationToken)).VocabularySize;
-        var request = new SoftTargetsRequest
-        {
-            Teacher = options.Teacher,
-            Temperature = settings.Temperature,
-            OutputDtype = OutputDType,
-            K = settings.K,
-            SparseKind = settings.Kind == SparseTargetKind.Sampled ? SparseKind.Sampled : SparseKind.TopK,
-            Seed = settings.Seed,
-            TokenizerDigest = TokenizerDigest,
-            Inputs = Ids(tokens.Span, sequences, length, vocabulary),
-        };
+        var request = Request(settings);
+        request.TokenizerDigest = TokenizerDigest;
+        request.Inputs = Ids(tokens.Span, sequences, length, vocabulary);
         var response = await connection.AskAsync(request, cancellationToken);
         var targets = settings.Dense
             ? Dense(response, sequences, length, settings)
             : Sparse(response, sequences, length, vocabulary, settings);
+        Count(response, (long)sequences * length);
+        return targets;
+    }
+
+    private async Task<TextTargetBatch> GetTextsOnceAsync(IReadOnlyList<string> texts, SequenceTargetSettings settings, CancellationToken cancellationToken)
+    {
+        var vocabulary = (identity ?? await DescribeOnceAsync(cancellationToken)).VocabularySize;
+        var request = Request(settings);
+        request.Texts.AddRange(texts);
+        var response = await connection.AskAsync(request, cancellationToken);
+        var tokens = Tokens(response, texts.Count);
+        var targets = settings.Dense
+            ? Dense(response, tokens.Sequences, tokens.Length, settings)
+            : Sparse(response, tokens.Sequences, tokens.Length, vocabulary, settings);
+        Count(response, (long)tokens.Sequences * tokens.Length);
+        return new TextTargetBatch(tokens, targets);
+    }
+
+    // The teacher's tokens of the texts sent: ids [B, L], lengths [B], byte spans [B, L, 2].
+    private TokenizedTexts Tokens(SoftTargetsResponse response, int sequences)
+    {
+        if (response.TextTokens is not { Ids: { } ids, ByteSpans: { } spans } text || ids.Dtype != DType.Int32 || ids.Shape.Count != 2 || ids.Shape[0] != sequences
+            || !spans.Shape.SequenceEqual([sequences, ids.Shape[1], 2]) || spans.Dtype != DType.Int32 || text.Lengths.Count != sequences)
+            throw Unexpected(response, $"the teacher's tokens of {sequences} texts (ids [{sequences}, L], byte spans [{sequences}, L, 2], {sequences} lengths)");
+        var length = (int)ids.Shape[1];
+        var flat = MemoryMarshal.Cast<byte, int>(spans.Data.Span);
+        var starts = new int[sequences * length];
+        var ends = new int[starts.Length];
+        for (var i = 0; i < starts.Length; i++) (starts[i], ends[i]) = (flat[2 * i], flat[2 * i + 1]);
+        return new TokenizedTexts(sequences, length, MemoryMarshal.Cast<byte, int>(ids.Data.Span).ToArray(), [.. text.Lengths], starts, ends);
+    }
+
+    private SoftTargetsRequest Request(SequenceTargetSettings settings) => new()
+    {
+        Teacher = options.Teacher,
+        Temperature = settings.Temperature,
+        OutputDtype = OutputDType,
+        K = settings.K,
+        SparseKind = settings.Kind == SparseTargetKind.Sampled ? SparseKind.Sampled : SparseKind.TopK,
+        Seed = settings.Seed,
+    };
+
+    private void Count(SoftTargetsResponse response, long positions)
+    {
         Interlocked.Add(ref responseBytes, response.CalculateSize());
         Interlocked.Add(ref payloadBytes, Payload(response));
-        Interlocked.Add(ref tokensAnswered, (long)sequences * length);
-        return targets;
+        Interlocked.Add(ref tokensAnswered, positions);
     }
 
     // The smallest id type that holds the vocabulary.

@@ -3,6 +3,8 @@ using Grpc.Core;
 using TeacherStudent.Contracts.V1;
 using TeacherStudent.Distillation.Language;
 using TeacherStudent.Distillation.Losses;
+using TeacherStudent.Distillation.Models;
+using TeacherStudent.Distillation.Text;
 using TeacherStudent.Distillation.Wire;
 using TeacherStudent.Teacher.Registry;
 using TeacherStudent.Teacher.Rpc;
@@ -30,6 +32,7 @@ public static class SequenceRequestValidator
         var context = lm.ContextLength;
         var vocabulary = lm.VocabularySize;
         error = null;
+        if (request.Texts.Count > 0) return CheckTexts(request, teacher, lm, name, out error);
         if (request.TokenizerDigest.Length > 0 && request.TokenizerDigest != lm.Tokenizer.Digest)
             return Fail(out error, StatusCode.FailedPrecondition,
                 $"the caller's tokenizer (digest {EchoedText.Of(request.TokenizerDigest)}) is not teacher '{name}''s (digest {lm.Tokenizer.Digest}): "
@@ -62,6 +65,43 @@ public static class SequenceRequestValidator
                 return Fail(out error, StatusCode.InvalidArgument,
                     $"token id {ids[i]} (sequence {i / shape[1]}, position {i % shape[1]}) is outside teacher '{name}''s vocabulary of {vocabulary} (ids 0..{vocabulary - 1}).");
         var tokens = Array.ConvertAll(ids, id => (int)id);
+        return CheckSettings(request, teacher, tokens, (int)shape[0], (int)shape[1], null, out error);
+    }
+
+    // A batch of texts, which the teacher tokenizes itself and answers with the bytes every token covers.
+    private static ValidatedSequenceBatch? CheckTexts(SoftTargetsRequest request, LoadedTeacher teacher, LanguageModel lm, string name, out BatchError? error)
+    {
+        if (request.Inputs is not null)
+            return Fail(out error, StatusCode.InvalidArgument, "the batch has both inputs and texts; send token ids in inputs or texts for the teacher to tokenize, not both.");
+        if (request.TokenizerDigest.Length > 0)
+            return Fail(out error, StatusCode.InvalidArgument,
+                $"tokenizer_digest '{EchoedText.Of(request.TokenizerDigest)}' is for token ids in inputs; texts are tokenized by teacher '{name}' itself: leave it empty.");
+        if (!request.ExampleDigests.IsEmpty)
+            return Fail(out error, StatusCode.InvalidArgument,
+                $"teacher '{name}' is a language model: example_digests are for classifier teachers; send the texts alone.");
+        if (request.Texts.Count > teacher.MaxBatch)
+            return Fail(out error, StatusCode.ResourceExhausted,
+                $"the batch has {request.Texts.Count} texts but teacher '{name}' takes at most {teacher.MaxBatch} per request; split it into smaller batches.");
+        if (lm.Tokenizer is not HuggingFaceTokenizer { Vocabulary.IsByteLevel: true } tokenizer)
+            return Fail(out error, StatusCode.FailedPrecondition,
+                $"teacher '{name}''s tokenizer is not byte-level BPE, so it cannot say which bytes of a text its tokens cover; send token ids in inputs instead.");
+        TokenizedTexts tokens;
+        try
+        {
+            tokens = TokenizedTexts.Of(tokenizer, request.Texts, lm.ContextLength, TokenizedTexts.PadIdOf(lm.Special));
+        }
+        catch (InvalidDataException e)
+        {
+            return Fail(out error, StatusCode.FailedPrecondition, $"teacher '{name}' cannot give byte spans: {e.Message}");
+        }
+        return CheckSettings(request, teacher, tokens.Ids, tokens.Sequences, tokens.Length, tokens, out error);
+    }
+
+    // The temperature, output dtype, k and sparse kind, which every batch states.
+    private static ValidatedSequenceBatch? CheckSettings(SoftTargetsRequest request, LoadedTeacher teacher, int[] tokens, int sequences, int length,
+        TokenizedTexts? text, out BatchError? error)
+    {
+        var vocabulary = teacher.Language!.VocabularySize;
         if (SoftTargetsRequestValidator.CheckTemperatureAndOutput(request, out var temperature, out var outputDType) is { } unusable)
         {
             error = unusable;
@@ -78,7 +118,8 @@ public static class SequenceRequestValidator
         if (kind is null)
             return Fail(out error, StatusCode.InvalidArgument, $"sparse kind {(int)request.SparseKind} is unknown; use SPARSE_KIND_TOP_K or SPARSE_KIND_SAMPLED.");
         var settings = new SequenceTargetSettings(temperature, request.K, kind.Value, request.Seed);
-        return new ValidatedSequenceBatch(teacher, tokens, (int)shape[0], (int)shape[1], settings, outputDType, request.Uncached);
+        error = null;
+        return new ValidatedSequenceBatch(teacher, tokens, sequences, length, settings, outputDType, request.Uncached, text);
     }
 
     private static long[] Decode(WireTensor wire)

@@ -143,7 +143,7 @@ public static class SoftTargetsRequestValidator
         return null;
     }
 
-    // Fields 6 to 9 of the request are for language models: a classifier would ignore them, and a
+    // Fields 6 to 9 and 12 of the request are for language models: a classifier would ignore them, and a
     // caller who set them expected something from them.
     private static BatchError? CheckLanguageModelFields(SoftTargetsRequest request, string teacher)
     {
@@ -156,6 +156,8 @@ public static class SoftTargetsRequestValidator
             return Invalid($"seed {request.Seed} means nothing to {classifier}: it fixes a language model's sampled tokens; leave it 0.");
         if (request.TokenizerDigest.Length > 0)
             return Invalid($"tokenizer_digest '{EchoedText.Of(request.TokenizerDigest)}' means nothing to {classifier}: it is for language models; leave it empty.");
+        if (request.Texts.Count > 0)
+            return Invalid($"texts mean nothing to {classifier}: they are for language models; send the examples in inputs.");
         return null;
     }
 

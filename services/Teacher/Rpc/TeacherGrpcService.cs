@@ -224,6 +224,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
             if (SequenceRequestValidator.Check(request, teacher, out error, askedAs: ensemble.Name) is { } sequences)
             {
                 response.CacheHits = await ensembleSequences.AnswerAsync(held, sequences, response, caller, deadline, cancellationToken);
+                if (sequences.Text is { } ensembleText) response.TextTokens = TextTokensReply.Of(ensembleText);
                 logger.BatchAnswered(request.RequestId, request.Teacher, sequences.Sequences, response.CacheHits, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 return response;
             }
@@ -291,6 +292,7 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
         }
         var started = Stopwatch.GetTimestamp();
         response.CacheHits = await sequenceTargets.AnswerAsync(batch, response, caller, deadline, cancellationToken);
+        if (batch.Text is { } text) response.TextTokens = TextTokensReply.Of(text);
         logger.BatchAnswered(request.RequestId, request.Teacher, batch.Sequences, response.CacheHits,
             Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return response;

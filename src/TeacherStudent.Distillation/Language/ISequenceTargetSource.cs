@@ -24,7 +24,7 @@ public interface ISequenceTargetSource
 public sealed record LanguageTeacherIdentity(string Name, string Version, int VocabularySize, string TokenizerDigest, int ContextLength);
 
 /// <summary>A teacher in the same process: the targets are computed here, on the calling thread.</summary>
-public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel teacher) : ISequenceTargetSource, IDisposable
+public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel teacher) : ITextTargetSource, IDisposable
 {
     private readonly object gate = new(); // one forward at a time: the model is not thread-safe
 
@@ -39,6 +39,15 @@ public sealed class ModelSequenceTargetSource(string name, Models.LanguageModel 
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (gate) return Task.FromResult(SequenceTargets.Compute(teacher, tokens.Span, sequences, length, settings));
+    }
+
+    public Task<TextTargetBatch> GetForTextsAsync(IReadOnlyList<string> texts, SequenceTargetSettings settings, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (teacher.Tokenizer is not Text.HuggingFaceTokenizer tokenizer)
+            throw new InvalidOperationException($"teacher '{name}' has no Hugging Face tokenizer to read text with.");
+        var tokens = TokenizedTexts.Of(tokenizer, texts, teacher.ContextLength, TokenizedTexts.PadIdOf(teacher.Special));
+        lock (gate) return Task.FromResult(new TextTargetBatch(tokens, SequenceTargets.Compute(teacher, tokens.Ids, tokens.Sequences, tokens.Length, settings)));
     }
 
     public void Dispose() => teacher.Dispose();

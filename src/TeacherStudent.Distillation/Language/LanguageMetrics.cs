@@ -44,4 +44,11 @@ public sealed record LanguageRunResult(
     double Seconds,
     double TrainSeconds,
     long OfflineTargetBytes,
-    IReadOnlyList<TextSample> Samples);
+    IReadOnlyList<TextSample> Samples)
+{
+    /// <summary>A cross-tokenizer student's share of positions aligned with the teacher's in this process's steps; null for others.</summary>
+    public double? AlignedShare { get; init; }
+
+    /// <summary>The finished model on <see cref="LanguageTrainingRun.CorpusTest"/>, when one was given.</summary>
+    public PerplexityResult? CorpusTest { get; init; }
+}

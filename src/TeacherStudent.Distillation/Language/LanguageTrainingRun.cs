@@ -54,6 +54,12 @@ public sealed class LanguageTrainingRun(
     /// <summary>Test windows to evaluate at the end (0 = the whole test stream).</summary>
     public int TestWindows { get; init; }
 
+    /// <summary>
+    /// Another held-out stream the finished model is measured on besides the test split (a black-box student,
+    /// trained and tested on its teacher's text, measured on the real corpus's test split too); null for none.
+    /// </summary>
+    public TokenStream? CorpusTest { get; init; }
+
     /// <summary>Prompts the finished model continues for the report.</summary>
     public IReadOnlyList<string> SamplePrompts { get; init; } = [];
 
@@ -97,6 +103,10 @@ public sealed class LanguageTrainingRun(
         if (mode.NeedsTeacher() && offline is null)
         {
             if (teacher is null) throw new ArgumentException($"mode {mode.Name()} needs a teacher.");
+            if (settings.CrossTokenizer && !tokenizer.Vocabulary.IsByteLevel)
+                throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss aligns by bytes, and the student's tokenizer {tokenizer.Path} is not byte-level BPE: its tokens do not spell bytes.");
+            if (settings.CrossTokenizer && teacher is not ITextTargetSource)
+                throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss needs a teacher that scores text (a teacher service, or a model in this process); an ensemble does not.");
             await CheckTeacherAsync(cancellationToken);
         }
         Directory.CreateDirectory(runDirectory);
@@ -109,7 +119,7 @@ public sealed class LanguageTrainingRun(
         if (state.StepsDone > 0) Resuming?.Invoke(state.StepsDone);
         else if (StartFrom is not null) LoadStartingWeights(model, StartFrom);
 
-        var objective = new SequenceObjective(DistillationLosses.Create(settings.Loss, settings.MixingWeight), settings.Temperature,
+        var objective = new SequenceObjective(settings.Divergence(), settings.Temperature,
             mode == LanguageTrainingMode.Supervised ? 0 : settings.Alpha, Vocabulary);
         if (mode == LanguageTrainingMode.Offline) offline ??= await FetchOfflineAsync(cancellationToken);
         var rollout = mode == LanguageTrainingMode.OnPolicy ? new OnPolicyRollout(teacher, settings.TeacherMixing, Vocabulary, EndOfText) : null;
@@ -123,6 +133,8 @@ public sealed class LanguageTrainingRun(
         if (state.StepsDone == 0 && settings.EvalInterval > 0) history.Add(Evaluate(model, 0, null, 0, 0, secondsBefore, []));
         long tokensThisProcess = 0;
         Task<SequenceTargetBatch>? pending = null;  // online: the next step's targets, asked for ahead
+        Task<TextTargetBatch>? pendingText = null;  // the same for a cross-tokenizer student
+        long alignedPositions = 0, studentPositions = 0;
 
         model.train();
         for (int step = state.StepsDone + 1; step <= settings.Steps; step++)
@@ -143,6 +155,17 @@ public sealed class LanguageTrainingRun(
                 case LanguageTrainingMode.Supervised:
                     loss = Step(model, optimizer, () => objective.Compute(StudentLogits(model, objective, windows!), null, NextTokens(windows!)));
                     break;
+                case LanguageTrainingMode.Online when settings.CrossTokenizer:
+                {
+                    var targets = await (pendingText ?? RequestTextTargets(step, cancellationToken));
+                    pendingText = step < settings.Steps ? RequestTextTargets(step + 1, cancellationToken) : null;
+                    Note(versions, targets.Targets.TeacherVersion);
+                    var aligned = Align(windows!, targets.Tokens);
+                    alignedPositions += aligned.Student.Length;
+                    studentPositions += (long)settings.BatchSize * ContextLength;
+                    loss = Step(model, optimizer, () => CrossTokenizerLoss(model, objective, windows!, targets, aligned));
+                    break;
+                }
                 case LanguageTrainingMode.Online:
                 {
                     var targets = await (pending ?? RequestTargets(step, cancellationToken));
@@ -204,10 +227,16 @@ public sealed class LanguageTrainingRun(
         }
         if (!HuggingFaceCheckpoint.IsModelDirectory(ModelPath)) SaveModel(model);
 
-        var testResult = Perplexity.Evaluate(model, Vocabulary, test, TestWindows, contextLength: ContextLength);
+        var tokenBytes = tokenizer.Vocabulary.ByteLengths;
+        var testResult = Perplexity.Evaluate(model, Vocabulary, test, TestWindows, contextLength: ContextLength, tokenBytes: tokenBytes);
+        PerplexityResult? corpusTest = CorpusTest is null ? null : Perplexity.Evaluate(model, Vocabulary, CorpusTest, TestWindows, contextLength: ContextLength, tokenBytes: tokenBytes);
         var samplesText = SamplePrompts.Select((p, i) => new TextSample(p, TokenSampler.Complete(model, tokenizer, special, p, Sampling, settings.Seed * 1000L + i))).ToArray();
         return new LanguageRunResult(history, testResult, state.StepsDone, state.Tokens, state.GeneratedTokens, state.TeacherDraws, model.ParameterCount(),
-            state.TeacherVersions, secondsBefore + clock.Elapsed.TotalSeconds, trainSeconds, offline?.Bytes ?? 0, samplesText);
+            state.TeacherVersions, secondsBefore + clock.Elapsed.TotalSeconds, trainSeconds, offline?.Bytes ?? 0, samplesText)
+        {
+            AlignedShare = settings.CrossTokenizer && studentPositions > 0 ? (double)alignedPositions / studentPositions : null,
+            CorpusTest = corpusTest,
+        };
     }
 
     /// <summary>The seed of everything random in one step: the same in every process.</summary>
@@ -219,6 +248,57 @@ public sealed class LanguageTrainingRun(
     /// <summary>An online step's targets: the teacher's answer for the inputs of that step's windows.</summary>
     private Task<SequenceTargetBatch> RequestTargets(int step, CancellationToken cancellationToken) =>
         teacher!.GetAsync(Inputs(TrainingWindows(step)), settings.BatchSize, ContextLength, settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
+
+    /// <summary>A cross-tokenizer step's targets: the teacher's answer for the text of that step's windows.</summary>
+    private Task<TextTargetBatch> RequestTextTargets(int step, CancellationToken cancellationToken) =>
+        ((ITextTargetSource)teacher!).GetForTextsAsync(WindowTexts(TrainingWindows(step)).Select(w => w.Text).ToArray(),
+            settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
+
+    /// <summary>Every window (context length + 1 tokens) spelt as text, with the bytes each of its tokens covers.</summary>
+    private WindowText[] WindowTexts(int[] windows) =>
+        Enumerable.Range(0, windows.Length / WindowLength).Select(i => ByteAlignment.Spell(tokenizer.Vocabulary, windows.AsSpan(i * WindowLength, WindowLength))).ToArray();
+
+    /// <summary>The rows of the student's logits [B * L] and of the teacher's targets that predict the same bytes.</summary>
+    private AlignedRows Align(int[] windows, TokenizedTexts teacherTokens)
+    {
+        var texts = WindowTexts(windows);
+        List<int> studentRows = [], teacherRows = [];
+        for (int b = 0; b < texts.Length; b++)
+            foreach (var (s, t) in ByteAlignment.Pairs(texts[b], teacherTokens.StartsOf(b), teacherTokens.EndsOf(b), teacherTokens.Lengths[b]))
+            {
+                studentRows.Add(b * ContextLength + s);
+                teacherRows.Add(b * teacherTokens.Length + t);
+            }
+        return new AlignedRows([.. studentRows], [.. teacherRows]);
+    }
+
+    /// <summary>
+    /// A cross-tokenizer student's objective: alpha * the mean ULD distance over the positions aligned with the
+    /// teacher's (none aligned: 0) + (1 - alpha) * CE on every position's real next token.
+    /// </summary>
+    private Tensor CrossTokenizerLoss(Llama model, SequenceObjective objective, int[] windows, TextTargetBatch targets, AlignedRows aligned)
+    {
+        var logits = StudentLogits(model, objective, windows);
+        var hard = objective.Alpha < 1 ? SequenceObjective.CrossEntropy(logits, NextTokens(windows)) : null;
+        Tensor soft;
+        if (aligned.Student.Length == 0) soft = logits.sum().mul(TorchScalars.Zero); // nothing aligned: 0, still part of the graph
+        else
+        {
+            var studentRows = tensor(aligned.Student.Select(i => (long)i).ToArray(), device: device);
+            var teacherRows = tensor(aligned.Teacher.Select(i => (long)i).ToArray(), device: device);
+            var student = SoftTargets.LogProbabilities(logits.index_select(0, studentRows), objective.Temperature);
+            var teacher = targets.Targets;
+            if (teacher.Settings.Dense) soft = UniversalLogitDistillation.Distance(student, teacher.DenseTensor(device).index_select(0, teacherRows), null).mean();
+            else
+            {
+                var sparse = teacher.SparseTensors(device);
+                soft = UniversalLogitDistillation.Distance(student, sparse.LogProbs.index_select(0, teacherRows), sparse.TailLogMass!.index_select(0, teacherRows)).mean();
+            }
+        }
+        return objective.Mix(soft, hard);
+    }
+
+    private sealed record AlignedRows(int[] Student, int[] Teacher);
 
     /// <summary>
     /// The offline windows a step trains on: the fixed set is read in a fresh shuffled order every
@@ -247,6 +327,7 @@ public sealed class LanguageTrainingRun(
     private async Task CheckTeacherAsync(CancellationToken cancellationToken)
     {
         var identity = await teacher!.DescribeAsync(cancellationToken);
+        if (settings.CrossTokenizer) return; // the teacher reads the text in its own tokens, up to its own context
         if (identity.TokenizerDigest != tokenizer.Digest)
             throw new ArgumentException(
                 $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; " +

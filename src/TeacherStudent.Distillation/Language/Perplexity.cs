@@ -6,10 +6,17 @@ namespace TeacherStudent.Distillation.Language;
 /// <summary>What a language model scored on a stream of held-out text.</summary>
 /// <param name="Loss">Mean next-token cross-entropy in nats, over the tokenizer's vocabulary.</param>
 /// <param name="Tokens">Tokens predicted.</param>
-public readonly record struct PerplexityResult(double Loss, long Tokens)
+/// <param name="Bytes">Bytes of text those tokens spell (0 when not counted).</param>
+public readonly record struct PerplexityResult(double Loss, long Tokens, long Bytes = 0)
 {
     /// <summary>exp(<see cref="Loss"/>): the number of equally likely tokens the model is as unsure as.</summary>
     public double Perplexity => Math.Exp(Loss);
+
+    /// <summary>
+    /// The whole text's cross-entropy in bits over its bytes: comparable between models whose tokenizers
+    /// cut the same text into different tokens, which token perplexities are not. NaN when bytes were not counted.
+    /// </summary>
+    public double BitsPerByte => Bytes > 0 ? Loss * Tokens / (Math.Log(2) * Bytes) : double.NaN;
 }
 
 /// <summary>
@@ -28,15 +35,16 @@ public static class Perplexity
     /// </summary>
     /// <param name="vocabularySize">The tokenizer's vocabulary: a padded output is cut back to it.</param>
     /// <param name="contextLength">Tokens per window; the model's context when not given.</param>
+    /// <param name="tokenBytes">Bytes of text each id spells, to count the bytes predicted (<see cref="PerplexityResult.BitsPerByte"/>); null counts none.</param>
     public static PerplexityResult Evaluate(CausalLanguageModel model, int vocabularySize, TokenStream stream, int maxWindows = 0, int batchSize = DefaultBatchSize,
-        int? contextLength = null)
+        int? contextLength = null, IReadOnlyList<int>? tokenBytes = null)
     {
         int context = Math.Min(contextLength ?? model.ContextLength, model.ContextLength);
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();
         double lossSum = 0;
-        long tokens = 0;
+        long tokens = 0, bytes = 0;
         try
         {
             using var _ = no_grad();
@@ -55,6 +63,9 @@ public static class Perplexity
                 if (logits.shape[2] > vocabularySize) logits = logits.narrow(2, 0, vocabularySize);
                 lossSum += nn.functional.cross_entropy(logits.reshape(-1, vocabularySize), next, reduction: nn.Reduction.Sum).item<float>();
                 tokens += next.shape[0];
+                if (tokenBytes is not null)
+                    foreach (var window in group)
+                        for (int j = 1; j < length; j++) bytes += tokenBytes[window[j]];
             }
         }
         finally
@@ -62,6 +73,6 @@ public static class Perplexity
             model.train(wasTraining);
         }
         if (tokens == 0) throw new ArgumentException("the evaluation stream has fewer than 2 tokens: nothing to predict.");
-        return new PerplexityResult(lossSum / tokens, tokens);
+        return new PerplexityResult(lossSum / tokens, tokens, bytes);
     }
 }

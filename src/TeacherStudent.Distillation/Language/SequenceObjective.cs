@@ -10,11 +10,13 @@ namespace TeacherStudent.Distillation.Language;
 /// chosen divergence against dense or sparse teacher targets (<see cref="IDistillationLoss"/>'s two
 /// overloads), CE at temperature 1 against the corpus's real next tokens. Both are taken over the
 /// tokenizer's vocabulary only: a student whose output is padded past it is cut back first.
+/// A cross-tokenizer student has no divergence over a shared vocabulary (null): it mixes its own soft
+/// term (<see cref="UniversalLogitDistillation"/>) with the cross-entropy through <see cref="Mix"/>.
 /// Call inside a dispose scope.
 /// </summary>
-public sealed class SequenceObjective(IDistillationLoss divergence, double temperature, double alpha, int vocabularySize)
+public sealed class SequenceObjective(IDistillationLoss? divergence, double temperature, double alpha, int vocabularySize)
 {
-    public IDistillationLoss Divergence { get; } = divergence;
+    public IDistillationLoss? Divergence { get; } = divergence;
     public double Temperature { get; } = temperature > 0 && double.IsFinite(temperature)
         ? temperature
         : throw new ArgumentOutOfRangeException(nameof(temperature), "temperature must be finite and above 0.");
@@ -70,6 +72,7 @@ public sealed class SequenceObjective(IDistillationLoss divergence, double tempe
             throw new ArgumentException($"the teacher's targets are over {teacher.VocabularySize} tokens, the student's over {VocabularySize}.");
         if (studentLogits.shape[0] != teacher.Positions)
             throw new ArgumentException($"{studentLogits.shape[0]} student positions do not match the teacher's {teacher.Positions}.");
+        if (Divergence is null) throw new InvalidOperationException("this objective has no divergence over a shared vocabulary (a cross-tokenizer student's).");
         var device = studentLogits.device;
         var student = SoftTargets.LogProbabilities(studentLogits, Temperature);
         var divergence = teacher.Settings.Dense

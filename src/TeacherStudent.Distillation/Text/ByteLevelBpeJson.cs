@@ -126,7 +126,33 @@ public static class ByteLevelBpeJson
         return text.ToString();
     }
 
+    /// <summary>
+    /// The bytes a byte-level token string spells (the inverse of <see cref="Spell"/>), or null when a
+    /// character of it is not one of the 256 that stand for bytes (the token is not byte-level).
+    /// </summary>
+    public static byte[]? Unspell(string token)
+    {
+        var bytes = new byte[token.Length];
+        for (var i = 0; i < token.Length; i++)
+        {
+            var c = token[i];
+            if (c >= ByteOfCharacter.Length || ByteOfCharacter[c] < 0) return null;
+            bytes[i] = (byte)ByteOfCharacter[c];
+        }
+        return bytes;
+    }
+
     private static readonly char[] ByteCharacters = BuildByteCharacters();
+
+    private static readonly short[] ByteOfCharacter = BuildByteOfCharacter();
+
+    private static short[] BuildByteOfCharacter()
+    {
+        var bytes = new short[ByteCharacters.Max() + 1];
+        Array.Fill(bytes, (short)-1);
+        for (short b = 0; b < 256; b++) bytes[ByteCharacters[b]] = b;
+        return bytes;
+    }
 
     private static char[] BuildByteCharacters()
     {

@@ -73,6 +73,38 @@ public sealed class HuggingFaceTokenizer : ITokenizer, IDisposable
         return Array.ConvertAll(ids, id => checked((int)id));
     }
 
+    /// <summary>
+    /// The ids of <paramref name="text"/> (as <see cref="Encode"/>) with the bytes of its UTF-8 each token
+    /// covers: token i is bytes [Starts[i], Ends[i]). A token the post-processor adds (a <c>&lt;s&gt;</c>
+    /// first) covers no bytes. For byte-level vocabularies only, whose tokens spell their bytes
+    /// exactly; a tokenizer whose normalizer changes the text (so its tokens do not spell the text's
+    /// bytes) fails with one sentence, as does a vocabulary that is not byte-level.
+    /// </summary>
+    public TokenSpans EncodeWithSpans(string text)
+    {
+        if (!Vocabulary.IsByteLevel)
+            throw new InvalidDataException($"{Path} is not a byte-level BPE tokenizer (its tokens do not spell bytes): the bytes of text its tokens cover are not known.");
+        var ids = Encode(text);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var starts = new int[ids.Length];
+        var ends = new int[ids.Length];
+        var at = 0;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var token = Vocabulary.BytesOf(ids[i]);
+            starts[i] = at;
+            if (bytes.AsSpan(at).StartsWith(token)) at += token.Length;
+            else if (!Vocabulary.AddedIds.Contains(ids[i])) throw NotSpelled(text);
+            // else: an added token the text does not hold here, put in by the post-processor: it covers no bytes.
+            ends[i] = at;
+        }
+        if (at != bytes.Length) throw NotSpelled(text);
+        return new TokenSpans(ids, starts, ends);
+    }
+
+    private InvalidDataException NotSpelled(string text) =>
+        new($"the tokens {Path} gives for a text of {text.Length} characters do not spell its bytes (its normalizer changes the text): their byte spans are not known.");
+
     /// <summary>The token strings of <paramref name="ids"/> as the file spells them (<c>Ġ</c> for a byte-level space); <c>null</c> for an id outside the vocabulary.</summary>
     public string?[] Tokens(IReadOnlyList<int> ids)
     {
@@ -122,3 +154,8 @@ public sealed class HuggingFaceTokenizer : ITokenizer, IDisposable
     /// <inheritdoc/>
     public void Dispose() => native.Dispose();
 }
+
+/// <summary>
+/// A text's token ids and the bytes of its UTF-8 each covers: token i is bytes [<see cref="Starts"/>[i], <see cref="Ends"/>[i]).
+/// </summary>
+public sealed record TokenSpans(int[] Ids, int[] Starts, int[] Ends);

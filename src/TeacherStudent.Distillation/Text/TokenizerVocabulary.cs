@@ -22,6 +22,7 @@ public sealed class TokenizerVocabulary
         AddedTokens = addedTokens;
         AddedIds = addedTokens.Select(a => a.Id).ToHashSet();
         Digest = digest;
+        tokenBytes = new Lazy<byte[]?[]?>(ReadTokenBytes);
     }
 
     /// <summary>One past the largest id: the width of the logits a model with this vocabulary has (at least).</summary>
@@ -39,6 +40,41 @@ public sealed class TokenizerVocabulary
     public string Digest { get; }
 
     internal IReadOnlySet<int> AddedIds { get; }
+
+    /// <summary>
+    /// True when every token of the model spells bytes as byte-level BPE does (GPT-2, Llama 3, Qwen and the
+    /// project's own tokenizers): then <see cref="BytesOf"/> knows the exact bytes of text every id stands for.
+    /// SentencePiece-style vocabularies (<c>▁</c> for a space, <c>&lt;0x0A&gt;</c> for a byte) are not.
+    /// </summary>
+    public bool IsByteLevel => TokenBytes is not null;
+
+    /// <summary>
+    /// The bytes of text id <paramref name="id"/> stands for: a model token's bytes, an added token's
+    /// content in UTF-8. Only for a byte-level vocabulary (<see cref="IsByteLevel"/>), and only for ids it has.
+    /// </summary>
+    public ReadOnlySpan<byte> BytesOf(int id) =>
+        TokenBytes is not { } bytes ? throw new InvalidOperationException("this vocabulary is not byte-level: its tokens do not spell bytes.")
+        : id >= 0 && id < bytes.Length && bytes[id] is { } token ? token
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"id {id} is not in the vocabulary ({bytes.Length} ids).");
+
+    /// <summary>The number of bytes of text each id spells (0 for an id the vocabulary lacks); null when the vocabulary is not byte-level.</summary>
+    public int[]? ByteLengths => TokenBytes?.Select(b => b?.Length ?? 0).ToArray();
+
+    private byte[]?[]? TokenBytes => tokenBytes.Value;
+
+    private readonly Lazy<byte[]?[]?> tokenBytes;
+
+    private byte[]?[]? ReadTokenBytes()
+    {
+        var bytes = new byte[]?[tokens.Length];
+        for (var id = 0; id < tokens.Length; id++)
+        {
+            if (tokens[id] is not { } token) continue;
+            if (AddedIds.Contains(id)) bytes[id] = Encoding.UTF8.GetBytes(token);
+            else if ((bytes[id] = ByteLevelBpeJson.Unspell(token)) is null) return null;
+        }
+        return bytes;
+    }
 
     /// <summary>The token string of an id as the file spells it (byte-level files spell a space <c>Ġ</c>), or null for an id the vocabulary lacks.</summary>
     public string? TokenOf(int id) => id >= 0 && id < tokens.Length ? tokens[id] : null;

@@ -234,6 +234,67 @@ public sealed class HuggingFaceTokenizerTests(ITestOutputHelper output)
         Assert.Contains($"Id {tokenizer.Vocabulary.Size} is not in the vocabulary", error.Message);
     }
 
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama3")]
+    public async Task ByteSpansTileTheTextAndEveryTokenSpellsItsBytes(string model)
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory(model));
+        string[] texts = [.. TokenizerTexts.Varied, .. TokenizerTexts.Fortunes(100)];
+
+        // Act
+        var spans = texts.Select(tokenizer.EncodeWithSpans).ToArray();
+
+        // Assert
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(texts[i]);
+            var (ids, starts, ends) = (spans[i].Ids, spans[i].Starts, spans[i].Ends);
+            Assert.Equal(tokenizer.Encode(texts[i]), ids);
+            var at = 0;
+            for (var j = 0; j < ids.Length; j++)
+            {
+                Assert.True(starts[j] == at, $"{Quote(texts[i])}: token {j} starts at byte {starts[j]}, not where the one before ended ({at})");
+                Assert.Equal(tokenizer.Vocabulary.BytesOf(ids[j]).ToArray(), bytes[starts[j]..ends[j]]);
+                at = ends[j];
+            }
+            Assert.Equal(bytes.Length, at);
+        }
+        Assert.Contains(spans, s => s.Ids.Length > 0 && s.Ends.Zip(s.Starts).Any(p => p.First - p.Second > 1)); // tokens of several bytes were checked
+    }
+
+    [Fact]
+    public async Task ATextTheNormalizerChangesHasNoByteSpansAndSaysWhy()
+    {
+        // Arrange: Qwen's normalizer (NFC) composes the letter, so its tokens spell other bytes than the text's.
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory("qwen3"));
+
+        // Act
+        var error = Assert.Throws<InvalidDataException>(() => tokenizer.EncodeWithSpans(TokenizerTexts.Decomposed));
+
+        // Assert
+        Assert.Contains("do not spell its bytes (its normalizer changes the text)", error.Message);
+        Assert.Equal(tokenizer.Encode(TokenizerTexts.DecomposedComposed), tokenizer.EncodeWithSpans(TokenizerTexts.DecomposedComposed).Ids);
+    }
+
+    [Fact]
+    public async Task ASentencePieceTokenizerCannotGiveByteSpans()
+    {
+        // Arrange
+        await TokenizerReference.InstallAsync();
+        using var tokenizer = HuggingFaceTokenizer.Load(TokenizerReference.ModelDirectory("llama2"));
+
+        // Act
+        var error = Assert.Throws<InvalidDataException>(() => tokenizer.EncodeWithSpans("Hello world"));
+
+        // Assert
+        Assert.False(tokenizer.Vocabulary.IsByteLevel);
+        Assert.Contains("is not a byte-level BPE tokenizer", error.Message);
+    }
+
     private static JsonNode Reversed(JsonNode node) => node switch
     {
         JsonObject o => new JsonObject(o.Reverse().Select(p => KeyValuePair.Create(p.Key, p.Value is null ? null : Reversed(p.Value.DeepClone())))),

@@ -33,7 +33,7 @@ public sealed class OneOfAttributeTests
 
         var failures = Failures(options);
 
-        Assert.Equal(["Loss must be forward_kl, reverse_kl, jsd, skew_kl or skew_reverse_kl."], failures);
+        Assert.Equal(["Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl or uld."], failures);
     }
 
     [Theory]

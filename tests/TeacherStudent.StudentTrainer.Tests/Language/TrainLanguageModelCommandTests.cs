@@ -95,6 +95,49 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
         Assert.Equal([expected], report.RootElement.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("8")]
+    public async Task AStudentWithAnotherTokenizerLearnsFromAServedTeacherByUldOnPositionsAlignedByBytes(string k)
+    {
+        // Arrange: a served teacher with its own tokenizer; the student trains one of another size on the same text.
+        var teacherModel = TinyLanguageModel.Write(directory.File("teacher"), seed: 1);
+        using var teachers = RunningProcess.Start(Builds.Teacher, "--urls", "http://127.0.0.1:0", "--Teacher:Name=t", $"--Teacher:Checkpoint={teacherModel}");
+        var address = await teachers.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+        var student = directory.File($"student-k{k}");
+
+        // Act
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--loss", "uld", "--alpha", "0.5", "--k", k, "--steps", "4", "--eval-interval", "2",
+            "--vocabulary-size", "320", "--run-directory", student, "--teacher", "t", "--teacher-address", address);
+
+        // Assert: the student kept its own tokenizer, learned from the teacher's version, and aligned a good share of its positions.
+        Assert.True(exit == 0, output);
+        using var teacher = HuggingFaceCheckpoint.Load(teacherModel, CPU);
+        using var model = HuggingFaceCheckpoint.Load(Path.Combine(student, "model"), CPU);
+        Assert.NotEqual(teacher.Tokenizer.Digest, model.Tokenizer.Digest);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        var r = report.RootElement;
+        Assert.Equal("uld", r.GetProperty("loss").GetString());
+        Assert.Equal([teacher.Version], r.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+        var aligned = r.GetProperty("aligned_share").GetDouble();
+        Assert.True(aligned is > 0.2 and < 1, $"{aligned:P1} of the student's positions aligned with the teacher's");
+        var bitsPerByte = r.GetProperty("test_bits_per_byte").GetDouble();
+        Assert.True(bitsPerByte is > 0.5 and < 20, $"test bits per byte {bitsPerByte}");
+    }
+
+    [Theory]
+    [InlineData("offline", "use mode online")]
+    [InlineData("on_policy", "use mode online")]
+    public async Task UldOutsideOnlineModeIsOneErrorLine(string mode, string message)
+    {
+        var (exit, output) = await TrainLmAsync("--mode", mode, "--loss", "uld", "--steps", "2", "--run-directory", directory.File("student"),
+            "--teacher-address", "http://127.0.0.1:9");
+
+        Assert.NotEqual(0, exit);
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains(message, line);
+    }
+
     [Fact]
     public async Task AStudentWhoseTokenizerIsNotItsTeachersIsRefusedWithOneLine()
     {
@@ -134,7 +177,7 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
     [Theory]
     [InlineData(new[] { "--init-checkpoint", "/nowhere/lm" }, "/nowhere/lm (--init-checkpoint) is not a Hugging Face model directory")]
     [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online, on_policy or blackbox.")]
-    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "Loss must be forward_kl, reverse_kl, jsd, skew_kl or skew_reverse_kl.")]
+    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl or uld.")]
     [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm" }, "teacher checkpoint /nowhere/lm is not a Hugging Face model directory")]
     [InlineData(new[] { "--tokenizer", "/nowhere/t.json" }, "No tokenizer file at /nowhere/t.json")]
     [InlineData(new[] { "--student-config", "/nowhere/config.json" }, "student config /nowhere/config.json (--student-config) does not exist")]
