@@ -8,7 +8,8 @@
 # ./demo.sh lm the language-model demo on the fortunes corpus: scripts/demo-lm.sh;
 # ./demo.sh system2 distils a teacher's step-by-step reasoning into direct answers: scripts/demo-system2.sh;
 # ./demo.sh ensemble teaches students with an ensemble of three teachers: scripts/demo-ensemble.sh;
-# ./demo.sh lm-ensemble the language-model students with two: scripts/demo-lm-ensemble.sh.
+# ./demo.sh lm-ensemble the language-model students with two: scripts/demo-lm-ensemble.sh;
+# ./demo.sh lm-cross a student with another tokenizer than its teacher's: scripts/demo-lm-cross.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 # Every demo trains and serves on jemalloc with freed pages kept (scripts/jemalloc.sh): a ConvNet
@@ -23,7 +24,8 @@ case "${1:-fashion}" in
   system2) exec scripts/demo-system2.sh ;;
   ensemble) exec scripts/demo-ensemble.sh ;;
   lm-ensemble) exec scripts/demo-lm-ensemble.sh ;;
-  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm, system2, ensemble, lm-ensemble" >&2; exit 2 ;;
+  lm-cross) exec scripts/demo-lm-cross.sh ;;
+  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm, system2, ensemble, lm-ensemble, lm-cross" >&2; exit 2 ;;
 esac
 ensure_packages dataset-fashion-mnist
 

@@ -87,6 +87,38 @@ public sealed class ForeignClientTests(ServedTeachers teachers)
     }
 
     [Theory]
+    [InlineData("python")]
+    [InlineData("node")]
+    public async Task TextsAreTokenizedByTheTeacherAndAnsweredWithItsTokensSpansAndTargetsAsTheCSharpClientIs(string client)
+    {
+        // Arrange: three texts of different lengths (one with characters of several bytes), k = 4, asked first by the C# client.
+        string[] texts = ["Ça va? The teacher reads the question.", "Hello world", "你好，世界！ A student with another tokenizer sends text."];
+        var request = new SoftTargetsRequest { Teacher = "lm", Temperature = 1.5f, OutputDtype = DType.Float32, K = 4, SparseKind = SparseKind.TopK };
+        request.Texts.AddRange(texts);
+        var expected = (await teachers.AskAsync(request))[0];
+        var input = teachers.File($"texts-{client}.jsonl");
+        await File.WriteAllLinesAsync(input, texts.Select(t => JsonSerializer.Serialize(t)));
+        var stem = teachers.File($"texts-{client}");
+
+        // Act
+        var run = await Run(client, ["soft-targets", .. Connection(), "--teacher", "lm", "--texts", input,
+            "--temperature", "1.5", "--k", "4", "--out", stem + ".npy"]);
+
+        // Assert: the teacher's ids [3, L], each text's length and byte spans [3, L, 2], then the top-4 targets.
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var tokens = expected.TextTokens;
+        Assert.Equal(ServedTeachers.Integers(tokens.Ids), NpyFile.ReadIntegers(stem + ".text_ids.npy").Values);
+        Assert.Equal(tokens.Ids.Shape, NpyFile.ReadIntegers(stem + ".text_ids.npy").Shape);
+        Assert.Equal(tokens.Lengths.Select(l => (long)l), NpyFile.ReadIntegers(stem + ".text_lengths.npy").Values);
+        Assert.Equal(ServedTeachers.Integers(tokens.ByteSpans), NpyFile.ReadIntegers(stem + ".byte_spans.npy").Values);
+        Assert.Equal([3L, tokens.Ids.Shape[1], 2L], NpyFile.ReadIntegers(stem + ".byte_spans.npy").Shape);
+        Assert.Equal(ServedTeachers.Integers(expected.SparseLogProbs.Ids), NpyFile.ReadIntegers(stem + ".ids.npy").Values);
+        Assert.Equal(ServedTeachers.Floats(expected.SparseLogProbs.LogProbs), NpyFile.ReadFloats(stem + ".log_probs.npy").Values);
+        Assert.Equal(ServedTeachers.Floats(expected.SparseLogProbs.TailLogMass), NpyFile.ReadFloats(stem + ".tail_log_mass.npy").Values);
+        Assert.True(tokens.Lengths.Distinct().Count() > 1, "the texts should have different lengths, so that padding is exercised");
+    }
+
+    [Theory]
     [InlineData("python", "--temperature", "0")]
     [InlineData("node", "--temperature", "0")]
     [InlineData("python", "--teacher", "nobody")]

@@ -5,7 +5,9 @@
 // soft-targets sends Fashion-MNIST test images (--images N from --start) in batches of --batch on
 // one stream and saves the log-probs [N, C] as a .npy file (float32; float16 replies are widened)
 // to --out; or, with --tokens FILE.npy (token ids [B, L]), asks a language-model teacher and saves
-// OUT (dense) or OUT.ids.npy, OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k). One JSON
+// OUT (dense) or OUT.ids.npy, OUT.log_probs.npy and OUT.tail_log_mass.npy (with --k); or, with
+// --texts FILE (JSON lines, one JSON string per line), sends the texts in one request for the teacher to
+// tokenize itself and saves OUT.text_ids.npy, OUT.text_lengths.npy and OUT.byte_spans.npy too. One JSON
 // line on stdout says what came back. generate asks a teacher for -n samples of each --prompt and
 // prints one JSON line per sample as it arrives. Exit codes: 0 done, 3 a batch was refused
 // (BatchError), 1 the call failed, 2 usage.
@@ -18,7 +20,7 @@ const npy = require('./npy');
 // a call goes on reconnecting while the service is UNAVAILABLE.
 const USAGE = `usage: node src/cli.js describe --address HOST:PORT[,HOST:PORT...] [--api-key KEY] [--teacher NAME] [--retry-seconds S]
        node src/cli.js soft-targets --address HOST:PORT --out FILE.npy [--api-key KEY] [--teacher NAME]
-              [--images N] [--start I] [--data DIR] [--tokens FILE.npy] [--batch B] [--window W]
+              [--images N] [--start I] [--data DIR] [--tokens FILE.npy | --texts FILE.jsonl] [--batch B] [--window W]
               [--temperature T] [--dtype float32|float16] [--k K] [--sparse-kind top_k|sampled] [--seed S] [--by-digest]
        node src/cli.js generate --address HOST:PORT --teacher NAME [--api-key KEY] [--prompt TEXT ...] [-n N]
               [--max-new-tokens M] [--temperature T] [--top-p P] [--stop TEXT ...] [--seed S]`;
@@ -42,7 +44,34 @@ function* batches(client, inputs, teacher, o) {
   }
 }
 
+async function textTargets(client, o) {
+  const fs = require('node:fs');
+  const texts = fs.readFileSync(o.texts, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+  const request = client.textRequest(o.teacher || 'lm', texts, o.temperature, o.dtype, { k: o.k, sparseKind: o.sparseKind, seed: o.seed });
+  let reply;
+  for await (const r of client.softTargets([request], { window: o.window })) reply = r;
+  if (reply.error) throw reply.error;
+  const stem = o.out.replace(/\.npy$/, '');
+  const t = reply.text_tokens;
+  npy.save(`${stem}.text_ids.npy`, t.ids.values, t.ids.shape);
+  npy.save(`${stem}.text_lengths.npy`, Int32Array.from(t.lengths), [t.lengths.length]);
+  npy.save(`${stem}.byte_spans.npy`, t.byte_spans.values, t.byte_spans.shape);
+  const summary = { texts: texts.length, teacher_versions: [reply.teacher_version], lengths: t.lengths };
+  if (reply.sparse) {
+    for (const part of ['ids', 'log_probs', 'tail_log_mass']) {
+      if (!reply.sparse[part]) continue;
+      npy.save(`${stem}.${part}.npy`, reply.sparse[part].values, reply.sparse[part].shape);
+      summary[part] = { shape: reply.sparse[part].shape, dtype: reply.sparse[part].dtype };
+    }
+  } else {
+    npy.save(o.out, reply.log_probs.values, reply.log_probs.shape);
+    Object.assign(summary, { shape: reply.log_probs.shape, dtype: o.dtype });
+  }
+  console.log(JSON.stringify(summary));
+}
+
 async function softTargets(client, o) {
+  if (o.texts) return textTargets(client, o);
   let inputs;
   let teacher;
   if (o.tokens) {
@@ -103,6 +132,7 @@ async function main(argv) {
         start: { type: 'string', default: '0' },
         data: { type: 'string', default: DEFAULT_DIRECTORY },
         tokens: { type: 'string' },
+        texts: { type: 'string' },
         batch: { type: 'string', default: '64' },
         window: { type: 'string', default: '8' },
         temperature: { type: 'string' }, // soft-targets: 4; generate: unset (1)
@@ -131,7 +161,7 @@ async function main(argv) {
     return 2;
   }
   const o = {
-    teacher: v.teacher, data: v.data, tokens: v.tokens, out: v.out, dtype: v.dtype, sparseKind: v['sparse-kind'],
+    teacher: v.teacher, data: v.data, tokens: v.tokens, texts: v.texts, out: v.out, dtype: v.dtype, sparseKind: v['sparse-kind'],
     images: Number(v.images), start: Number(v.start), batch: Number(v.batch), window: Number(v.window),
     temperature: Number(v.temperature ?? 4), k: Number(v.k), seed: v.seed, byDigest: v['by-digest'],
     prompts: v.prompt, n: Number(v.n), maxNewTokens: Number(v['max-new-tokens']), stop: v.stop,

@@ -65,6 +65,11 @@ function toReply(response) {
     case 'error': reply.error = new BatchError(response.request_id, response.error.code, response.error.message); break;
     default: throw new Error(`reply '${response.request_id}' carries no result`);
   }
+  // A request sent as texts: the teacher's ids [B, L], each text's length, and the bytes [B, L, 2] every token covers.
+  if (response.text_tokens) {
+    const t = response.text_tokens;
+    reply.text_tokens = { ids: decode(t.ids), lengths: t.lengths.map(Number), byte_spans: decode(t.byte_spans) };
+  }
   return reply;
 }
 
@@ -214,6 +219,22 @@ class TeacherClient {
       sparse_kind: k > 0 ? (sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K') : 'SPARSE_KIND_UNSPECIFIED',
       seed: String(seed),
       tokenizer_digest: tokenizerDigest,
+    };
+  }
+
+  /**
+   * A SoftTargetsRequest of texts for a language-model teacher, which tokenizes them itself (for a student
+   * with another tokenizer): the reply's text_tokens give its ids and the bytes each of them covers.
+   */
+  textRequest(teacher, texts, temperature, outputDtype = 'float32', { k = 0, sparseKind = 'top_k', seed = 0 } = {}) {
+    return {
+      teacher,
+      temperature,
+      output_dtype: outputDtype === 'float16' ? 'DTYPE_FLOAT16' : 'DTYPE_FLOAT32',
+      texts: [...texts],
+      k,
+      sparse_kind: k > 0 ? (sparseKind === 'sampled' ? 'SPARSE_KIND_SAMPLED' : 'SPARSE_KIND_TOP_K') : 'SPARSE_KIND_UNSPECIFIED',
+      seed: String(seed),
     };
   }
 

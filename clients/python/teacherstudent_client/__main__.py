@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     targets.add_argument("--start", type=int, default=0, help="index of the first image")
     targets.add_argument("--data", default=fashion_mnist.DEFAULT_DIRECTORY, help="Fashion-MNIST IDX folder")
     targets.add_argument("--tokens", help="token ids [B, L] in a .npy file, for a language-model teacher")
+    targets.add_argument("--texts", help="JSON lines of texts (one JSON string per line) for a language-model teacher to "
+                                         "tokenize itself, sent in one request; also saves OUT.text_ids, OUT.text_lengths, OUT.byte_spans")
     targets.add_argument("--batch", type=int, default=64, help="examples per request")
     targets.add_argument("--window", type=int, default=8, help="requests sent ahead of the replies")
     targets.add_argument("--temperature", type=float, default=4.0)
@@ -85,6 +87,8 @@ def main(argv=None) -> int:
 
 
 def soft_targets(client: TeacherClient, args) -> int:
+    if args.texts:
+        return text_targets(client, args)
     if args.tokens:
         inputs, teacher = np.load(args.tokens), args.teacher or "lm"
     else:
@@ -110,6 +114,31 @@ def soft_targets(client: TeacherClient, args) -> int:
         log_probs = np.concatenate([r.log_probs for r in replies])
         np.save(args.out, log_probs)
         summary.update(shape=list(log_probs.shape), dtype=str(log_probs.dtype))
+    print(json.dumps(summary))
+    return 0
+
+
+def text_targets(client: TeacherClient, args) -> int:
+    with open(args.texts, encoding="utf-8") as lines:
+        texts = [json.loads(line) for line in lines if line.strip()]
+    request = client.text_request(args.teacher or "lm", texts, args.temperature, args.dtype, k=args.k,
+                                  sparse_kind=args.sparse_kind, seed=args.seed)
+    reply = next(iter(client.soft_targets([request], args.window))).check()
+    stem = args.out[:-4] if args.out.endswith(".npy") else args.out
+    tokens = reply.text_tokens
+    np.save(f"{stem}.text_ids.npy", tokens.ids)
+    np.save(f"{stem}.text_lengths.npy", np.array(tokens.lengths, dtype=np.int32))
+    np.save(f"{stem}.byte_spans.npy", tokens.byte_spans)
+    summary = {"texts": len(texts), "teacher_versions": [reply.teacher_version], "lengths": tokens.lengths}
+    if reply.sparse is not None:
+        for part in ("ids", "log_probs", "tail_log_mass"):
+            values = getattr(reply.sparse, part)
+            if values is not None:
+                np.save(f"{stem}.{part}.npy", values)
+                summary[part] = {"shape": list(values.shape), "dtype": str(values.dtype)}
+    else:
+        np.save(args.out, reply.log_probs)
+        summary.update(shape=list(reply.log_probs.shape), dtype=str(reply.log_probs.dtype))
     print(json.dumps(summary))
     return 0
 

@@ -50,6 +50,15 @@ class SparseTargets:
 
 
 @dataclass
+class TextTokens:
+    """The teacher's tokens of a request sent as texts: ids [B, L] (padded after each text's length),
+    lengths [B], and byte_spans [B, L, 2]: token j of text b covers bytes [start, end) of its UTF-8."""
+    ids: np.ndarray
+    lengths: list
+    byte_spans: np.ndarray
+
+
+@dataclass
 class Reply:
     """The answer to one request: dense log_probs, sparse targets, or an error."""
     request_id: str
@@ -61,6 +70,8 @@ class Reply:
     error: Optional[BatchError] = None
     # A request sent by digest: the examples the teacher's cache did not hold (their rows are NaN).
     missing: list = field(default_factory=list)
+    # A request sent as texts: the teacher's tokens of them, which the targets' positions follow.
+    text_tokens: Optional[TextTokens] = None
 
     def check(self) -> "Reply":
         """This reply, or its BatchError raised."""
@@ -165,6 +176,9 @@ def _reply(response) -> Reply:
         reply.error = BatchError(response.request_id, response.error.code, response.error.message)
     else:
         raise RuntimeError(f"reply '{response.request_id}' carries no result")
+    if response.HasField("text_tokens"):
+        t = response.text_tokens
+        reply.text_tokens = TextTokens(tensors.decode(t.ids), list(t.lengths), tensors.decode(t.byte_spans))
     return reply
 
 
@@ -257,6 +271,16 @@ class TeacherClient:
             teacher=teacher, temperature=temperature, output_dtype=tensors.NAMES[output_dtype],
             inputs=encoded, k=k, sparse_kind=kind,
             seed=seed, tokenizer_digest=tokenizer_digest, example_digests=digests)
+
+    def text_request(self, teacher: str, texts: Sequence[str], temperature: float, output_dtype: str = "float32", *,
+                     k: int = 0, sparse_kind: str = "top_k", seed: int = 0):
+        """A SoftTargetsRequest of texts for a language-model teacher, which tokenizes them itself (for a
+        student with another tokenizer): the reply's text_tokens give its ids and the bytes each covers."""
+        kind = pb2.SPARSE_KIND_UNSPECIFIED
+        if k > 0:
+            kind = pb2.SPARSE_KIND_SAMPLED if sparse_kind == "sampled" else pb2.SPARSE_KIND_TOP_K
+        return pb2.SoftTargetsRequest(teacher=teacher, temperature=temperature, output_dtype=tensors.NAMES[output_dtype],
+                                      texts=list(texts), k=k, sparse_kind=kind, seed=seed)
 
     def soft_targets(self, requests: Iterable, window: int = 8) -> Iterator[Reply]:
         """Sends the requests on one SoftTargets stream, up to `window` ahead of the replies, and

@@ -6,8 +6,10 @@ namespace TeacherStudent.StudentTrainer.Language;
 
 /// <summary>
 /// Gathers a language-model demo into one report (<c>summarize-lm</c>): the teacher's
-/// perplexity, every student's (with the loss it learned by: ce, forward_kl, reverse_kl or
-/// on_policy), and the figures of <c>measure-targets</c>; prints them as tables.
+/// perplexity and bits per byte, every student's (with the loss it learned by: ce, forward_kl, reverse_kl,
+/// on_policy, uld or blackbox; a black-box student measured on the corpus's test split, not its teacher's text),
+/// and the figures of <c>measure-targets</c>; prints them as tables. Students with another tokenizer than the
+/// teacher's compare by bits per byte: their token perplexities count different tokens.
 /// </summary>
 public static class LanguageSummary
 {
@@ -29,9 +31,19 @@ public static class LanguageSummary
         }
 
         var report = new LanguageDemoReport(
-            new LanguageTeacherSummary(teacher.Perplexity, teacher.Parameters, teacher.Steps, teacher.Tokens, teacher.Model, teacher.Samples.FirstOrDefault()?.Text),
-            students.Select(s => new LanguageStudentSummary(s.Name, LossOf(s), s.Perplexity, s.Mode, s.Targets, s.Steps, s.Tokens, s.Parameters,
-                s.TokensPerSecond, s.Samples.FirstOrDefault()?.Text)).ToList(),
+            new LanguageTeacherSummary(teacher.Perplexity, teacher.Parameters, teacher.Steps, teacher.Tokens, teacher.Model, teacher.Samples.FirstOrDefault()?.Text)
+            {
+                BitsPerByte = teacher.TestBitsPerByte,
+                TokenizerDigest = teacher.TokenizerDigest,
+            },
+            students.Select(s => new LanguageStudentSummary(s.Name, LossOf(s), s.CorpusTest?.Perplexity ?? s.Perplexity, s.Mode, s.Targets, s.Steps, s.Tokens,
+                s.Parameters, s.TokensPerSecond, s.Samples.FirstOrDefault()?.Text)
+            {
+                BitsPerByte = s.CorpusTest is { } corpus ? corpus.BitsPerByte : s.TestBitsPerByte,
+                AlignedShare = s.AlignedShare,
+                TokenizerDigest = s.TokenizerDigest,
+                Seed = s.Seed,
+            }).ToList(),
             figures?.BytesPerToken ?? [],
             figures is null ? null : new ServingSummary(figures.ServedTokensPerSecond, figures.InProcessTokensPerSecond, figures.ServedToInProcess, figures.BatchSequences),
             seconds);
@@ -39,10 +51,11 @@ public static class LanguageSummary
         File.WriteAllText(output, JsonSerializer.Serialize(report, RunOutputs.Json));
 
         Console.WriteLine();
-        Console.WriteLine($"teacher {teacher.Model.Architecture} {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}");
-        Console.WriteLine($"{"student",-22} {"loss",-11} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10}");
+        Console.WriteLine($"teacher {teacher.Model.Architecture} {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}, "
+                          + $"{Bits(teacher.TestBitsPerByte)} bits per byte");
+        Console.WriteLine($"{"student",-22} {"loss",-11} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10} {"bits/byte",10}");
         foreach (var s in report.Students)
-            Console.WriteLine($"{s.Name,-22} {s.Loss,-11} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00}");
+            Console.WriteLine($"{s.Name,-22} {s.Loss,-11} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00} {Bits(s.BitsPerByte),10}");
         if (figures is not null)
         {
             Console.WriteLine($"{"targets",-10} {"bytes/token",12} {"wire",8} {"KL (nats)",10}");
@@ -57,8 +70,11 @@ public static class LanguageSummary
     {
         "supervised" => "ce",
         "on_policy" => "on_policy",
+        LanguageTrainJob.BlackBoxMode => LanguageTrainJob.BlackBoxMode,
         _ => run.Loss,
     };
+
+    private static string Bits(double? bitsPerByte) => bitsPerByte is { } b ? b.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture) : "-";
 }
 
 /// <summary>The language-model demo's report: artifacts/lm/report.json.</summary>
@@ -67,11 +83,28 @@ public sealed record LanguageDemoReport(
     ServingSummary? Serving, double? Seconds);
 
 /// <summary>The teacher in the report.</summary>
-public sealed record LanguageTeacherSummary(double Perplexity, long Parameters, int Steps, long Tokens, LanguageModelShape Model, string? Sample);
+public sealed record LanguageTeacherSummary(double Perplexity, long Parameters, int Steps, long Tokens, LanguageModelShape Model, string? Sample)
+{
+    /// <summary>The test split in bits per byte (null in a report written before they were counted).</summary>
+    public double? BitsPerByte { get; init; }
 
-/// <summary>One student in the report.</summary>
+    public string? TokenizerDigest { get; init; }
+}
+
+/// <summary>One student in the report: a black-box student's perplexity and bits per byte are on the corpus's test split (<c>--corpus-test</c>).</summary>
 public sealed record LanguageStudentSummary(
-    string Name, string Loss, double Perplexity, string Mode, string? Targets, int Steps, long Tokens, long Parameters, double TokensPerSecond, string? Sample);
+    string Name, string Loss, double Perplexity, string Mode, string? Targets, int Steps, long Tokens, long Parameters, double TokensPerSecond, string? Sample)
+{
+    /// <summary>The test split in bits per byte: what compares students of different tokenizers.</summary>
+    public double? BitsPerByte { get; init; }
+
+    /// <summary>A uld student's share of positions aligned with its teacher's by bytes.</summary>
+    public double? AlignedShare { get; init; }
+
+    public string? TokenizerDigest { get; init; }
+
+    public int Seed { get; init; }
+}
 
 /// <summary>The teacher service's tokens per second beside the same forward in process.</summary>
 public sealed record ServingSummary(double ServedTokensPerSecond, double InProcessTokensPerSecond, double Ratio, int BatchSequences);
