@@ -116,9 +116,16 @@ public sealed class BlackBoxTests(TextTeacherFixture teacher) : IClassFixture<Te
         Assert.Equal(samples.SelectMany(s => s).Sum(s => (long)s.CompletionTokens), fetched.GetProperty("completion_tokens").GetInt64());
 
         var again = directory.File("again");
-        (exit, output) = await RunAsync(["train-lm", .. Tiny, .. blackBox, "--run-directory", again, "--teacher-address", teacher.Address, "--teacher", "writer"]);
+        (exit, output) = await RunAsync(["train-lm", .. Tiny, .. blackBox, "--run-directory", again, "--teacher-address", teacher.Address, "--teacher", "writer",
+            "--corpus-test", "true"]);
         Assert.True(exit == 0, output);
         Assert.Equal(200, Report(again).GetProperty("black_box").GetProperty("from_cache").GetInt32());
+        // Measured on the fortunes' test split too, which its teacher's text stood in for: other tokens, other figures.
+        var corpus = Report(again).GetProperty("corpus_test");
+        Assert.True(corpus.GetProperty("tokens").GetInt64() > 0);
+        Assert.NotEqual(Report(again).GetProperty("perplexity").GetDouble(), corpus.GetProperty("perplexity").GetDouble());
+        Assert.True(corpus.GetProperty("bits_per_byte").GetDouble() is > 0 and < 20);
+        Assert.False(report.TryGetProperty("corpus_test", out _)); // the first run was not asked
     }
 
     [Fact]

@@ -51,6 +51,40 @@ public sealed class LanguageSummaryTests : IDisposable
     }
 
     [Fact]
+    public void StudentsCompareInBitsPerByteAndABlackBoxStudentIsMeasuredOnTheCorpus()
+    {
+        // Arrange: a uld student with its aligned share; a black-box student whose own test split is its teacher's text.
+        var teacher = Rewrite(Run("teacher", "supervised", "forward_kl", 20.5), r => r with { TestBitsPerByte = 1.9 });
+        var uld = Rewrite(Run("uld", "online", "uld", 30), r => r with { TestBitsPerByte = 2.1, AlignedShare = 0.62 });
+        var blackBox = Rewrite(Run("bb", "blackbox", "forward_kl", 12), r => r with
+        {
+            TestBitsPerByte = 1.2,
+            CorpusTest = new CorpusTestReport(50, Math.Log(50), 4000, 2.4),
+        });
+        var output = Path.Combine(directory, "report.json");
+
+        // Act
+        var code = LanguageSummary.Write(teacher, [uld, blackBox], null, output, null);
+
+        // Assert
+        Assert.Equal(0, code);
+        using var report = JsonDocument.Parse(File.ReadAllText(output));
+        var root = report.RootElement;
+        Assert.Equal(1.9, root.GetProperty("teacher").GetProperty("bits_per_byte").GetDouble());
+        var students = root.GetProperty("students").EnumerateArray().ToList();
+        Assert.Equal(["uld", "blackbox"], students.Select(s => s.GetProperty("loss").GetString()));
+        Assert.Equal([2.1, 2.4], students.Select(s => s.GetProperty("bits_per_byte").GetDouble()));
+        Assert.Equal([30.0, 50], students.Select(s => s.GetProperty("perplexity").GetDouble()));
+        Assert.Equal(0.62, students[0].GetProperty("aligned_share").GetDouble());
+    }
+
+    private static string Rewrite(string run, Func<LanguageRunReport, LanguageRunReport> change)
+    {
+        LanguageRunOutputs.WriteReport(run, change(LanguageRunOutputs.ReadReport(run)));
+        return run;
+    }
+
+    [Fact]
     public void AMissingRunIsOneErrorAndExitCodeTwo()
     {
         var code = LanguageSummary.Write(Path.Combine(directory, "nowhere"), [], null, Path.Combine(directory, "report.json"), null);
