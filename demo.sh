@@ -9,7 +9,8 @@
 # ./demo.sh system2 distils a teacher's step-by-step reasoning into direct answers: scripts/demo-system2.sh;
 # ./demo.sh ensemble teaches students with an ensemble of three teachers: scripts/demo-ensemble.sh;
 # ./demo.sh lm-ensemble the language-model students with two: scripts/demo-lm-ensemble.sh;
-# ./demo.sh lm-cross a student with another tokenizer than its teacher's: scripts/demo-lm-cross.sh.
+# ./demo.sh lm-cross a student with another tokenizer than its teacher's: scripts/demo-lm-cross.sh;
+# ./demo.sh patient function matching (consistent views, long schedules): scripts/demo-patient.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 # Every demo trains and serves on jemalloc with freed pages kept (scripts/jemalloc.sh): a ConvNet
@@ -25,7 +26,8 @@ case "${1:-fashion}" in
   ensemble) exec scripts/demo-ensemble.sh ;;
   lm-ensemble) exec scripts/demo-lm-ensemble.sh ;;
   lm-cross) exec scripts/demo-lm-cross.sh ;;
-  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm, system2, ensemble, lm-ensemble, lm-cross" >&2; exit 2 ;;
+  patient) exec scripts/demo-patient.sh ;;
+  *) echo "error: unknown demo '$1'; known: fashion (the default), self, lm, system2, ensemble, lm-ensemble, lm-cross, patient" >&2; exit 2 ;;
 esac
 ensure_packages dataset-fashion-mnist
 

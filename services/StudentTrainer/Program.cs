@@ -8,6 +8,6 @@ var root = new RootCommand("TeacherStudent student trainer: trains one student a
 {
     ImageCommands.Train(), LanguageCommands.TrainLanguageModel(), LanguageCommands.MeasureTargets(), BlackBoxCommands.EvaluateAnswers(),
     TokenizeCommand.Create(),
-    ImageCommands.Summarize(), ImageCommands.SummarizeEnsemble(), LanguageCommands.Summarize(), BlackBoxCommands.SummarizeSystem2(), BlackBoxCommands.WriteSystem2Data(),
+    ImageCommands.Summarize(), ImageCommands.SummarizeEnsemble(), ImageCommands.SummarizeFunctionMatching(), LanguageCommands.Summarize(), BlackBoxCommands.SummarizeSystem2(), BlackBoxCommands.WriteSystem2Data(),
 };
 return await root.Parse(args).InvokeAsync();

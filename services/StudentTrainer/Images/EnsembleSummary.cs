@@ -75,7 +75,7 @@ public static class EnsembleSummary
     }
 
     // What a summary reads of a run's report.json, whichever kind of run wrote it.
-    private static Run Read(string directory, string metric)
+    internal static Run Read(string directory, string metric)
     {
         var path = Path.Combine(directory, "report.json");
         if (!File.Exists(path)) throw new IOException($"{directory} has no report.json: did the run finish?");
@@ -101,7 +101,7 @@ public static class EnsembleSummary
 
     private static string Shown(StudentsSummary s) => $"{s.Mean:0.0000} ({string.Join(", ", s.Values.Select(a => a.ToString("0.0000")))})";
 
-    private sealed record Run(string Name, string Scenario, int Seed, string? Teacher, int? LabelledExamples, double Value);
+    internal sealed record Run(string Name, string Scenario, int Seed, string? Teacher, int? LabelledExamples, double Value);
 
     private sealed record EnsembleReport(string Metric, IReadOnlyList<TeacherSummary> Teachers, string Ensemble, string BestSingleTeacher,
         IReadOnlyList<ScenarioSummary> Scenarios, double? Seconds);

@@ -43,6 +43,23 @@ public static class ImageCommands
         return command;
     }
 
+    /// <summary><c>summarize-patient</c>: a function-matching demo's runs gathered into one report (<see cref="FunctionMatchingSummary"/>).</summary>
+    public static Command SummarizeFunctionMatching()
+    {
+        var command = new Command("summarize-patient",
+            "Gather a function-matching demo's runs (supervised, offline and function-matching students of one teacher) into one report and print a table.");
+        var teacherRun = new Option<string>("--teacher-run") { Description = "run directory of the teacher", Required = true };
+        var baseline = new Option<string[]>("--supervised-runs") { Description = "run directories of the supervised students (the baseline)", AllowMultipleArgumentsPerToken = true, Required = true };
+        var offline = new Option<string[]>("--offline-runs") { Description = "run directories of the offline students", AllowMultipleArgumentsPerToken = true };
+        var runs = new Option<string[]>("--runs") { Description = "run directories of the function-matching students", AllowMultipleArgumentsPerToken = true, Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the report JSON", Required = true };
+        var seconds = new Option<double?>("--seconds") { Description = "wall time to record for the whole job" };
+        foreach (var option in new Option[] { teacherRun, baseline, offline, runs, output, seconds }) command.Options.Add(option);
+        command.SetAction(result => FunctionMatchingSummary.Write(result.GetValue(teacherRun)!, result.GetValue(baseline)!, result.GetValue(offline) ?? [],
+            result.GetValue(runs)!, result.GetValue(output)!, result.GetValue(seconds)));
+        return command;
+    }
+
     /// <summary><c>summarize</c>: finished runs gathered into one report (<see cref="Summary"/>).</summary>
     public static Command Summarize()
     {
