@@ -125,6 +125,25 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
         Assert.True(bitsPerByte is > 0.5 and < 20, $"test bits per byte {bitsPerByte}");
     }
 
+    [Fact]
+    public async Task AStudentWithAnotherTokenizerLearnsByUldFromATeacherInItsOwnProcess()
+    {
+        // Arrange: the teacher's model directory, read by the student's process (--teacher-checkpoint), tokenizes the text itself.
+        var teacherModel = TinyLanguageModel.Write(directory.File("teacher"), seed: 3);
+        var student = directory.File("student");
+
+        // Act
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--loss", "uld", "--alpha", "0.5", "--k", "8", "--steps", "3", "--eval-interval", "3",
+            "--vocabulary-size", "330", "--run-directory", student, "--teacher-checkpoint", teacherModel);
+
+        // Assert
+        Assert.True(exit == 0, output);
+        using var teacher = HuggingFaceCheckpoint.Load(teacherModel, CPU);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        Assert.Equal([teacher.Version], report.RootElement.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.True(report.RootElement.GetProperty("aligned_share").GetDouble() > 0.2);
+    }
+
     [Theory]
     [InlineData("offline", "use mode online")]
     [InlineData("on_policy", "use mode online")]
