@@ -30,9 +30,8 @@ train all-supervised "${mlp[@]}" --width 512 --mode supervised
 for a in 0.9 0.5; do train all-offline-a$a "${mlp[@]}" --width 512 --mode offline --temperature 4 --alpha $a "${t[@]}"; done
 # Function matching (issue 16, part 3): online students with alpha 1 on consistent views (the same view to
 # teacher and student: shifts and flips, mixup within the batch, and random crops or not), the 12-epoch teacher
-# as in the demo, 24 epochs (2x the demo's students) for the choice.
+# as in the demo, 24 epochs (2x the demo's students).
 t12=(--teacher-checkpoint "$out/teacher-e12/model.ckpt")
-fm=(--architecture mlp --width 512 --mode online --alpha 1 --mixup true --epochs 24 "${t12[@]}")
-train fm-T1-e24 "${fm[@]}" --crops true --temperature 1
-train fm-T1-nocrops-e24 "${fm[@]}" --temperature 1
-train fm-T4-nocrops-e24 "${fm[@]}" --temperature 4
+fm=(--architecture mlp --width 512 --mode online --alpha 1 --mixup true "${t12[@]}")
+train fm-T1-e24 "${fm[@]}" --crops true --temperature 1 --epochs 24
+train fm-T1-nocrops-e24 "${fm[@]}" --temperature 1 --epochs 24
