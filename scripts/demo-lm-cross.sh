@@ -33,12 +33,13 @@ fi
 start_teacher_service "$out/teacher-service.log" --Teacher:Name=fortunes --Teacher:Checkpoint="$lm_teacher_dir/model"
 echo "teacher service at $address"
 
-# 3. The students, one at a time. Each trains the same 1000-token tokenizer on the train split (training it is
-#    deterministic), so they share it and none shares the teacher's.
+# 3. The students, one at a time. The first trains a 1000-token tokenizer on the train split and the others take
+#    it (the black-box student would otherwise train one on its teacher's text), so they share it and none shares
+#    the teacher's.
 rm -rf "$out/runs"
 mkdir -p "$out/runs"
 # The black-box student's text: the teacher continues the empty prompt and seven common openings of a fortune,
-# 1024 samples each (8,192 texts; its report says how many tokens they hold).
+# 1024 samples each (8,192 texts; its report says how many tokens they hold), in calls that may take minutes.
 printf '{"prompt": "%s"}\n' "" "The " "A " "I " "You " "If " "When " "Q: " > "$out/prompts.jsonl"
 runs=()
 student() { # student NAME SEED [args...]
@@ -49,11 +50,12 @@ student() { # student NAME SEED [args...]
     || { echo "error: student $name (seed $seed) failed; the end of its log:"; tail -n 5 "$dir.log"; exit 1; }
   tail -n 1 "$dir.log"
 }
+tokenizer=$out/runs/ce-s${seeds[0]}/tokenizer
 for seed in "${seeds[@]}"; do
   student ce "$seed" --mode supervised
-  student uld "$seed" --mode online --loss uld --alpha 0.5 --k 0 --teacher fortunes --teacher-address "$address"
-  student blackbox "$seed" --mode blackbox --corpus-test true --prompts "$out/prompts.jsonl" --samples 1024 --max-new-tokens 128 \
-    --generation-seed "$seed" --teacher fortunes --teacher-address "$address"
+  student uld "$seed" --tokenizer "$tokenizer" --mode online --loss uld --alpha 0.5 --k 0 --teacher fortunes --teacher-address "$address"
+  student blackbox "$seed" --tokenizer "$tokenizer" --mode blackbox --corpus-test true --prompts "$out/prompts.jsonl" --samples 1024 --max-new-tokens 128 \
+    --generation-seed "$seed" --teacher-timeout-seconds 1800 --teacher fortunes --teacher-address "$address"
 done
 stop_teacher_service
 
