@@ -52,7 +52,10 @@ public sealed class SoftTargetsConnection(Teacher.TeacherClient client, TeacherC
         catch (Exception e) when (e is not OperationCanceledException && stream is not null)
         {
             // A stream that broke under this write may already be disposed: the failure is the broken stream, not the request.
-            bool brokeFirst = stream.HasFailed;
+            // So is a write cancelled while this caller was not: the call ended under it (a replica stopping ends its calls,
+            // and the client may see that first as the write's cancellation, before the reader sees the status).
+            bool brokeFirst = stream.HasFailed
+                || (e is RpcException { StatusCode: StatusCode.Cancelled } && !cancellationToken.IsCancellationRequested);
             stream.Fail(e);
             if (brokeFirst) throw new RpcException(new Status(StatusCode.Unavailable, "the stream to the teacher broke.", e));
             throw;
