@@ -39,7 +39,7 @@ echo "teacher service at $address"
 rm -rf "$out/runs"
 mkdir -p "$out/runs"
 # The black-box student's text: the teacher continues the empty prompt and seven common openings of a fortune,
-# 1024 samples each (8,192 texts; its report says how many tokens they hold), in calls that may take minutes.
+# 256 samples each (2,048 texts; its report says how many tokens they hold), in calls that may take minutes.
 printf '{"prompt": "%s"}\n' "" "The " "A " "I " "You " "If " "When " "Q: " > "$out/prompts.jsonl"
 runs=()
 student() { # student NAME SEED [args...]
@@ -54,7 +54,7 @@ tokenizer=$out/runs/ce-s${seeds[0]}/tokenizer
 for seed in "${seeds[@]}"; do
   student ce "$seed" --mode supervised
   student uld "$seed" --tokenizer "$tokenizer" --mode online --loss uld --alpha 0.5 --k 0 --teacher fortunes --teacher-address "$address"
-  student blackbox "$seed" --tokenizer "$tokenizer" --mode blackbox --corpus-test true --prompts "$out/prompts.jsonl" --samples 1024 --max-new-tokens 128 \
+  student blackbox "$seed" --tokenizer "$tokenizer" --mode blackbox --corpus-test true --prompts "$out/prompts.jsonl" --samples 256 --max-new-tokens 128 \
     --generation-seed "$seed" --teacher-timeout-seconds 1800 --teacher fortunes --teacher-address "$address"
 done
 stop_teacher_service
