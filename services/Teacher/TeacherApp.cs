@@ -41,6 +41,7 @@ public static class TeacherApp
     {
         try
         {
+            if (SecretSettings.CommandLineProblem(app.Configuration) is { } secretOnCommandLine) throw new TeacherStartupException(secretOnCommandLine);
             app.Services.GetRequiredService<TeacherRegistry>();
             app.Services.GetRequiredService<TeacherEnsembles>();
             app.Services.GetRequiredService<UpstreamTeachers>();
@@ -49,6 +50,7 @@ public static class TeacherApp
             // Read here rather than on start, so that a bad value is one log line, not a stack trace.
             _ = app.Services.GetRequiredService<IOptions<RegistryOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+            app.Services.GetRequiredService<Auth.CallerKeys>(); // reads the key files
             _ = app.Services.GetRequiredService<IOptions<ShutdownOptions>>().Value;
         }
         catch (OptionsValidationException e)

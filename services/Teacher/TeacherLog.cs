@@ -44,6 +44,21 @@ internal static partial class TeacherLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis failed ({ErrorType}: {Error}): the soft-target cache is skipped until it answers again")]
     public static partial void RedisFailed(this ILogger logger, string errorType, string error);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Redis at {Endpoint} refused this service's password or TLS handshake ({Reason}): check Cache:RedisPassword(File), Cache:RedisUser and the Cache:RedisTls settings; until it accepts them the cache is skipped and every target is computed")]
+    public static partial void RedisRefusedConnection(this ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API keys read again from their files: {Added} caller keys added, {Removed} removed, admin key changed: {AdminKeyChanged}; they hold from the next call on")]
+    public static partial void KeysReloaded(this ILogger logger, int added, int removed, bool adminKeyChanged);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "API key files not taken ({Problem}); the keys read before stay in use")]
+    public static partial void KeyFilesNotTaken(this ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The folder {Folder} of a key file cannot be watched ({Reason}); its changes are seen at the next periodic read")]
+    public static partial void KeyFolderNotWatched(this ILogger logger, string folder, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Rejected} of {Read} cached values failed their MAC (Cache:KeySecret) and were dropped; they are computed again. Something that is not a teacher holding the key writes to the cache (or teachers hold different keys). Said at most once a minute; the teacher.cache.rejected counter counts them all")]
+    public static partial void CacheValuesRejected(this ILogger logger, int rejected, int read);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers again: the soft-target cache is back in use")]
     public static partial void RedisBack(this ILogger logger);
 

@@ -57,33 +57,34 @@ public static class TeacherServiceRegistration
         return builder;
     }
 
-    private static IConnectionMultiplexer ConnectRedis(IServiceProvider services)
-    {
-        var redis = services.GetRequiredService<IOptions<CacheOptions>>().Value.Redis;
-        try
-        {
-            // Connecting does not need Redis to be up: only a connection string that makes no sense fails here.
-            return RedisConnection.Open(redis);
-        }
-        catch (Exception e) when (e is ArgumentException or RedisException)
-        {
-            throw new TeacherStartupException($"Cache:Redis is not a usable StackExchange.Redis connection string: {e.Message}", e);
-        }
-    }
+    // Connecting does not need Redis to be up (or to accept the password): only settings that cannot be used fail here.
+    private static IConnectionMultiplexer ConnectRedis(IServiceProvider services) =>
+        RedisConnection.Open(services.GetRequiredService<IOptions<CacheOptions>>().Value, services.GetRequiredService<ILogger<RedisSoftTargetCache>>());
+
+    // A MAC's key shorter than this is guessable; 32 hex digits carry 128 bits.
+    private const int MinimumKeySecretLength = 32;
 
     private static ISoftTargetCache ChooseCache(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CacheOptions>>();
         var logger = services.GetRequiredService<ILogger<ISoftTargetCache>>();
+        var secret = SecretSettings.Read(options.Value.KeySecret, options.Value.KeySecretFile, "Cache:KeySecretFile");
+        if (secret.Length is > 0 and < MinimumKeySecretLength)
+            throw new TeacherStartupException($"Cache:KeySecret is {secret.Length} characters long; give a random secret of at least {MinimumKeySecretLength} (openssl rand -hex 32 makes one of 64).");
         if (!options.Value.UsesRedis)
         {
-            logger.CacheChosen($"in-process, up to {options.Value.InProcessCapacity} examples and {options.Value.InProcessMegabytes} MB");
+            logger.CacheChosen($"in-process, up to {options.Value.InProcessCapacity} examples and {options.Value.InProcessMegabytes} MB"
+                               + (secret.Length > 0 ? " (Cache:KeySecret is not used: nothing but this process writes to it)" : ""));
             return new InProcessSoftTargetCache(options);
         }
         var redis = services.GetRequiredService<IConnectionMultiplexer>();
         // Endpoints only: the connection string may carry a password.
         var endpoints = string.Join(", ", redis.GetEndPoints().Select(e => e.ToString()));
-        logger.CacheChosen($"Redis at {endpoints} ({(redis.IsConnected ? "connected" : "not connected yet; retrying in the background")})");
-        return new RedisSoftTargetCache(redis, options, services.GetRequiredService<ILogger<RedisSoftTargetCache>>());
+        logger.CacheChosen($"Redis at {endpoints} ({(redis.IsConnected ? "connected" : "not connected yet; retrying in the background")})"
+                           + (secret.Length > 0 ? ", every value under a MAC (Cache:KeySecret)" : ""));
+        var cache = new RedisSoftTargetCache(redis, options, services.GetRequiredService<ILogger<RedisSoftTargetCache>>());
+        if (secret.Length == 0) return cache;
+        return new AuthenticatedSoftTargetCache(cache, System.Text.Encoding.UTF8.GetBytes(secret),
+            services.GetRequiredService<Telemetry.TeacherMetrics>(), services.GetRequiredService<ILogger<AuthenticatedSoftTargetCache>>());
     }
 }

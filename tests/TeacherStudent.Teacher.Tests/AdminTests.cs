@@ -102,7 +102,10 @@ public sealed class AdminTests : IAsyncLifetime
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Contains(garbage, error.Status.Detail);
         Assert.Equal(versions.Digests[0], info.Version);
-        Assert.Equal(error.Status.Detail, info.LastLoadError);
+        Assert.Equal(error.Status.Detail, (await DescribeAsync("fashion", ApiKeys.Admin)).LastLoadError);
+        // A caller without the admin key is told what was wrong, not where anything is on the service's disk.
+        Assert.StartsWith("checkpoint 'garbage.ckpt' was not loaded as teacher 'fashion': ", info.LastLoadError);
+        Assert.DoesNotContain(directory.Path, info.LastLoadError);
     }
 
     [Fact]
@@ -201,8 +204,8 @@ public sealed class AdminTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
 
-    private async Task<TeacherInfo> DescribeAsync(string name) =>
-        (await server.Client.DescribeAsync(new DescribeRequest { Teacher = name }, ApiKeys.Header(ApiKeys.Caller))).Teachers.Single();
+    private async Task<TeacherInfo> DescribeAsync(string name, string key = ApiKeys.Caller) =>
+        (await server.Client.DescribeAsync(new DescribeRequest { Teacher = name }, ApiKeys.Header(key))).Teachers.Single();
 
     private async Task<string> VersionAsync(string name) => (await DescribeAsync(name)).Version;
 }

@@ -17,6 +17,7 @@ public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor
     public const string ApiKeyHeader = "x-api-key";
 
     private const string AuthorizationHeader = "authorization";
+    private const string RoleKey = "teacherstudent.caller-role";
     private const string BearerPrefix = "Bearer ";
     private const string AdminServicePrefix = "/distill.v1.TeacherAdmin/";
     private const string HealthServicePrefix = "/grpc.health.v1.Health/";
@@ -56,6 +57,7 @@ public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor
         if (method.StartsWith(HealthServicePrefix, StringComparison.Ordinal)) return;
         var (key, header) = PresentedKey(context.RequestHeaders);
         var role = keys.Identify(key);
+        context.UserState[RoleKey] = role;
         var refusal = method.StartsWith(AdminServicePrefix, StringComparison.Ordinal) ? RefuseAdmin(role, header) : RefuseCaller(role, header);
         if (refusal is null) return;
         logger.CallRefused(method, refusal.Value.StatusCode, refusal.Value.Detail);
@@ -85,6 +87,10 @@ public sealed class ApiKeyInterceptor(CallerKeys keys, ILogger<ApiKeyInterceptor
         _ => new Status(StatusCode.Unauthenticated,
             $"the key sent in '{header}' is not one this teacher service accepts; admin rpcs need the admin key."),
     };
+
+    /// <summary>Who the caller of <paramref name="context"/> is, as the key check found (None for a call it did not check).</summary>
+    public static CallerRole RoleOf(ServerCallContext context) =>
+        context.UserState.TryGetValue(RoleKey, out var role) && role is CallerRole known ? known : CallerRole.None;
 
     // The key and the header it came in (x-api-key first); no key, and the header it is asked for, when none was sent.
     private static (string? Key, string Header) PresentedKey(Metadata headers)

@@ -18,6 +18,20 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>Key for the TeacherAdmin service (loading checkpoints); also accepted wherever an API key is; empty = the admin service is off.</summary>
     public string AdminKey { get; set; } = "";
 
+    /// <summary>
+    /// A file of caller keys (a mounted Secret), one per line (blank lines and lines starting with # are skipped), accepted
+    /// beside <see cref="ApiKeys"/>. Read again whenever it changes, so that keys rotate without a restart: a key
+    /// added is accepted, and a key removed refused, from the next call after the change is seen.
+    /// </summary>
+    public string ApiKeysFile { get; set; } = "";
+
+    /// <summary>A file holding the admin key (a mounted Secret), instead of <see cref="AdminKey"/>; read again whenever it changes.</summary>
+    public string AdminKeyFile { get; set; } = "";
+
+    /// <summary>How often the key files are looked at for a change, in milliseconds (a file watcher also wakes the check at once where the file system tells).</summary>
+    [Range(100, 600_000)]
+    public int KeyFilesCheckMilliseconds { get; set; } = 2000;
+
     /// <summary>True when Describe and SoftTargets need a key.</summary>
     public bool RequiresCallerKey => ApiKeys.Count > 0;
 
@@ -30,5 +44,7 @@ public sealed class AuthOptions : IValidatableObject
         }
         if (AdminKey.Trim() != AdminKey)
             yield return new ValidationResult("Auth:AdminKey starts or ends with white space; give a key of printable characters.");
+        if (AdminKey.Length > 0 && AdminKeyFile.Length > 0)
+            yield return new ValidationResult("Auth:AdminKey and Auth:AdminKeyFile are both set; give one.");
     }
 }

@@ -14,6 +14,13 @@ public sealed class RegistryOptions
     [Range(0, 60_000)]
     public int WatchDebounceMilliseconds { get; set; } = 500;
 
+    /// <summary>
+    /// Folders the admin rpc LoadCheckpoint may load from (Registry:AllowedDirectories:0=..., and so on); a path outside
+    /// them (after following links) is refused with PERMISSION_DENIED, saying nothing of what is on the disk. Empty = the
+    /// folders of the configured checkpoints and the watched folder.
+    /// </summary>
+    public List<string> AllowedDirectories { get; set; } = [];
+
     /// <summary>True when a folder is watched.</summary>
     public bool Watches => !string.IsNullOrWhiteSpace(WatchDirectory);
 }

@@ -20,6 +20,7 @@ public static class RegistryServiceRegistration
         services.AddSingleton(LoadRegistry);
         services.AddSingleton<TeacherEnsembles>();
         services.AddSingleton<TeacherLoader>();
+        services.AddSingleton<AllowedCheckpointFolders>();
         services.AddSingleton<CheckpointFolderWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointFolderWatcher>());
         return services;

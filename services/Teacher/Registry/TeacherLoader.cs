@@ -90,11 +90,13 @@ public sealed class TeacherLoader(TeacherRegistry registry, IOptions<TeachersOpt
 
     private static string Kind(LoadedTeacher teacher) => teacher.Language is null ? "classifier" : "language model";
 
+    // The admin caller and the log get the whole reason; Describe shows callers without the admin key the same
+    // reason with every path on this machine cut to its last name (LoadError.WithoutPaths).
     private CheckpointLoadException Failed(string name, string path, string reason, bool known)
     {
-        var message = $"checkpoint '{path}' was not loaded as teacher '{name}': {reason}"
-                      + (known ? " The version serving before goes on serving." : "");
-        if (known) registry.RecordLoadError(name, message);
+        var serving = known ? " The version serving before goes on serving." : "";
+        var message = $"checkpoint '{path}' was not loaded as teacher '{name}': {reason}{serving}";
+        if (known) registry.RecordLoadError(name, new LoadError(message, LoadError.WithoutPaths(message, path)));
         logger.CheckpointNotLoaded(name, path, message);
         return new CheckpointLoadException(message);
     }

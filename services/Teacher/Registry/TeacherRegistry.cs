@@ -79,10 +79,10 @@ public sealed class TeacherRegistry : IDisposable
     }
 
     /// <summary>Why the last attempt to load a new version of <paramref name="name"/> failed; null after a success.</summary>
-    public string? LastLoadError(string name) => slots.TryGetValue(name, out var slot) ? slot.LastLoadError : null;
+    public LoadError? LastLoadError(string name) => slots.TryGetValue(name, out var slot) ? slot.LastLoadError : null;
 
     /// <summary>Records that loading a new version of a known teacher failed; a later success clears it.</summary>
-    public void RecordLoadError(string name, string? error)
+    public void RecordLoadError(string name, LoadError? error)
     {
         if (slots.TryGetValue(name, out var slot)) slot.LastLoadError = error;
     }
@@ -97,11 +97,11 @@ public sealed class TeacherRegistry : IDisposable
     private sealed class Slot(SharedTeacher first)
     {
         private SharedTeacher current = first;
-        private string? lastLoadError;
+        private LoadError? lastLoadError;
 
         public SharedTeacher Current => Volatile.Read(ref current);
 
-        public string? LastLoadError
+        public LoadError? LastLoadError
         {
             get => Volatile.Read(ref lastLoadError);
             set => Volatile.Write(ref lastLoadError, value);

@@ -14,7 +14,7 @@ namespace TeacherStudent.Teacher.Rpc;
 /// with INVALID_ARGUMENT (<see cref="MalformedMessageRefusal"/>).
 /// </summary>
 [BindServiceMethod(typeof(TeacherAdminGrpcService), nameof(BindService))]
-public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeachers upstreams) : TeacherAdmin.TeacherAdminBase
+public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeachers upstreams, AllowedCheckpointFolders folders) : TeacherAdmin.TeacherAdminBase
 {
     /// <summary>The service's descriptor, where server reflection looks for it (beside the bind method).</summary>
     public static ServiceDescriptor Descriptor => TeacherAdmin.Descriptor;
@@ -40,6 +40,10 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeache
                 $"teacher '{upstream.Name}' is an upstream teacher (model '{upstream.Version}' at {upstream.BaseUrl}); it has no checkpoint to load. Give a new teacher another name."));
         if (string.IsNullOrWhiteSpace(request.CheckpointPath))
             throw Invalid("the checkpoint path is empty; give the path of a checkpoint file on the teacher service's machine.");
+        // Before anything looks at the disk: the answer says nothing of what is there.
+        if (!folders.TryResolve(request.CheckpointPath, out var checkpointPath))
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                "the checkpoint path is outside the folders this service may load checkpoints from (Registry:AllowedDirectories); copy the checkpoint into one of them, or ask the service's operator."));
         if (request.MaxBatch is < 0 or > MaxBatchLimit)
             throw Invalid($"max_batch {request.MaxBatch} is not allowed; give 1 to {MaxBatchLimit}, or 0 for {DefaultMaxBatch}.");
         var dtype = string.IsNullOrWhiteSpace(request.Dtype) ? TeacherOptions.AutoDType : request.Dtype;
@@ -51,7 +55,7 @@ public sealed class TeacherAdminGrpcService(TeacherLoader loader, UpstreamTeache
             dtype);
         try
         {
-            var outcome = await loader.LoadAsync(request.Teacher, request.CheckpointPath, newTeacher, context.CancellationToken);
+            var outcome = await loader.LoadAsync(request.Teacher, checkpointPath, newTeacher, context.CancellationToken);
             return new LoadCheckpointResponse
             {
                 Teacher = outcome.Name,

@@ -43,16 +43,17 @@ public sealed class TeacherGrpcService(TeacherRegistry registry, CachedSoftTarge
     public override Task<DescribeResponse> Describe(DescribeRequest request, ServerCallContext context)
     {
         var response = new DescribeResponse();
+        var role = Auth.ApiKeyInterceptor.RoleOf(context);
         if (string.IsNullOrEmpty(request.Teacher))
         {
-            response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name), localGenerators.Limits)));
+            response.Teachers.AddRange(registry.All.Select(t => TeacherDescription.For(t, registry.LastLoadError(t.Name)?.For(role), localGenerators.Limits)));
             response.Teachers.AddRange(upstreams.All.Select(UpstreamDescription.For));
             response.Teachers.AddRange(ensembles.All.Select(Describe));
         }
         else if (ensembles.TryGet(request.Teacher, out var ensemble))
             response.Teachers.Add(Describe(ensemble));
         else if (registry.TryGet(request.Teacher, out var teacher))
-            response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name), localGenerators.Limits));
+            response.Teachers.Add(TeacherDescription.For(teacher, registry.LastLoadError(teacher.Name)?.For(role), localGenerators.Limits));
         else if (upstreams.TryGet(request.Teacher, out var upstream))
             response.Teachers.Add(UpstreamDescription.For(upstream));
         else

@@ -42,7 +42,7 @@ public sealed class TeacherMetrics
     /// <summary>Name of the meter every instrument belongs to.</summary>
     public const string MeterName = "TeacherStudent.Teacher";
 
-    private readonly Counter<long> requests, examples, cacheHits, cacheMisses, coalesced;
+    private readonly Counter<long> requests, examples, cacheHits, cacheMisses, coalesced, cacheRejected;
     private readonly Counter<long> forwards, forwardExamples, forwardTokens, dropped, rejected;
     private readonly Histogram<double> requestDuration, forwardDuration, queueWait;
     private readonly Histogram<int> batchSize, forwardThreads;
@@ -70,6 +70,7 @@ public sealed class TeacherMetrics
         requestDuration = meter.CreateHistogram<double>("teacher.request.duration", "s", "Time to answer one valid batch");
         cacheHits = meter.CreateCounter<long>("teacher.cache.hits", "{example}", "Examples answered from the soft-target cache");
         cacheMisses = meter.CreateCounter<long>("teacher.cache.misses", "{example}", "Examples the soft-target cache did not hold");
+        cacheRejected = meter.CreateCounter<long>("teacher.cache.rejected", "{value}", "Cached values dropped because their MAC did not check (Cache:KeySecret): written by something that is not a teacher holding the key");
         coalesced = meter.CreateCounter<long>("teacher.cache.coalesced", "{example}", "Misses that waited for another request's computation of the same example");
         forwards = meter.CreateCounter<long>("teacher.forwards", "{forward}", "Forward passes of a model");
         forwardExamples = meter.CreateCounter<long>("teacher.forward.examples", "{example}", "Examples run through a model");
@@ -273,6 +274,9 @@ public sealed class TeacherMetrics
         cacheHits.Add(hits, Tag(teacher));
         cacheMisses.Add(misses, Tag(teacher));
     }
+
+    /// <summary><paramref name="count"/> cached values failed their MAC and were dropped.</summary>
+    public void CacheValuesRejected(int count) => cacheRejected.Add(count);
 
     /// <summary><paramref name="count"/> misses joined another request's computation.</summary>
     public void CoalescedMisses(string teacher, int count)

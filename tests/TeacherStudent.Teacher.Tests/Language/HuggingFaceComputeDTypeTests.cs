@@ -153,6 +153,7 @@ public sealed class HuggingFaceComputeDTypeTests(TinyModels models, ITestOutputH
             ["Teacher:Name"] = "fashion",
             ["Teacher:Checkpoint"] = checkpoint,
             ["Teacher:Device"] = "cpu",
+            ["Registry:AllowedDirectories:0"] = Path.GetDirectoryName(model)!,
         });
         Task<LoadCheckpointResponse> Load(string dtype) => server.Admin.LoadCheckpointAsync(
             new LoadCheckpointRequest { Teacher = "hf", CheckpointPath = model, Device = "cpu", Dtype = dtype }, ApiKeys.Header(ApiKeys.Admin)).ResponseAsync;

@@ -50,8 +50,8 @@ public sealed class HuggingFaceSwapTests(TinyModels models) : IClassFixture<Tiny
     private Task<LoadCheckpointResponse> LoadAsync(string path) =>
         server.Admin.LoadCheckpointAsync(new LoadCheckpointRequest { Teacher = Hf, CheckpointPath = path }, ApiKeys.Header(ApiKeys.Admin)).ResponseAsync;
 
-    private async Task<TeacherInfo> DescribeAsync() =>
-        (await server.Client.DescribeAsync(new DescribeRequest { Teacher = Hf }, ApiKeys.Header(ApiKeys.Caller))).Teachers.Single();
+    private async Task<TeacherInfo> DescribeAsync(string key = ApiKeys.Caller) =>
+        (await server.Client.DescribeAsync(new DescribeRequest { Teacher = Hf }, ApiKeys.Header(key))).Teachers.Single();
 
     private int[] Tokens => first.EncodeEntries(["The teacher reads the question.", "Hello world, hello there!"]).AsSpan(0, 2 * 10).ToArray();
 
@@ -146,7 +146,9 @@ public sealed class HuggingFaceSwapTests(TinyModels models) : IClassFixture<Tiny
         Assert.Contains(broken, error.Status.Detail);
         Assert.Contains("goes on serving", error.Status.Detail);
         Assert.Equal(first.Version, info.Version);
-        Assert.Equal(error.Status.Detail, info.LastLoadError);
+        Assert.Equal(error.Status.Detail, (await DescribeAsync(ApiKeys.Admin)).LastLoadError);
+        Assert.Contains(named, info.LastLoadError); // a caller without the admin key: the reason, and no path of the service's disk
+        Assert.DoesNotContain(directory.Path, info.LastLoadError);
         Assert.Equal(first.Version, reply.TeacherVersion);
         TestImages.AssertClose(Expected(first, Tokens), Floats(reply), 1e-5);
     }

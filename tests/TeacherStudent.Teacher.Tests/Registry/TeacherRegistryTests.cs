@@ -72,7 +72,7 @@ public sealed class TeacherRegistryTests : IDisposable
     {
         // Arrange
         using var registry = new TeacherRegistry([LoadedTeacher.Load("fashion", first, "cpu", 8)]);
-        registry.RecordLoadError("fashion", "it broke");
+        registry.RecordLoadError("fashion", new LoadError("it broke at /srv/fashion.ckpt", "it broke"));
 
         // Act
         registry.Swap(LoadedTeacher.Load("fashion", second, "cpu", 8));

@@ -21,6 +21,7 @@ public sealed class TorchScriptRefusalTests(TorchScriptTeachers teachers) : IAsy
             ["Teacher:Checkpoint"] = teachers.Version1,
             ["Teacher:Device"] = "cpu",
             ["Auth:AdminKey"] = ApiKeys.Admin,
+            ["Registry:AllowedDirectories:0"] = teachers.Folder,
         });
     }
 
@@ -47,7 +48,7 @@ public sealed class TorchScriptRefusalTests(TorchScriptTeachers teachers) : IAsy
         // Act
         var error = await Assert.ThrowsAsync<RpcException>(async () => await server.Admin.LoadCheckpointAsync(
             new LoadCheckpointRequest { Teacher = "fashion", CheckpointPath = path }, ApiKeys.Header(ApiKeys.Admin)));
-        var info = (await server.Client.DescribeAsync(new DescribeRequest { Teacher = "fashion" })).Teachers.Single();
+        var info = (await server.Client.DescribeAsync(new DescribeRequest { Teacher = "fashion" }, ApiKeys.Header(ApiKeys.Admin))).Teachers.Single();
         await using var stream = server.OpenStream();
         var response = await stream.AskAsync(TestImages.Request(TorchScriptTeachers.FirstImage, 4));
 

@@ -157,7 +157,7 @@ public sealed class TorchScriptTeacherTests(TorchScriptTeachers teachers, ITestO
         // Arrange: a ConvNet checkpoint of the project serves first.
         var directory = teachers.Scratch("swap");
         var convNet = TeacherCheckpoints.Create(Path.Combine(directory, "convnet.ckpt"), seed: 5);
-        await using var server = await ServeAsync(convNet);
+        await using var server = await ServeAsync(convNet, ("Registry:AllowedDirectories:0", teachers.Folder));
         var before = await AskAsync(server, Images(2f));
 
         // Act

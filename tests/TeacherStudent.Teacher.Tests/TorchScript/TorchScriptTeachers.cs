@@ -27,6 +27,9 @@ public sealed class TorchScriptTeachers : IAsyncLifetime
     public string Version2 => Path.Combine(directory.Path, "v2", "model.pt");
 
     /// <summary>A file each service must refuse, by name (see make_teachers.py).</summary>
+    /// <summary>The folder every file of these teachers is under (the services' Registry:AllowedDirectories).</summary>
+    public string Folder => directory.Path;
+
     public string Bad(string name) => Path.Combine(directory.Path, "bad", name);
 
     /// <summary>Where a test may write files of its own.</summary>
