@@ -97,7 +97,7 @@ public sealed class AnswerEvaluationJob(IOptions<AnswerEvaluationOptions> option
         if (o.Limit > 0) questions = questions.Take(o.Limit).ToList();
         var name = o.Name.Length > 0 ? o.Name : $"{t.Teacher} x{o.Samples}";
 
-        using var channel = TeacherChannel.Create(t.Address, new Grpc.Net.Client.GrpcChannelOptions());
+        using var channel = TeacherChannel.Create(t, new Grpc.Net.Client.GrpcChannelOptions());
         var generations = new TeacherGenerations(new Teacher.TeacherClient(channel), t,
             new TeacherRetry(TimeSpan.FromSeconds(t.RetrySeconds), line => Console.WriteLine($"[{name}] {line}")));
         var settings = new GenerationRequestSettings(o.Samples, o.MaxNewTokens, (float)o.Temperature, (float)o.TopP, [], o.Seed);

@@ -39,7 +39,7 @@ public static class BlackBoxCorpus
         var lines = JsonLines.Read(o.Prompts, o.PromptField);
         var prompts = lines.Select(l => l[o.PromptField]).ToArray();
 
-        using var channel = TeacherChannel.Create(t.Address, new GrpcChannelOptions());
+        using var channel = TeacherChannel.Create(t, new GrpcChannelOptions());
         var generations = new TeacherGenerations(new Teacher.TeacherClient(channel), t, new TeacherRetry(TimeSpan.FromSeconds(t.RetrySeconds), note))
         {
             Progress = (done, all) => note($"teacher wrote for {done} of {all} prompts"),

@@ -118,7 +118,7 @@ public sealed class TrainJob(IOptions<TrainerOptions> trainerOptions, IOptions<T
     {
         public static ServedTeacher Open(TeacherClientOptions options, double weight, TrainingSettings settings, long[] exampleShape, ConsoleProgress progress)
         {
-            var channel = TeacherChannel.Create(options.Address, ChannelOptions());
+            var channel = TeacherChannel.Create(options, ChannelOptions());
             var source = new GrpcSoftTargetSource(new Teacher.TeacherClient(channel), options, settings.Temperature, exampleShape,
                 new TeacherRetry(TimeSpan.FromSeconds(options.RetrySeconds), progress.Note))
             {

@@ -238,7 +238,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             return new TeacherConnection(name, new ModelSequenceTargetSource(name, model), null, hint);
         }
         // A dense reply for a batch of windows is V floats per token: far past gRPC's 4 MB default.
-        var channel = TeacherChannel.Create(t.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20, MaxSendMessageSize = 64 << 20 });
+        var channel = TeacherChannel.Create(t, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20, MaxSendMessageSize = 64 << 20 });
         var source = new GrpcSequenceTargetSource(new Teacher.TeacherClient(channel), t, new TeacherRetry(TimeSpan.FromSeconds(t.RetrySeconds), progress.Note))
         {
             TokenizerDigest = tokenizer.Digest,

@@ -37,7 +37,7 @@ public static class TargetMeasurement
         var stream = reference.EncodeEntries(FortunesCorpus.Load().Validation);
         sequences = Math.Min(sequences, stream.Length / length);
         var tokens = stream.AsMemory(0, sequences * length);
-        using var channel = TeacherChannel.Create(teacher.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20 });
+        using var channel = TeacherChannel.Create(teacher, new GrpcChannelOptions { MaxReceiveMessageSize = 256 << 20 });
         var retry = new TeacherRetry(TimeSpan.FromSeconds(teacher.RetrySeconds), Console.WriteLine);
 
         var shapes = new List<ShapeFigures>();

@@ -42,6 +42,12 @@ public sealed class TeacherClientOptions : IValidatableObject
     [Range(0, 86400)]
     public int RetrySeconds { get; set; } = 120;
 
+    [Description("name the teacher's TLS certificate is checked against, given once for every replica: turns TLS on for dns:///name:port and for lists, whose addresses need not be that name (empty = each https:// address's own host; dns:/// and http:// lists are then plaintext)")]
+    public string TlsHost { get; set; } = "";
+
+    [Description("PEM file of the certificate authority (or the self-signed certificate) that the teacher's certificate must chain to, trusted instead of the machine's store (empty = the machine's store)")]
+    public string TlsCaFile { get; set; } = "";
+
     /// <summary>The teachers <see cref="Teacher"/> names: one, or the members of an ensemble.</summary>
     /// <exception cref="ArgumentException">it names them in none of the accepted forms.</exception>
     public IReadOnlyList<TeacherChoice> Choices() => TeacherChoice.ParseAll(Teacher);
@@ -89,9 +95,11 @@ public sealed class TeacherClientOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         ArgumentException? invalid = null;
-        try { TeacherChannel.Parse(Address); }
+        try { TeacherChannel.Parse(Address, new TeacherTls(TlsHost, TlsCaFile)); }
         catch (ArgumentException e) { invalid = e; }
         if (invalid is not null) yield return new ValidationResult(invalid.Message, [nameof(Address)]);
+        if (TlsCaFile.Length > 0 && !File.Exists(TlsCaFile))
+            yield return new ValidationResult($"Teacher:TlsCaFile '{TlsCaFile}' does not exist.", [nameof(TlsCaFile)]);
         invalid = null;
         try
         {

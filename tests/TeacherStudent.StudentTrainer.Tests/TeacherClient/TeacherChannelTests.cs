@@ -46,6 +46,31 @@ public sealed class TeacherChannelTests
         Assert.Contains("dns:///name:port", e.Message);
     }
 
+    [Theory]
+    [InlineData("https://a:5005,https://b:5005", "", AddressKind.List, true)]
+    [InlineData("http://a:5005,http://b:5005", "", AddressKind.List, false)]
+    [InlineData("dns:///teacher:5005", "", AddressKind.Dns, false)]
+    [InlineData("dns:///teacher:5005", "teacher.teacherstudent.svc", AddressKind.Dns, true)]
+    [InlineData("https://10.0.0.7:5005", "teacher.example", AddressKind.Single, true)]
+    [InlineData("http://a:5005", "", AddressKind.Single, false)]
+    public void TlsIsOnForHttpsAddressesAndForAnyFormWithATlsHost(string address, string host, AddressKind kind, bool secure)
+    {
+        var parsed = TeacherChannel.Parse(address, new TeacherTls(host, ""));
+
+        Assert.Equal((kind, secure), (parsed.Kind, parsed.Secure));
+    }
+
+    [Theory]
+    [InlineData("http://a:5005,https://b:5005", "mixes http:// and https://")]
+    [InlineData("http://a:5005,http://b:5005", "the list's addresses are http://; write them https://")]
+    [InlineData("http://a:5005", "the address is http://; write it https://")]
+    public void ATlsHostWithPlaintextAddressesIsRefusedSayingWhatToWrite(string address, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => TeacherChannel.Parse(address, new TeacherTls("teacher.example", "")));
+
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void OptionsWithAnUnusableAddressFailValidationOnTheAddress()
     {
