@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using k8s.Models;
 
 namespace TeacherStudent.Deployment.Tests;
@@ -52,25 +51,19 @@ public static class Manifests
         return environment;
     }
 
-    /// <summary>A Secret the manifests name but do not hold: its namespace, and its keys with a stand-in value each.</summary>
+    /// <summary>A Secret the manifests name but do not hold: its namespace, and its keys with the values the user's commands give them.</summary>
     public sealed record UserSecret(string Namespace, Dictionary<string, string> Data);
 
     /// <summary>
-    /// The Secret <paramref name="name"/> as the command in k8s/README.md creates it
-    /// (<c>kubectl -n NAMESPACE create secret generic NAME --from-literal=KEY=... ...</c>): the
-    /// manifests only name it, so that command is what the keys they read must be in.
+    /// The Secret <paramref name="name"/> as the commands in k8s/README.md create it (run against a
+    /// stand-in kubectl, <see cref="DocumentedSecrets"/>): the manifests only name it, so those
+    /// commands are what the keys they read must be in.
     /// </summary>
     public static UserSecret CreatedSecret(string name)
     {
-        // Continuation lines joined, as the shell reads them.
-        var commands = File.ReadAllText(Path.Combine(Kustomize.Root, "README.md")).Replace("\\\n", " ").Split('\n');
-        var command = commands.FirstOrDefault(c => Regex.IsMatch(c, $@"\bcreate secret generic {Regex.Escape(name)}\s"))
-            ?? throw new Xunit.Sdk.XunitException($"k8s/README.md has no command that creates the Secret {name}.");
-        var ns = Regex.Match(command, @"kubectl\s+(?:-n|--namespace)[ =](\S+)");
-        Assert.True(ns.Success, $"k8s/README.md creates the Secret {name} without naming its namespace: {command}");
-        var keys = Regex.Matches(command, @"--from-literal=([A-Za-z0-9_.-]+)=").Select(m => m.Groups[1].Value).ToList();
-        Assert.True(keys.Count > 0, $"k8s/README.md creates the Secret {name} with no key: {command}");
-        return new UserSecret(ns.Groups[1].Value, keys.ToDictionary(k => k, _ => "a-key-the-user-made"));
+        var secret = DocumentedSecrets.AsK8sReadmeCreatesThem.SingleOrDefault(s => s.Name == name)
+            ?? throw new Xunit.Sdk.XunitException($"k8s/README.md ('{DocumentedSecrets.CreationSection}') has no command that creates the Secret {name}.");
+        return new UserSecret(secret.Namespace, secret.Data);
     }
 
     private static string SecretValue(V1SecretKeySelector key)
