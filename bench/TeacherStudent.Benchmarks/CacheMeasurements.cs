@@ -6,7 +6,8 @@ namespace TeacherStudent.Benchmarks;
 
 /// <summary>
 /// The cache's hit path beside its miss path and beside a bare StackExchange.Redis multi-get of
-/// the very keys and values the service stored.
+/// the very keys and values the service stored; and, when a second service is given, the same hit
+/// path through a service that keeps a MAC over every value (Cache:KeySecret), in the same passes.
 /// </summary>
 public sealed class CacheMeasurements(Measurements measurements, string redisConnection, string keyPrefix)
 {
@@ -18,7 +19,7 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
     /// size, as often. Returns examples per second of each pass.
     /// </summary>
     public async Task<CacheRates> RunAsync(
-        string address, int batchSize, int batches, int repeats, int rounds, CancellationToken cancellationToken)
+        string address, int batchSize, int batches, int repeats, int rounds, CancellationToken cancellationToken, string? macAddress = null)
     {
         using var redis = await ConnectionMultiplexer.ConnectAsync(redisConnection + ",allowAdmin=true");
         var server = redis.GetServers().Single();
@@ -38,6 +39,10 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
         if (keys.Length != batchSize * batches)
             throw new InvalidOperationException($"Redis holds {keys.Length} soft targets after {batchSize * batches} distinct examples.");
         var keyBatches = keys.Chunk(batchSize).ToArray();
+        // The MAC service (its own key prefix) fills its entries with one missing pass of its own.
+        await using var macStudent = macAddress is null ? null : new BenchStudent(macAddress);
+        if (macStudent is not null && (await macStudent.StreamAsync(inputs, batchSize, t, inFlight: 2, cancellationToken)).Sum(r => r.CacheHits) != 0)
+            throw new InvalidOperationException("the MAC service's first pass should miss everywhere.");
 
         // One pass of each before the measured ones, so that neither side is timed while its code
         // is still being compiled; then each measured pass goes over the examples several times,
@@ -45,8 +50,10 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
         var digests = inputs.Select(batch => (ReadOnlyMemory<byte>)ExampleDigests.Compute(batch, batchSize)).ToArray();
         var sent = new Dictionary<SendAs, ReadOnlyMemory<byte>[]> { [SendAs.Pixels] = inputs, [SendAs.Digests] = inputs, [SendAs.KnownDigests] = digests };
         foreach (var (sendAs, batchesSent) in sent) await HitPassAsync(student, batchesSent, batchSize, t, rounds: 1, sendAs, cancellationToken);
+        if (macStudent is not null) await HitPassAsync(macStudent, digests, batchSize, t, rounds: 1, SendAs.KnownDigests, cancellationToken);
         await BarePassAsync(db, keyBatches, rounds: 1);
         var hit = sent.Keys.ToDictionary(s => s, _ => new List<double>());
+        var mac = new List<double>();
         var bare = new List<double>();
         for (int r = 0; r < repeats; r++)
         {
@@ -56,12 +63,18 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
                 await HitPassAsync(student, batchesSent, batchSize, t, rounds, sendAs, cancellationToken);
                 hit[sendAs].Add(rounds * batchSize * batches / clock.Elapsed.TotalSeconds);
             }
+            if (macStudent is not null)
+            {
+                clock.Restart();
+                await HitPassAsync(macStudent, digests, batchSize, t, rounds, SendAs.KnownDigests, cancellationToken);
+                mac.Add(rounds * batchSize * batches / clock.Elapsed.TotalSeconds);
+            }
 
             clock.Restart();
             await BarePassAsync(db, keyBatches, rounds);
             bare.Add(rounds * keys.Length / clock.Elapsed.TotalSeconds);
         }
-        return new CacheRates(miss, hit[SendAs.Pixels], hit[SendAs.Digests], hit[SendAs.KnownDigests], bare);
+        return new CacheRates(miss, hit[SendAs.Pixels], hit[SendAs.Digests], hit[SendAs.KnownDigests], bare, mac);
     }
 
     private static async Task HitPassAsync(BenchStudent student, ReadOnlyMemory<byte>[] inputs, int batchSize, float temperature, int rounds,
@@ -100,5 +113,5 @@ public sealed class CacheMeasurements(Measurements measurements, string redisCon
     }
 }
 
-/// <summary>Examples per second: the pass that missed, and each repeat of the hit passes and the bare multi-get.</summary>
-public sealed record CacheRates(double Miss, List<double> Pixels, List<double> Digests, List<double> KnownDigests, List<double> Bare);
+/// <summary>Examples per second: the pass that missed, and each repeat of the hit passes, the bare multi-get and the MAC service's hit pass (digests it holds; empty without one).</summary>
+public sealed record CacheRates(double Miss, List<double> Pixels, List<double> Digests, List<double> KnownDigests, List<double> Bare, List<double> MacKnownDigests);

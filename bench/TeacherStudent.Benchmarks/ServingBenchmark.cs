@@ -220,8 +220,15 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
     {
         using var redis = RedisServer.StartNew();
         using var service = await StartAsync(settings.ConvNetCheckpoint, $"--Cache:Redis={redis.ConnectionString}");
+        // The same teacher with a MAC over every value, its secret in a file as a mounted Secret gives it, its keys apart.
+        var secretFile = Path.Combine(Path.GetTempPath(), $"bench-cache-mac-{Environment.ProcessId}");
+        await File.WriteAllTextAsync(secretFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), ct);
+        using var macService = await StartAsync(settings.ConvNetCheckpoint, $"--Cache:Redis={redis.ConnectionString}",
+            $"--Cache:KeySecretFile={secretFile}", "--Cache:KeyPrefix=ts:mac:");
+        File.Delete(secretFile);
         var cache = new CacheMeasurements(m, redis.ConnectionString, "ts:v1:");
-        var rates = await cache.RunAsync(service.Address, MaxBatch, batches, settings.Repeats, CacheRounds, ct);
+        var rates = await cache.RunAsync(service.Address, MaxBatch, batches, settings.Repeats, CacheRounds, ct, macService.Address);
+        double mac = Statistics.Median(rates.MacKnownDigests);
         double pixels = Statistics.Median(rates.Pixels), digests = Statistics.Median(rates.Digests), known = Statistics.Median(rates.KnownDigests);
         double bare = Statistics.Median(rates.Bare);
         var how = $"convnet, Redis, one stream, batches of {MaxBatch}, {MaxBatch * batches} distinct examples";
@@ -236,6 +243,10 @@ public sealed partial class ServingBenchmark(BenchSettings settings)
         Add("cache_hit_vs_bare_redis", known / bare, "ratio", ">= 0.5", "hit path through the service, examples sent as digests the student holds / bare multi-get of the keys");
         Add("cache_hit_hashing_digests_vs_bare_redis", digests / bare, "ratio", "reported", "the same, the student hashing each batch (SHA-256, 784 bytes per example) as it sends it / bare multi-get");
         Add("cache_hit_with_pixels_vs_bare_redis", pixels / bare, "ratio", "reported", "the same examples sent as pixels (784 bytes each over gRPC, hashed by the service) / bare multi-get");
+        Add("cache_hit_mac_by_digest_examples_per_second", mac, "examples/s", "reported",
+            $"{how}, all hits, sent as digests the student holds, {passes}; a second service whose every value carries a MAC (Cache:KeySecret: HMAC-SHA256, checked on every read), in the same passes");
+        Add("cache_hit_mac_vs_without", mac / known, "ratio", "reported", "hit path with the MAC / without it, examples sent as digests the student holds");
+        Add("cache_hit_mac_vs_bare_redis", mac / bare, "ratio", ">= 0.5", "hit path with the MAC, examples sent as digests the student holds / bare multi-get of the keys (the issue's condition for keeping the MAC)");
     }
 
     /// <summary>The teacher loaded in this process, once per instance the service holds.</summary>
