@@ -62,14 +62,31 @@ public sealed class AuthenticatedSoftTargetCache(ISoftTargetCache inner, byte[] 
         return inner.SetManyAsync(keys, tagged, cancellationToken);
     }
 
-    // The key's length first, so that no split of key and value bytes gives another pair the same tag.
+    // Above this many bytes of key and value, they are hashed in three appends rather than copied into one.
+    private const int OneAppendBytes = 1024;
+
+    // The key's length first, so that no split of key and value bytes gives another pair the same tag. A small
+    // key and value (a classifier's row) go in as one append: each append is a call into the native library,
+    // which costs as much as hashing the bytes.
     private static void Tag(IncrementalHash hmac, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Span<byte> tag)
     {
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, key.Length);
-        hmac.AppendData(length);
-        hmac.AppendData(key);
-        hmac.AppendData(value);
+        int total = 4 + key.Length + value.Length;
+        if (total <= OneAppendBytes)
+        {
+            Span<byte> all = stackalloc byte[OneAppendBytes];
+            BinaryPrimitives.WriteInt32LittleEndian(all, key.Length);
+            key.CopyTo(all[4..]);
+            value.CopyTo(all[(4 + key.Length)..]);
+            hmac.AppendData(all[..total]);
+        }
+        else
+        {
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(length, key.Length);
+            hmac.AppendData(length);
+            hmac.AppendData(key);
+            hmac.AppendData(value);
+        }
         hmac.GetHashAndReset(tag);
     }
 

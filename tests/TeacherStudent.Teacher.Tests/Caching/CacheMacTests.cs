@@ -101,6 +101,41 @@ public sealed class CacheMacTests : IDisposable
         TestImages.AssertClose(reference.LogProbs(TestImages.Pixels(700, 6), 6, 1f), TestImages.LogProbs(plainValues), 1e-5);
     }
 
+    [Theory]
+    [InlineData(40)]
+    [InlineData(4096)] // a language model's row: key and value go into the MAC in three appends, not one
+    public async Task AValueOfAnySizeIsCheckedByEveryBitOfItsValueAndItsKey(int size)
+    {
+        // Arrange
+        using var metricsServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var inner = new InProcessSoftTargetCache(Microsoft.Extensions.Options.Options.Create(new TeacherStudent.Teacher.Options.CacheOptions()));
+        var cache = new AuthenticatedSoftTargetCache(inner, System.Text.Encoding.UTF8.GetBytes(new string('s', 32)),
+            new Telemetry.TeacherMetrics(metricsServices.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<AuthenticatedSoftTargetCache>.Instance);
+        var value = Enumerable.Range(0, size).Select(i => (byte)(i * 7)).ToArray();
+        byte[] key = [1, 2, 3, 4], otherKey = [1, 2, 3, 5];
+        await cache.SetManyAsync([key], [value], CancellationToken.None);
+        var stored = (await inner.GetManyAsync([key], CancellationToken.None))[0]!;
+
+        // Act: the value read back; then a bit of the value, a bit of the tag, and the key changed in turn.
+        var read = (await cache.GetManyAsync([key], CancellationToken.None))[0];
+        var rejected = new List<bool>();
+        foreach (var position in new[] { 0, size - 1, size, stored.Length - 1 })
+        {
+            var tampered = (byte[])stored.Clone();
+            tampered[position] ^= 1;
+            await inner.SetManyAsync([key], [tampered], CancellationToken.None);
+            rejected.Add((await cache.GetManyAsync([key], CancellationToken.None))[0] is null);
+        }
+        await inner.SetManyAsync([otherKey], [stored], CancellationToken.None);
+        rejected.Add((await cache.GetManyAsync([otherKey], CancellationToken.None))[0] is null);
+
+        // Assert
+        Assert.Equal(size + AuthenticatedSoftTargetCache.TagBytes, stored.Length);
+        Assert.Equal(value, read);
+        Assert.All(rejected, Assert.True);
+    }
+
     [Fact]
     public void AShortSecretStopsStartUp()
     {
