@@ -31,6 +31,7 @@ public static class TeacherApp
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         Load(app);
+        app.UseHealthOnlyPort();
         app.MapGrpcService<TeacherGrpcService>();
         app.MapGrpcService<TeacherAdminGrpcService>();
         app.MapTeacherOperations();
@@ -52,6 +53,7 @@ public static class TeacherApp
             _ = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
             app.Services.GetRequiredService<Auth.CallerKeys>(); // reads the key files
             _ = app.Services.GetRequiredService<IOptions<ShutdownOptions>>().Value;
+            _ = app.Services.GetRequiredService<IOptions<HealthOptions>>().Value;
         }
         catch (OptionsValidationException e)
         {

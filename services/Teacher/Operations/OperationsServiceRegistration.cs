@@ -32,6 +32,7 @@ public static class OperationsServiceRegistration
             host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, shutdown.StopSeconds));
         });
         services.AddGrpcReflection();
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TeacherVersionGauge>();
@@ -47,6 +48,28 @@ public static class OperationsServiceRegistration
                 });
         });
         return builder;
+    }
+
+    /// <summary>
+    /// On <see cref="HealthOptions.OnlyPort"/>, refuses every call but the health service's, before it reaches its
+    /// service (and the key check): a plaintext port for probes must not be a way around a TLS port's encryption.
+    /// Comes before the services are mapped.
+    /// </summary>
+    public static WebApplication UseHealthOnlyPort(this WebApplication app)
+    {
+        var port = app.Services.GetRequiredService<IOptions<HealthOptions>>().Value.OnlyPort;
+        if (port == 0) return app;
+        app.Use((context, next) =>
+        {
+            if (context.Connection.LocalPort != port || context.Request.Path.StartsWithSegments("/grpc.health.v1.Health", StringComparison.Ordinal))
+                return next(context);
+            // A trailers-only gRPC answer: the status in the headers, no message.
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.PermissionDenied).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString($"port {port} answers only grpc.health.v1 (Health:OnlyPort); call the service's other port");
+            return Task.CompletedTask;
+        });
+        return app;
     }
 
     /// <summary>Maps the health and reflection services and creates the version gauge.</summary>
