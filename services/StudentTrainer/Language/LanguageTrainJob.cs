@@ -58,6 +58,8 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             progress.Note($"starting from the weights of {o.InitCheckpoint} ({start.Architecture} {start.Layers}x{start.Width}, tokenizer {tokenizer.Digest})");
         }
         settings.Validate();
+        if (o.TeacherTokenizer.Length > 0 && !settings.Projected)
+            throw new ArgumentException($"--teacher-tokenizer is for --loss {VocabularyProjection.LossName}, which carries the teacher's tokens over to the student's; --loss {o.Loss} does not use it.");
 
         var t = teacherOptions.Value;
         // An offline run that stored its targets resumes without asking its teacher again.
@@ -66,6 +68,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         await using var connection = mode.NeedsTeacher() && !stored ? Connect(t, tokenizer, device, progress) : null;
         var teacher = connection?.Source;
         if (connection is not null && !settings.CrossTokenizer) await CheckTokenizerAsync(connection, tokenizer, cancellationToken);
+        var projection = settings.Projected && connection is not null ? await ProjectionAsync(o, connection, tokenizer, progress, cancellationToken) : null;
 
         var train = TokenStream.Encode(tokenizer, special, corpus.Train);
         var validation = TokenStream.Encode(tokenizer, special, corpus.Validation);
@@ -78,6 +81,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
 
         var run = new LanguageTrainingRun(settings, tokenizer, special, train, validation, test, device, o.RunDirectory, teacher)
         {
+            Projection = projection,
             ExportDType = LanguageTrainerOptions.ExportDTypes[o.ExportDtype],
             StartFrom = start is null ? null : o.InitCheckpoint,
             Progress = progress,
@@ -244,6 +248,24 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
             TokenizerDigest = tokenizer.Digest,
         };
         return new TeacherConnection(t.Teacher, source, channel, "pass the teacher's tokenizer with --tokenizer (its model directory, or the tokenizer.json in it)");
+    }
+
+    /// <summary>
+    /// The teacher's tokens carried over to the student's (<c>--loss projected_kl</c>): from the tokenizer given as
+    /// <c>--teacher-tokenizer</c>, which must be the one the teacher reports.
+    /// </summary>
+    private static async Task<VocabularyProjection> ProjectionAsync(LanguageTrainerOptions o, TeacherConnection connection, HuggingFaceTokenizer student,
+        ConsoleProgress progress, CancellationToken cancellationToken)
+    {
+        if (o.TeacherTokenizer.Length == 0)
+            throw new ArgumentException($"--loss {VocabularyProjection.LossName} carries the teacher's tokens over to the student's: give the teacher's tokenizer with --teacher-tokenizer (its model directory, or its tokenizer.json).");
+        using var teacherTokenizer = LoadTokenizer(o.TeacherTokenizer);
+        var identity = await connection.Source.DescribeAsync(cancellationToken);
+        if (identity.TokenizerDigest != teacherTokenizer.Digest)
+            throw new ArgumentException($"--teacher-tokenizer {o.TeacherTokenizer} is tokenizer {teacherTokenizer.Digest}, but teacher '{identity.Name}' uses {identity.TokenizerDigest}; give the teacher's own.");
+        var projection = VocabularyProjection.Between(teacherTokenizer.Vocabulary, student.Vocabulary);
+        progress.Note($"{projection.Mapped} of the teacher's {projection.TeacherSize} tokens carried over to the student's {student.VocabularySize}");
+        return projection;
     }
 
     /// <summary>

@@ -35,10 +35,10 @@ public sealed class LanguageTrainerOptions
     [Required, OneOf(typeof(LanguageTrainerOptions), nameof(Modes))]
     public string Mode { get; set; } = "supervised";
 
-    /// <summary>What <see cref="Loss"/> takes: the divergences of a shared vocabulary, and uld for a teacher with another tokenizer.</summary>
-    public static IReadOnlyList<string> Losses { get; } = [.. DistillationLosses.Names, UniversalLogitDistillation.LossName];
+    /// <summary>What <see cref="Loss"/> takes: the divergences of a shared vocabulary, and uld and projected_kl for a teacher with another tokenizer.</summary>
+    public static IReadOnlyList<string> Losses { get; } = [.. DistillationLosses.Names, UniversalLogitDistillation.LossName, VocabularyProjection.LossName];
 
-    [Description("divergence D(teacher || student); or uld (Universal Logit Distillation, online only) for a teacher with another tokenizer: the teacher is sent each window's text and the positions whose tokens cover the same bytes are aligned")]
+    [Description("divergence D(teacher || student); or, online only, for a teacher with another tokenizer (the teacher is sent each window's text and the positions whose tokens cover the same bytes are aligned): uld (Universal Logit Distillation: the sorted distributions' distance) or projected_kl (forward KL against the teacher's distribution carried over to the student's tokens, each teacher token to the student token its bytes begin with; needs --teacher-tokenizer and dense targets)")]
     [Required, OneOf(typeof(LanguageTrainerOptions), nameof(Losses), IgnoreCase = true)]
     public string Loss { get; set; } = "forward_kl";
 
@@ -101,8 +101,11 @@ public sealed class LanguageTrainerOptions
     [Range(0, 65536)]
     public int PadVocabularyTo { get; set; }
 
-    [Description("the tokenizer to use instead of training one: a model directory or a tokenizer.json, e.g. the teacher's model directory (a student must use its teacher's, except with --loss uld)")]
+    [Description("the tokenizer to use instead of training one: a model directory or a tokenizer.json, e.g. the teacher's model directory (a student must use its teacher's, except with --loss uld or projected_kl)")]
     public string Tokenizer { get; set; } = "";
+
+    [Description("the teacher's tokenizer, a model directory or a tokenizer.json, for --loss projected_kl: its tokens are carried over to the student's by their bytes (checked against the tokenizer the teacher service reports)")]
+    public string TeacherTokenizer { get; set; } = "";
 
     [Description("start from this Hugging Face model directory's weights (fine-tuning) instead of a random initialisation; its config and tokenizer are used, and --architecture, --layers, --width, --heads, --kv-heads, --student-config, --vocabulary-size and --tokenizer are ignored")]
     public string InitCheckpoint { get; set; } = "";

@@ -73,6 +73,9 @@ public sealed class LanguageTrainingRun(
     /// </summary>
     public string? StartFrom { get; init; }
 
+    /// <summary>The teacher's tokens carried over to the student's, for the <see cref="VocabularyProjection"/> loss (which needs it).</summary>
+    public VocabularyProjection? Projection { get; init; }
+
     private int ContextLength => settings.ContextLength;
     private int WindowLength => ContextLength + 1;
     private int Vocabulary => tokenizer.VocabularySize;
@@ -105,6 +108,8 @@ public sealed class LanguageTrainingRun(
             if (teacher is null) throw new ArgumentException($"mode {mode.Name()} needs a teacher.");
             if (settings.CrossTokenizer && !tokenizer.Vocabulary.IsByteLevel)
                 throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss aligns by bytes, and the student's tokenizer {tokenizer.Path} is not byte-level BPE: its tokens do not spell bytes.");
+            if (settings.Projected && Projection is null)
+                throw new ArgumentException($"the {VocabularyProjection.LossName} loss needs the teacher's tokenizer, to carry its tokens over to the student's (--teacher-tokenizer).");
             if (settings.CrossTokenizer && teacher is not ITextTargetSource)
                 throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss needs a teacher that scores text (a teacher service, or a model in this process); an ensemble does not.");
             await CheckTeacherAsync(cancellationToken);
@@ -274,7 +279,8 @@ public sealed class LanguageTrainingRun(
 
     /// <summary>
     /// A cross-tokenizer student's objective: alpha * the mean ULD distance over the positions aligned with the
-    /// teacher's (none aligned: 0) + (1 - alpha) * CE on every position's real next token.
+    /// teacher's (or, for the projected loss, T^2 * the mean forward KL against the teacher's distribution carried
+    /// over to the student's tokens; none aligned: 0) + (1 - alpha) * CE on every position's real next token.
     /// </summary>
     private Tensor CrossTokenizerLoss(Llama model, SequenceObjective objective, int[] windows, TextTargetBatch targets, AlignedRows aligned)
     {
@@ -288,7 +294,12 @@ public sealed class LanguageTrainingRun(
             var teacherRows = tensor(aligned.Teacher.Select(i => (long)i).ToArray(), device: device);
             var student = SoftTargets.LogProbabilities(logits.index_select(0, studentRows), objective.Temperature);
             var teacher = targets.Targets;
-            if (teacher.Settings.Dense) soft = UniversalLogitDistillation.Distance(student, teacher.DenseTensor(device).index_select(0, teacherRows), null).mean();
+            if (settings.Projected)
+            {
+                var target = Projection!.Project(teacher.DenseTensor(device).index_select(0, teacherRows), student.shape[1]);
+                soft = objective.ScaledByTemperature(VocabularyProjection.ForwardKl(target, student).mean());
+            }
+            else if (teacher.Settings.Dense) soft = UniversalLogitDistillation.Distance(student, teacher.DenseTensor(device).index_select(0, teacherRows), null).mean();
             else
             {
                 var sparse = teacher.SparseTensors(device);

@@ -24,7 +24,7 @@ public sealed record LanguageTrainingSettings
     public double Beta2 { get; init; } = 0.99;           // AdamW's second-moment decay; nanoGPT's choice for small batches
     public double GradientClip { get; init; } = 1.0;     // clip the global gradient norm to this (0 = off)
 
-    public string Loss { get; init; } = "forward_kl";    // divergence D(teacher || student), by name; or uld, for a teacher with another tokenizer
+    public string Loss { get; init; } = "forward_kl";    // divergence D(teacher || student), by name; or uld or projected_kl, for a teacher with another tokenizer
     public double? MixingWeight { get; init; }           // beta of jsd, alpha of the skew losses (null = the loss's default)
     public double Alpha { get; init; } = 0.5;            // weight of alpha * T^2 * D; 1 - alpha goes to CE on the real next tokens
     public double Temperature { get; init; } = 1;        // T of teacher and student distributions in D
@@ -50,10 +50,13 @@ public sealed record LanguageTrainingSettings
         Mode == LanguageTrainingMode.OnPolicy && Math.Floor(step * OnPolicyFraction) > Math.Floor((step - 1) * OnPolicyFraction);
 
     /// <summary>
-    /// True for the <see cref="UniversalLogitDistillation"/> loss: the teacher may have another tokenizer; it is
-    /// sent each window's text and the positions are aligned by bytes (<see cref="ByteAlignment"/>).
+    /// True for the <see cref="UniversalLogitDistillation"/> and <see cref="VocabularyProjection"/> losses: the teacher
+    /// may have another tokenizer; it is sent each window's text and the positions are aligned by bytes (<see cref="ByteAlignment"/>).
     /// </summary>
-    public bool CrossTokenizer => string.Equals(Loss, UniversalLogitDistillation.LossName, StringComparison.OrdinalIgnoreCase);
+    public bool CrossTokenizer => string.Equals(Loss, UniversalLogitDistillation.LossName, StringComparison.OrdinalIgnoreCase) || Projected;
+
+    /// <summary>True for the <see cref="VocabularyProjection"/> loss: forward KL against the teacher's distribution carried over to the student's tokens.</summary>
+    public bool Projected => string.Equals(Loss, VocabularyProjection.LossName, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The divergence D of a shared vocabulary, by <see cref="Loss"/>; null for a cross-tokenizer student.</summary>
     public IDistillationLoss? Divergence() => CrossTokenizer ? null : DistillationLosses.Create(Loss, MixingWeight);
@@ -77,11 +80,14 @@ public sealed record LanguageTrainingSettings
         if (K < 0) throw new ArgumentException($"k must be 0 (dense targets) or more, not {K}.");
         if (CrossTokenizer)
         {
+            var loss = Loss.ToLowerInvariant();
             if (Mode != LanguageTrainingMode.Online)
-                throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss learns from a teacher with another tokenizer, which scores the text of every batch: use mode online, not {Mode.Name()}.");
+                throw new ArgumentException($"the {loss} loss learns from a teacher with another tokenizer, which scores the text of every batch: use mode online, not {Mode.Name()}.");
+            if (Projected && K > 0)
+                throw new ArgumentException($"the {loss} loss carries the probability of every teacher token over to the student's: ask for dense targets (k 0), not k {K}.");
             if (K > 0 && TargetKind != SparseTargetKind.TopK)
-                throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss compares the teacher's largest probabilities with the student's: ask for top_k or dense targets, not sampled ones.");
-            if (MixingWeight is not null) throw new ArgumentException($"the {UniversalLogitDistillation.LossName} loss has no mixing weight; leave it unset.");
+                throw new ArgumentException($"the {loss} loss compares the teacher's largest probabilities with the student's: ask for top_k or dense targets, not sampled ones.");
+            if (MixingWeight is not null) throw new ArgumentException($"the {loss} loss has no mixing weight; leave it unset.");
         }
         else DistillationLosses.Create(Loss, MixingWeight);
         if (Mode == LanguageTrainingMode.Offline && OfflineWindows < 1)

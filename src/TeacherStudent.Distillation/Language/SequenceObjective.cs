@@ -52,6 +52,9 @@ public sealed class SequenceObjective(IDistillationLoss? divergence, double temp
         return Mix(soft, hard);
     }
 
+    /// <summary>T^2 * <paramref name="divergence"/>: a divergence at temperature T, scaled as Hinton et al. scale it.</summary>
+    public Tensor ScaledByTemperature(Tensor divergence) => divergence.mul(temperatureSquared);
+
     /// <summary>alpha * soft + (1 - alpha) * hard; only the soft term when alpha is 1.</summary>
     public Tensor Mix(Tensor soft, Tensor? hard) =>
         hard is null || Alpha == 1 ? soft.mul(alphaScalar) : soft.mul(alphaScalar).add(hard, oneMinusAlpha);  // add's alpha held, not an implicit 1

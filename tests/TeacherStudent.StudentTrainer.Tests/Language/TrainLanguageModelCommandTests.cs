@@ -126,6 +126,55 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task AStudentWithAnotherTokenizerLearnsFromAServedTeachersDistributionCarriedOverToItsTokens()
+    {
+        // Arrange: a served teacher with its own tokenizer, given to the student too (--teacher-tokenizer).
+        var teacherModel = TinyLanguageModel.Write(directory.File("teacher"), seed: 1);
+        using var teachers = RunningProcess.Start(Builds.Teacher, "--urls", "http://127.0.0.1:0", "--Teacher:Name=t", $"--Teacher:Checkpoint={teacherModel}");
+        var address = await teachers.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+        var student = directory.File("student-projected");
+
+        // Act
+        var (exit, output) = await TrainLmAsync("--mode", "online", "--loss", "projected_kl", "--alpha", "0.5", "--k", "0", "--steps", "4", "--eval-interval", "2",
+            "--vocabulary-size", "320", "--run-directory", student, "--teacher", "t", "--teacher-address", address, "--teacher-tokenizer", teacherModel);
+
+        // Assert
+        Assert.True(exit == 0, output);
+        using var teacher = HuggingFaceCheckpoint.Load(teacherModel, CPU);
+        Assert.Contains($"of the teacher's {teacher.Tokenizer.VocabularySize} tokens carried over to the student's 320", output);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(student, "report.json")));
+        var r = report.RootElement;
+        Assert.Equal("projected_kl", r.GetProperty("loss").GetString());
+        Assert.Equal([teacher.Version], r.GetProperty("teacher_versions").EnumerateArray().Select(v => v.GetString()));
+        Assert.True(r.GetProperty("aligned_share").GetDouble() is > 0.2 and < 1);
+        Assert.True(double.IsFinite(r.GetProperty("test_bits_per_byte").GetDouble()));
+    }
+
+    [Theory]
+    [InlineData("none", "0", "give the teacher's tokenizer with --teacher-tokenizer")]
+    [InlineData("teacher", "8", "ask for dense targets (k 0), not k 8")]
+    [InlineData("other", "0", "give the teacher's own")]
+    public async Task AProjectedStudentWithoutTheTeachersTokenizerOrDenseTargetsIsOneErrorLine(string teacherTokenizer, string k, string message)
+    {
+        // Arrange
+        var teacherModel = TinyLanguageModel.Write(directory.File("teacher"), seed: 1);
+        using var teachers = RunningProcess.Start(Builds.Teacher, "--urls", "http://127.0.0.1:0", "--Teacher:Name=t", $"--Teacher:Checkpoint={teacherModel}");
+        var address = await teachers.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
+        var other = directory.File("other.json");
+        Distillation.Text.ByteLevelBpeJson.Write(other, Distillation.Text.BpeTrainer.Train(["another text, another tokenizer"], vocabularySize: 262));
+        string[] given = teacherTokenizer switch { "teacher" => ["--teacher-tokenizer", teacherModel], "other" => ["--teacher-tokenizer", other], _ => [] };
+
+        // Act
+        var (exit, output) = await TrainLmAsync(["--mode", "online", "--loss", "projected_kl", "--k", k, "--steps", "2", "--vocabulary-size", "300",
+            "--run-directory", directory.File("student"), "--teacher", "t", "--teacher-address", address, .. given]);
+
+        // Assert
+        Assert.NotEqual(0, exit);
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains(message, line);
+    }
+
+    [Fact]
     public async Task AStudentWithAnotherTokenizerLearnsByUldFromATeacherInItsOwnProcess()
     {
         // Arrange: the teacher's model directory, read by the student's process (--teacher-checkpoint), tokenizes the text itself.
@@ -196,7 +245,7 @@ public sealed class TrainLanguageModelCommandTests : IDisposable
     [Theory]
     [InlineData(new[] { "--init-checkpoint", "/nowhere/lm" }, "/nowhere/lm (--init-checkpoint) is not a Hugging Face model directory")]
     [InlineData(new[] { "--mode", "sideways" }, "Mode must be supervised, offline, online, on_policy or blackbox.")]
-    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl or uld.")]
+    [InlineData(new[] { "--mode", "online", "--loss", "cosine" }, "Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl, uld or projected_kl.")]
     [InlineData(new[] { "--mode", "online", "--teacher-checkpoint", "/nowhere/lm" }, "teacher checkpoint /nowhere/lm is not a Hugging Face model directory")]
     [InlineData(new[] { "--tokenizer", "/nowhere/t.json" }, "No tokenizer file at /nowhere/t.json")]
     [InlineData(new[] { "--student-config", "/nowhere/config.json" }, "student config /nowhere/config.json (--student-config) does not exist")]
