@@ -34,7 +34,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void SelectorsMatchTheLabelsOfThePodsTheyMeanToSelect(string overlay)
     {
         var objects = Kustomize.Render(overlay);
@@ -124,11 +124,19 @@ public sealed class KubernetesManifestTests
         Assert.NotNull(OptionNames.Teacher.Problem("Batching_MaxBatch"));
         Assert.NotNull(OptionNames.Teacher.Problem("Auth__ApiKeys"));
         Assert.NotNull(OptionNames.StudentTrainer.Problem("Cache__Redis"));
+        Assert.Null(OptionNames.Teacher.Problem("Kestrel__Endpoints__Grpc__Url"));
+        Assert.Null(OptionNames.Teacher.Problem("Kestrel__Endpoints__Grpc__Certificate__KeyPath"));
+        Assert.Null(OptionNames.Teacher.Problem("Kestrel__Endpoints__Health__Protocols"));
+        Assert.NotNull(OptionNames.Teacher.Problem("Kestrel__Endpoint__Grpc__Url"));
+        Assert.NotNull(OptionNames.Teacher.Problem("Kestrel__Endpoints__Grpc__Certificate__KeyFile"));
+        Assert.NotNull(OptionNames.Teacher.Problem("Kestrel__Endpoints__Grpc__Certificate"));
+        Assert.NotNull(OptionNames.Teacher.Problem("Kestrel__Endpoints__Url"));
+        Assert.NotNull(OptionNames.StudentTrainer.Problem("Kestrel__Endpoints__Grpc__Url")); // the trainer serves nothing
         Assert.NotEmpty(OptionNames.Teacher.ValidationFailures(new Dictionary<string, string> { ["Batching__MaxBatch"] = "0", ["Teacher__Checkpoint"] = "x" }));
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void EveryContainerHasATaggedImageAndCpuAndMemoryRequestsAndAMemoryLimit(string overlay)
     {
         foreach (var (workload, container) in Containers(Kustomize.Render(overlay)))
@@ -177,7 +185,7 @@ public sealed class KubernetesManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void EveryPodRunsAsNonRootWithTheImagesUserAndMountsOnlyVolumesItHas(string overlay)
     {
         var objects = Kustomize.Render(overlay);
@@ -196,7 +204,7 @@ public sealed class KubernetesManifestTests
             foreach (var claim in (template.Spec.Volumes ?? []).Where(v => v.PersistentVolumeClaim is not null))
                 Assert.Contains(claim.PersistentVolumeClaim.ClaimName, claims);
         }
-        var access = overlay == "overlays/cpu" ? "ReadWriteOnce" : "ReadWriteMany";
+        var access = overlay.Split('+')[0] == "overlays/cpu" ? "ReadWriteOnce" : "ReadWriteMany";
         Assert.All(objects.OfType<V1PersistentVolumeClaim>(), c => Assert.Equal([access], c.Spec.AccessModes));
     }
 

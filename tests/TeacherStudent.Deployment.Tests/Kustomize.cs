@@ -7,7 +7,8 @@ using YamlDotNet.Serialization;
 namespace TeacherStudent.Deployment.Tests;
 
 /// <summary>
-/// The kustomizations of k8s/, rendered by <c>kubectl kustomize</c> (<see cref="Kubectl"/>), the
+/// The kustomizations of k8s/ (alone, or with components added as a user adds them to an
+/// overlay), rendered by <c>kubectl kustomize</c> (<see cref="Kubectl"/>), the
 /// tool a user applies them with; only where no kubectl renders, by the tests' own
 /// <see cref="PartialKustomize"/>, and <see cref="Renderer"/> says which, for the test output. What
 /// is rendered goes through KubernetesClient's typed loader
@@ -26,15 +27,46 @@ public static class Kustomize
         ? $"k8s/ rendered by {kubectl} kustomize (kustomize {Kubectl.KustomizeVersion})"
         : $"k8s/ rendered by the tests' partial kustomize (PartialKustomize), not by kubectl: {Kubectl.Absence}";
 
-    /// <summary>The typed objects of the kustomization in <paramref name="directory"/> (relative to k8s/).</summary>
-    public static List<object> Render(string directory) => Render(Root, directory);
+    /// <summary>
+    /// The typed objects of <paramref name="rendering"/> (relative to k8s/): a kustomization
+    /// ("overlays/cpu"), or one with components added as a user adds them to an overlay, joined by
+    /// '+' ("overlays/cpu+components/teacher-tls").
+    /// </summary>
+    public static List<object> Render(string rendering) => Render(Root, rendering);
 
-    /// <summary>The typed objects of the kustomization in <paramref name="directory"/> (relative to <paramref name="root"/>).</summary>
-    public static List<object> Render(string root, string directory)
+    /// <summary>The typed objects of <paramref name="rendering"/> (relative to <paramref name="root"/>), as <see cref="Render(string)"/>.</summary>
+    public static List<object> Render(string root, string rendering)
     {
-        var path = Path.GetFullPath(Path.Combine(root, directory));
-        var yaml = Rendered.GetOrAdd(path, p => new Lazy<string>(() => Kubectl.Path is null ? PartialKustomize.Render(p) : Kubectl.Kustomize(p))).Value;
+        var key = $"{Path.GetFullPath(root)}|{rendering}";
+        var yaml = Rendered.GetOrAdd(key, _ => new Lazy<string>(() =>
+            InFolder(root, rendering, folder => Kubectl.Path is null ? PartialKustomize.Render(folder) : Kubectl.Kustomize(folder)))).Value;
         return KubernetesYaml.LoadAllFromString(yaml, strict: true);
+    }
+
+    /// <summary>
+    /// <paramref name="render"/> run on the folder that renders <paramref name="rendering"/>: the
+    /// kustomization's own, or, where components are added, a temporary overlay of the kustomization
+    /// with those components, as a user writes one (resources: [overlay], components: [...]).
+    /// </summary>
+    public static T InFolder<T>(string root, string rendering, Func<string, T> render)
+    {
+        var parts = rendering.Split('+');
+        var kustomization = Path.GetFullPath(Path.Combine(root, parts[0]));
+        if (parts.Length == 1) return render(kustomization);
+        using var overlay = new TemporaryDirectory("overlay-with-components");
+        // kustomize refuses absolute paths.
+        string Relative(string part) => Path.GetRelativePath(overlay.Path, Path.GetFullPath(Path.Combine(root, part))).Replace('\\', '/');
+        string[] lines =
+        [
+            "apiVersion: kustomize.config.k8s.io/v1beta1",
+            "kind: Kustomization",
+            "resources:",
+            $"  - {Relative(parts[0])}",
+            "components:",
+            .. parts[1..].Select(c => $"  - {Relative(c)}"),
+        ];
+        File.WriteAllText(Path.Combine(overlay.Path, "kustomization.yaml"), string.Join("\n", lines) + "\n");
+        return render(overlay.Path);
     }
 
     /// <summary>The kustomization file of <paramref name="directory"/> as a map.</summary>

@@ -7,9 +7,9 @@ using YamlDotNet.Serialization;
 namespace TeacherStudent.Deployment.Tests;
 
 /// <summary>
-/// The rendering the manifest tests stand on: every kustomization of k8s/ renders from the files
-/// a fresh clone has, with nothing the user must add first, and the fallback renderer agrees with
-/// kubectl wherever both can run.
+/// The rendering the manifest tests stand on: every kustomization of k8s/, and every overlay with
+/// each component added, renders from the files a fresh clone has, with nothing the user must add
+/// first, and the fallback renderer agrees with kubectl wherever both can run.
 /// </summary>
 public sealed class KustomizeRenderingTests(ITestOutputHelper output)
 {
@@ -28,8 +28,9 @@ public sealed class KustomizeRenderingTests(ITestOutputHelper output)
         }
         var kustomizations = Kustomizations();
         Assert.Superset(new HashSet<string> { "base", "overlays/cpu", "overlays/gpu" }, kustomizations.ToHashSet());
+        Assert.Contains(Manifests.TlsComponent, Components());
 
-        foreach (var kustomization in kustomizations)
+        foreach (var kustomization in kustomizations.Concat(WithComponents()))
         {
             // Act
             var objects = Kustomize.Render(fresh, kustomization);
@@ -54,14 +55,22 @@ public sealed class KustomizeRenderingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheComponentsTheManifestTestsCheckAreEveryComponent()
+    {
+        Assert.Equal(Components(), ((IEnumerable<object[]>)Manifests.Components()).Select(row => (string)row[0]).Order());
+        // Each is added by a user, to an overlay: none is part of what the overlays render.
+        foreach (var overlay in Kustomizations())
+            Assert.False(Kustomize.Kustomization(Path.Combine(Kustomize.Root, overlay)).ContainsKey("components"), $"{overlay} adds a component");
+    }
+
+    [Fact]
     public void ThePartialRendererRendersWhatKubectlRenders()
     {
         output.WriteLine(Kustomize.Renderer);
-        foreach (var kustomization in Kustomizations())
+        foreach (var kustomization in Kustomizations().Concat(WithComponents()))
         {
-            var directory = Path.Combine(Kustomize.Root, kustomization);
-
-            var partial = ByName(KubernetesYaml.LoadAllFromString(PartialKustomize.Render(directory), strict: true));
+            var partial = ByName(KubernetesYaml.LoadAllFromString(
+                Kustomize.InFolder(Kustomize.Root, kustomization, PartialKustomize.Render), strict: true));
 
             Assert.Contains(partial.Keys, k => k.StartsWith("Deployment/", StringComparison.Ordinal));
             if (Kubectl.Path is null)
@@ -69,7 +78,7 @@ public sealed class KustomizeRenderingTests(ITestOutputHelper output)
                 output.WriteLine($"{kustomization}: rendered by the partial renderer only; no kubectl to compare it with ({Kubectl.Absence})");
                 continue;
             }
-            var real = ByName(KubernetesYaml.LoadAllFromString(Kubectl.Kustomize(directory), strict: true));
+            var real = ByName(KubernetesYaml.LoadAllFromString(Kustomize.InFolder(Kustomize.Root, kustomization, Kubectl.Kustomize), strict: true));
             Assert.Equal(real.Keys.Order(), partial.Keys.Order());
             foreach (var (key, yaml) in real)
                 Assert.True(yaml == partial[key], $"{kustomization} {key}: kubectl renders\n{yaml}\nthe partial renderer\n{partial[key]}");
@@ -77,10 +86,21 @@ public sealed class KustomizeRenderingTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Every folder of k8s/ with a kustomization.yaml, relative to k8s/, with forward slashes.</summary>
-    private static List<string> Kustomizations() =>
+    /// <summary>Every folder of k8s/ with a kustomization.yaml of kind Kustomization (not Component), relative to k8s/, with forward slashes.</summary>
+    private static List<string> Kustomizations() => Folders("Kustomization");
+
+    /// <summary>Every folder of k8s/ with a kustomization.yaml of kind Component: rendered only as part of an overlay.</summary>
+    private static List<string> Components() => Folders("Component");
+
+    /// <summary>Every overlay with each component added ("overlays/cpu+components/teacher-tls").</summary>
+    private static IEnumerable<string> WithComponents() =>
+        Kustomizations().Where(k => k.StartsWith("overlays/", StringComparison.Ordinal)).SelectMany(o => Components().Select(c => $"{o}+{c}"));
+
+    private static List<string> Folders(string kind) =>
         Directory.GetFiles(Kustomize.Root, "kustomization.yaml", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(Kustomize.Root, Path.GetDirectoryName(f)!).Replace('\\', '/'))
+            .Select(Path.GetDirectoryName)
+            .Where(d => (Kustomize.Kustomization(d!).GetValueOrDefault("kind") as string ?? "Kustomization") == kind)
+            .Select(d => Path.GetRelativePath(Kustomize.Root, d!).Replace('\\', '/'))
             .Order().ToList();
 
     /// <summary>Each object as typed YAML with its map keys in order (kubectl sorts them, a file need not), by kind, namespace and name.</summary>

@@ -8,6 +8,27 @@ public static class Manifests
     /// <summary>The kustomizations that are applied: the base is only ever applied through one of them.</summary>
     public static TheoryData<string> Overlays() => ["overlays/cpu", "overlays/gpu"];
 
+    /// <summary>The optional component that turns on TLS between the students and the teachers.</summary>
+    public const string TlsComponent = "components/teacher-tls";
+
+    /// <summary>The components a user may add to an overlay.</summary>
+    public static TheoryData<string> Components() => [TlsComponent];
+
+    /// <summary>
+    /// Every overlay, alone and with each component (<see cref="Kustomize.Render(string)"/>'s
+    /// "overlay+component"): for what must hold whichever a user applies.
+    /// </summary>
+    public static TheoryData<string> Renderings()
+    {
+        var renderings = new TheoryData<string>();
+        foreach (var overlay in ((IEnumerable<object[]>)Overlays()).Select(row => (string)row[0]))
+        {
+            renderings.Add(overlay);
+            foreach (var component in ((IEnumerable<object[]>)Components()).Select(row => (string)row[0])) renderings.Add($"{overlay}+{component}");
+        }
+        return renderings;
+    }
+
     public static T Single<T>(IEnumerable<object> objects, string name) where T : IMetadata<V1ObjectMeta> =>
         objects.OfType<T>().Single(o => o.Metadata.Name == name);
 
@@ -49,6 +70,28 @@ public static class Manifests
         foreach (var variable in container.Env ?? [])
             environment[variable.Name] = variable.Value ?? (variable.ValueFrom?.SecretKeyRef is { } key ? SecretValue(key) : "");
         return environment;
+    }
+
+    /// <summary>
+    /// Every key of a Secret that a workload reads: as a variable (secretKeyRef), or as the file of a
+    /// mounted Secret that a variable names (a value under the mount's path).
+    /// </summary>
+    public static HashSet<(string Secret, string Key)> SecretKeysRead(IEnumerable<object> objects)
+    {
+        var read = new HashSet<(string Secret, string Key)>();
+        foreach (var (_, _, template, _) in Workloads(objects))
+        {
+            var secrets = (template.Spec.Volumes ?? []).Where(v => v.Secret is not null).ToDictionary(v => v.Name, v => v.Secret.SecretName);
+            foreach (var container in (template.Spec.InitContainers ?? []).Concat(template.Spec.Containers))
+            {
+                foreach (var variable in container.Env ?? [])
+                    if (variable.ValueFrom?.SecretKeyRef is { } key) read.Add((key.Name, key.Key));
+                foreach (var mount in (container.VolumeMounts ?? []).Where(m => secrets.ContainsKey(m.Name)))
+                    foreach (var variable in (container.Env ?? []).Where(v => v.Value?.StartsWith(mount.MountPath + "/", StringComparison.Ordinal) == true))
+                        read.Add((secrets[mount.Name], variable.Value[(mount.MountPath.Length + 1)..]));
+            }
+        }
+        return read;
     }
 
     /// <summary>A Secret the manifests name but do not hold: its namespace, and its keys with the values the user's commands give them.</summary>

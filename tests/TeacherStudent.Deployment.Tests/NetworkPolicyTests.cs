@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 using Xunit.Abstractions;
 using static TeacherStudent.Deployment.Tests.Manifests;
@@ -62,7 +63,7 @@ public sealed class NetworkPolicyTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void ADefaultDenyIsolatesEveryPodOfTheNamespace(string overlay)
     {
         var network = Render(overlay);
@@ -81,7 +82,7 @@ public sealed class NetworkPolicyTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void EachNetworkPolicySelectsExactlyThePodsItMeansAndOpensOnlyTheirPorts(string overlay)
     {
         var network = Render(overlay);
@@ -104,7 +105,7 @@ public sealed class NetworkPolicyTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void TheTeachersGrpcPortLetsInTheStudentsAndTheNamespacesJobsOnly(string overlay)
     {
         var network = Render(overlay);
@@ -124,6 +125,25 @@ public sealed class NetworkPolicyTests
 
     [Theory]
     [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    public void WithTeacherTlsThePlaintextProbePortLetsInNoPodAndTheTlsPortTheSameClientsAsBefore(string overlay)
+    {
+        var network = Render($"{overlay}+{TlsComponent}");
+        var plaintext = Render(overlay);
+        var teacher = network.Teacher;
+
+        // The kubelet probes from the node, which the policies do not govern: no rule opens the port to a pod.
+        Assert.Empty(RulesOpening(network.Policies, teacher, network.Port(teacher, "health")));
+        foreach (var from in network.Workloads.Values.Concat(network.Others.All))
+            network.AssertKeptOut(from, teacher, "health");
+        // The policies are the overlay's own, and let the same pods reach the gRPC port.
+        Assert.Equal(plaintext.Policies.Select(p => KubernetesYaml.Serialize(p)), network.Policies.Select(p => KubernetesYaml.Serialize(p)));
+        foreach (var from in network.Workloads.Values.Concat(network.Others.All))
+            Assert.Equal(Admits(plaintext.Policies, plaintext.Workloads.GetValueOrDefault(from.What) ?? from, plaintext.Teacher, plaintext.Port(plaintext.Teacher, "grpc")),
+                Admits(network.Policies, from, teacher, network.Port(teacher, "grpc")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void RedisLetsInTheTeachersOnly(string overlay)
     {
         var network = Render(overlay);
@@ -135,7 +155,7 @@ public sealed class NetworkPolicyTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void TheTeachersMetricsPortLetsInOnlyNamespacesLabelledForMonitoring(string overlay)
     {
         var network = Render(overlay);

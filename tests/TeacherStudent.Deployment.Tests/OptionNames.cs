@@ -40,11 +40,14 @@ public sealed class OptionNames(string service, IReadOnlyDictionary<string, Type
     /// <summary>Null when <paramref name="variable"/> is a real setting of this service, else why not.</summary>
     public string? Problem(string variable)
     {
-        // The host's own settings: URLs and environment, runtime knobs, logging; and the allocator
-        // the image preloads (jemalloc, keeping freed pages: see scripts/jemalloc.sh).
+        // The host's own settings: URLs and environment, runtime knobs, logging, the teacher's Kestrel
+        // endpoints; and the allocator the image preloads (jemalloc, keeping freed pages: see scripts/jemalloc.sh).
         if (variable is "ASPNETCORE_URLS" or "ASPNETCORE_ENVIRONMENT" || variable.StartsWith("DOTNET_", StringComparison.Ordinal)) return null;
         if (variable is "LD_PRELOAD" or "MALLOC_CONF") return null;
         var keys = variable.Split("__");
+        if (keys[0].Equals("Kestrel", StringComparison.OrdinalIgnoreCase))
+            return service == "teacher" && IsKestrelEndpointSetting(keys)
+                ? null : $"{variable} is no Kestrel endpoint setting of the {service} this test knows (Kestrel__Endpoints__NAME__ and one of {string.Join(", ", KestrelEndpointSettings)})";
         if (keys[0] == "Logging")
             return keys.Length == 3 && keys[1] == "LogLevel" || keys.Length == 3 && keys[1] == "Console" && Resolves(typeof(ConsoleLoggerOptions), keys, 2)
                 ? null : $"{variable} is no logging setting this test knows";
@@ -81,6 +84,16 @@ public sealed class OptionNames(string service, IReadOnlyDictionary<string, Type
         }
         return failures;
     }
+
+    // The settings of a Kestrel endpoint from configuration that the manifests may give
+    // (Kestrel:Endpoints:NAME:..., as Kestrel's configuration loader reads them; keys are case-insensitive).
+    private static readonly string[] KestrelEndpointSettings = ["Url", "Protocols", "Certificate__Path", "Certificate__KeyPath"];
+
+    /// <summary>True for Kestrel__Endpoints__NAME__SETTING, SETTING one of <see cref="KestrelEndpointSettings"/>.</summary>
+    private static bool IsKestrelEndpointSetting(string[] keys) =>
+        keys.Length >= 4 && keys[1].Equals("Endpoints", StringComparison.OrdinalIgnoreCase)
+        && keys[2].Length > 0 && keys[2].All(char.IsAsciiLetterOrDigit)
+        && KestrelEndpointSettings.Contains(string.Join("__", keys[3..]), StringComparer.OrdinalIgnoreCase);
 
     private static IEnumerable<KeyValuePair<string, Type>> SectionsOf(Assembly assembly, string ns) =>
         assembly.GetTypes()

@@ -5,15 +5,20 @@ namespace TeacherStudent.Deployment.Tests;
 /// <summary>
 /// The fallback where kubectl is not installed: renders a kustomization of k8s/ the way
 /// <c>kubectl kustomize</c> does, for the features these manifests use and nothing more:
-/// resources (files and folders), strategic-merge patches from a file (maps merged key by key,
-/// lists of named items merged by name, other lists replaced), JSON 6902 patches (add, replace) on
-/// a target kind, the images transformer (newTag), and the namespace. Anything else in a
-/// kustomization.yaml (a generator, say) fails here, so the tests cannot quietly render something
-/// other than what kubectl would; where kubectl is there, a test checks that both render the same.
+/// resources (files and folders), components (a <c>kind: Component</c> folder whose patches apply to
+/// the objects gathered so far, before the kustomization's own), strategic-merge patches from a file
+/// (maps merged key by key, lists of named items merged by name, other lists replaced), JSON 6902
+/// patches (add, replace) on a target kind, the images transformer (newTag), and the namespace.
+/// Anything else in a kustomization.yaml (a generator, say) fails here, so the tests cannot quietly
+/// render something other than what kubectl would; where kubectl is there, a test checks that both
+/// render the same.
 /// </summary>
 public static class PartialKustomize
 {
-    private static readonly string[] KnownKeys = ["apiVersion", "kind", "namespace", "resources", "images", "patches"];
+    private static readonly string[] KnownKeys = ["apiVersion", "kind", "namespace", "resources", "components", "images", "patches"];
+
+    // What a component may hold here: patches, nothing else.
+    private static readonly string[] KnownComponentKeys = ["apiVersion", "kind", "patches"];
 
     /// <summary>The rendered objects of the kustomization in <paramref name="directory"/>, as one multi-document YAML string.</summary>
     public static string Render(string directory)
@@ -36,7 +41,31 @@ public static class PartialKustomize
             if (Directory.Exists(path)) objects.AddRange(RenderRaw(path));
             else objects.AddRange(Kustomize.LoadDocuments(path).Cast<Dictionary<object, object>>());
         }
-        foreach (Dictionary<object, object> patch in List(k, "patches"))
+        // As kustomize orders them: the resources, then each component, then this kustomization's own transformers.
+        foreach (string component in List(k, "components"))
+        {
+            var path = Path.GetFullPath(Path.Combine(directory, component));
+            var c = Kustomize.Kustomization(path);
+            if (!Equals(c.GetValueOrDefault("kind"), "Component")) throw new InvalidOperationException($"{path}/kustomization.yaml is listed as a component and is no kind: Component.");
+            var unknownInComponent = c.Keys.Cast<string>().Except(KnownComponentKeys).ToArray();
+            if (unknownInComponent.Length > 0) throw new NotSupportedException($"{path}/kustomization.yaml uses {string.Join(", ", unknownInComponent)}, which this renderer does not know in a component.");
+            Patch(objects, path, List(c, "patches"));
+        }
+        Patch(objects, directory, List(k, "patches"));
+        foreach (Dictionary<object, object> image in List(k, "images"))
+            foreach (var container in objects.SelectMany(Containers))
+                if (container["image"] is string current && Kustomize.ImageName(current) == (string)image["name"])
+                    container["image"] = $"{image["name"]}:{image["newTag"]}";
+        if (k.TryGetValue("namespace", out var ns))
+            foreach (var o in objects.Where(o => Kind(o) != "Namespace"))
+                ((Dictionary<object, object>)o["metadata"])["namespace"] = ns;
+        return objects;
+    }
+
+    /// <summary>Applies <paramref name="patches"/> of the kustomization in <paramref name="directory"/> to <paramref name="objects"/>.</summary>
+    private static void Patch(List<Dictionary<object, object>> objects, string directory, List<object> patches)
+    {
+        foreach (Dictionary<object, object> patch in patches)
         {
             if (patch.TryGetValue("path", out var file))
             {
@@ -54,14 +83,6 @@ public static class PartialKustomize
                     foreach (Dictionary<object, object> operation in operations) Json6902(o, operation);
             }
         }
-        foreach (Dictionary<object, object> image in List(k, "images"))
-            foreach (var container in objects.SelectMany(Containers))
-                if (container["image"] is string current && Kustomize.ImageName(current) == (string)image["name"])
-                    container["image"] = $"{image["name"]}:{image["newTag"]}";
-        if (k.TryGetValue("namespace", out var ns))
-            foreach (var o in objects.Where(o => Kind(o) != "Namespace"))
-                ((Dictionary<object, object>)o["metadata"])["namespace"] = ns;
-        return objects;
     }
 
     private static string Kind(Dictionary<object, object> o) => (string)o["kind"];
@@ -99,12 +120,23 @@ public static class PartialKustomize
             else if (value is List<object> patchList && target.TryGetValue(key, out var existingList) && existingList is List<object> targetList
                      && patchList.All(i => i is Dictionary<object, object> d && d.ContainsKey("name")))
             {
+                // As kustomize orders the result: the patch's items in its order (each merged into the
+                // item of its name, or new), then the items the patch does not name, in their order.
+                var unnamed = targetList.Cast<Dictionary<object, object>>().ToList();
+                var merged = new List<object>();
                 foreach (Dictionary<object, object> item in patchList)
                 {
-                    var same = targetList.Cast<Dictionary<object, object>>().FirstOrDefault(t => Equals(t["name"], item["name"]));
-                    if (same is null) targetList.Add(item);
-                    else StrategicMerge(same, item);
+                    var same = unnamed.FirstOrDefault(t => Equals(t["name"], item["name"]));
+                    if (same is null) merged.Add(item);
+                    else
+                    {
+                        StrategicMerge(same, item);
+                        merged.Add(same);
+                        unnamed.Remove(same);
+                    }
                 }
+                targetList.Clear();
+                targetList.AddRange(merged.Concat(unnamed));
             }
             else
             {

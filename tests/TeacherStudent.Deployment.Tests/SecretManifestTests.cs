@@ -24,21 +24,9 @@ public sealed class SecretManifestTests
         var ns = Single<V1Deployment>(objects, "teacher").Metadata.NamespaceProperty;
 
         // Every key read: as a variable (secretKeyRef), or as a file of a mounted Secret that a variable names.
-        var read = new HashSet<(string Secret, string Key)>();
-        foreach (var (kind, name, template, _) in Workloads(objects))
-        {
-            var secrets = (template.Spec.Volumes ?? []).Where(v => v.Secret is not null).ToDictionary(v => v.Name, v => v.Secret.SecretName);
-            foreach (var container in (template.Spec.InitContainers ?? []).Concat(template.Spec.Containers))
-            {
-                // A whole Secret as variables would hand every key to every process of the container.
-                Assert.DoesNotContain(container.EnvFrom ?? [], e => e.SecretRef is not null);
-                foreach (var variable in container.Env ?? [])
-                    if (variable.ValueFrom?.SecretKeyRef is { } key) read.Add((key.Name, key.Key));
-                foreach (var mount in (container.VolumeMounts ?? []).Where(m => secrets.ContainsKey(m.Name)))
-                    foreach (var variable in (container.Env ?? []).Where(v => v.Value?.StartsWith(mount.MountPath + "/", StringComparison.Ordinal) == true))
-                        read.Add((secrets[mount.Name], variable.Value[(mount.MountPath.Length + 1)..]));
-            }
-        }
+        var read = SecretKeysRead(objects);
+        // A whole Secret as variables would hand every key to every process of the container.
+        Assert.DoesNotContain(Containers(objects), c => (c.Container.EnvFrom ?? []).Any(e => e.SecretRef is not null));
         var created = AsK8sReadmeCreatesThem;
 
         Assert.Empty(objects.OfType<V1Secret>()); // named by the manifests, created by the user: no key in the repository

@@ -13,7 +13,7 @@ namespace TeacherStudent.Deployment.Tests;
 public sealed class TeacherStopManifestTests
 {
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void TheTeachersWholeStopEndsInsideItsPodsTerminationGracePeriod(string overlay)
     {
         var (pod, shutdown) = Teacher(overlay);
@@ -27,7 +27,7 @@ public sealed class TeacherStopManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Overlays), MemberType = typeof(Manifests))]
+    [MemberData(nameof(Renderings), MemberType = typeof(Manifests))]
     public void AReadinessProbeSeesNotServingBeforeTheDrainBegins(string overlay)
     {
         var (pod, shutdown) = Teacher(overlay);
