@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line: "N passed, N failed" summed over them all.
-# Installs what the tests need (redis-server, the Fashion-MNIST dataset, the fortunes corpus, Python's gRPC and
+# Installs what the tests need (redis-server, openssl for the documented certificate commands, the Fashion-MNIST dataset, the fortunes corpus, Python's gRPC and
 # numpy and Node.js for the foreign clients, PyTorch (python3-torch) as the reference for models in its formats and for the
 # Hugging Face decoder, the Node client's npm packages and the tokenizer tests' reference) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-packages.sh
-ensure_packages redis-server dataset-fashion-mnist fortunes python3-grpcio python3-grpc-tools python3-numpy python3-torch
+ensure_packages redis-server openssl dataset-fashion-mnist fortunes python3-grpcio python3-grpc-tools python3-numpy python3-torch
 ensure_node
 # The deployment tests render k8s/ with kubectl's kustomize (no cluster needed); without kubectl, with their own partial renderer.
 command -v kubectl >/dev/null 2>&1 || [ -x /usr/bin/kubectl ] || echo "kubectl not found: the deployment tests render k8s/ with their own partial kustomize"
