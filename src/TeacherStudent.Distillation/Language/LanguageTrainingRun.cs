@@ -138,7 +138,7 @@ public sealed class LanguageTrainingRun(
         if (state.StepsDone == 0 && settings.EvalInterval > 0) history.Add(Evaluate(model, 0, null, 0, 0, secondsBefore, []));
         long tokensThisProcess = 0;
         Task<SequenceTargetBatch>? pending = null;  // online: the next step's targets, asked for ahead
-        Task<TextTargetBatch>? pendingText = null;  // the same for a cross-tokenizer student
+        Task<(WindowText[] Windows, TextTargetBatch Targets)>? pendingText = null;  // the same for a cross-tokenizer student, with its windows spelt
         long alignedPositions = 0, studentPositions = 0;
 
         model.train();
@@ -162,10 +162,10 @@ public sealed class LanguageTrainingRun(
                     break;
                 case LanguageTrainingMode.Online when settings.CrossTokenizer:
                 {
-                    var targets = await (pendingText ?? RequestTextTargets(step, cancellationToken));
+                    var (texts, targets) = await (pendingText ?? RequestTextTargets(step, cancellationToken));
                     pendingText = step < settings.Steps ? RequestTextTargets(step + 1, cancellationToken) : null;
                     Note(versions, targets.Targets.TeacherVersion);
-                    var aligned = Align(windows!, targets.Tokens);
+                    var aligned = Align(texts, targets.Tokens);
                     alignedPositions += aligned.Student.Length;
                     studentPositions += (long)settings.BatchSize * ContextLength;
                     loss = Step(model, optimizer, () => CrossTokenizerLoss(model, objective, windows!, targets, aligned));
@@ -254,19 +254,22 @@ public sealed class LanguageTrainingRun(
     private Task<SequenceTargetBatch> RequestTargets(int step, CancellationToken cancellationToken) =>
         teacher!.GetAsync(Inputs(TrainingWindows(step)), settings.BatchSize, ContextLength, settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
 
-    /// <summary>A cross-tokenizer step's targets: the teacher's answer for the text of that step's windows.</summary>
-    private Task<TextTargetBatch> RequestTextTargets(int step, CancellationToken cancellationToken) =>
-        ((ITextTargetSource)teacher!).GetForTextsAsync(WindowTexts(TrainingWindows(step)).Select(w => w.Text).ToArray(),
+    /// <summary>A cross-tokenizer step's windows spelt as text, and the teacher's answer for that text.</summary>
+    private async Task<(WindowText[] Windows, TextTargetBatch Targets)> RequestTextTargets(int step, CancellationToken cancellationToken)
+    {
+        var texts = WindowTexts(TrainingWindows(step));
+        var targets = await ((ITextTargetSource)teacher!).GetForTextsAsync(texts.Select(w => w.Text).ToArray(),
             settings.Targets(StepSeed(settings.Seed, step)), cancellationToken);
+        return (texts, targets);
+    }
 
     /// <summary>Every window (context length + 1 tokens) spelt as text, with the bytes each of its tokens covers.</summary>
     private WindowText[] WindowTexts(int[] windows) =>
         Enumerable.Range(0, windows.Length / WindowLength).Select(i => ByteAlignment.Spell(tokenizer.Vocabulary, windows.AsSpan(i * WindowLength, WindowLength))).ToArray();
 
     /// <summary>The rows of the student's logits [B * L] and of the teacher's targets that predict the same bytes.</summary>
-    private AlignedRows Align(int[] windows, TokenizedTexts teacherTokens)
+    private AlignedRows Align(WindowText[] texts, TokenizedTexts teacherTokens)
     {
-        var texts = WindowTexts(windows);
         List<int> studentRows = [], teacherRows = [];
         for (int b = 0; b < texts.Length; b++)
             foreach (var (s, t) in ByteAlignment.Pairs(texts[b], teacherTokens.StartsOf(b), teacherTokens.EndsOf(b), teacherTokens.Lengths[b]))

@@ -23,6 +23,7 @@ public sealed class TokenizerVocabulary
         AddedIds = addedTokens.Select(a => a.Id).ToHashSet();
         Digest = digest;
         tokenBytes = new Lazy<byte[]?[]?>(ReadTokenBytes);
+        byteLengths = new Lazy<IReadOnlyList<int>?>(() => TokenBytes?.Select(b => b?.Length ?? 0).ToArray());
     }
 
     /// <summary>One past the largest id: the width of the logits a model with this vocabulary has (at least).</summary>
@@ -58,7 +59,9 @@ public sealed class TokenizerVocabulary
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"id {id} is not in the vocabulary ({bytes.Length} ids).");
 
     /// <summary>The number of bytes of text each id spells (0 for an id the vocabulary lacks); null when the vocabulary is not byte-level.</summary>
-    public int[]? ByteLengths => TokenBytes?.Select(b => b?.Length ?? 0).ToArray();
+    public IReadOnlyList<int>? ByteLengths => byteLengths.Value;
+
+    private readonly Lazy<IReadOnlyList<int>?> byteLengths;
 
     private byte[]?[]? TokenBytes => tokenBytes.Value;
 

@@ -43,16 +43,3 @@ public sealed record TokenizedTexts(int Sequences, int Length, int[] Ids, int[] 
     /// <summary>The byte ends of sequence <paramref name="index"/>'s tokens.</summary>
     public ReadOnlySpan<int> EndsOf(int index) => Ends.AsSpan(index * Length, Length);
 }
-
-/// <summary>A teacher's targets for texts: <see cref="Targets"/> at every position of <see cref="Tokens"/> (row t predicts token t + 1).</summary>
-public sealed record TextTargetBatch(TokenizedTexts Tokens, SequenceTargetBatch Targets);
-
-/// <summary>
-/// A teacher that also scores text it tokenizes itself and says which bytes each of its tokens covers:
-/// what a student with another tokenizer aligns by (<see cref="ByteAlignment"/>).
-/// </summary>
-public interface ITextTargetSource : ISequenceTargetSource
-{
-    /// <summary>The teacher's targets for <paramref name="texts"/>, tokenized by the teacher, as <paramref name="settings"/> ask.</summary>
-    Task<TextTargetBatch> GetForTextsAsync(IReadOnlyList<string> texts, SequenceTargetSettings settings, CancellationToken cancellationToken);
-}
