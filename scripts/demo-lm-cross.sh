@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Cross-tokenizer distillation on the fortunes corpus (./demo.sh lm-cross): the language-model demo's teacher
 # (its tokenizer: 2000 tokens) teaches a student that has a tokenizer of its own (1000 tokens, trained on the
-# same train split), which the teacher's targets cannot be compared with token by token. Three students of the
-# demo's shape and budget, with that tokenizer: cross-entropy alone (ce); Universal Logit Distillation on the
-# positions aligned by bytes with the teacher's, the teacher tokenizing each window's text itself (uld); and a
-# black-box student trained on text the teacher writes (sequence-level distillation, blackbox), measured on the
-# corpus's test split like the others. They compare in bits per byte: token perplexities of different
+# same train split), which the teacher's targets cannot be compared with token by token. Four students of the
+# demo's shape and budget, with that tokenizer: cross-entropy alone (ce); on the positions aligned by bytes with the
+# teacher's (the teacher tokenizing each window's text itself), Universal Logit Distillation (uld) and forward KL
+# against the teacher's distribution carried over to the student's tokens (projected, which reads the teacher's
+# tokenizer); and a black-box student trained on text the teacher writes (sequence-level distillation, blackbox),
+# measured on the corpus's test split like the others. They compare in bits per byte: token perplexities of different
 # tokenizers count different tokens. Seeds 1-3 (LM_CROSS_SEEDS="1" for one). Writes artifacts/lm-cross/report.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,8 @@ tokenizer=$out/runs/ce-s${seeds[0]}/tokenizer
 for seed in "${seeds[@]}"; do
   student ce "$seed" --mode supervised
   student uld "$seed" --tokenizer "$tokenizer" --mode online --loss uld --alpha 0.5 --k 0 --teacher fortunes --teacher-address "$address"
+  student projected "$seed" --tokenizer "$tokenizer" --mode online --loss projected_kl --alpha 0.5 --k 0 --teacher-tokenizer "$lm_teacher_dir/model" \
+    --teacher fortunes --teacher-address "$address"
   student blackbox "$seed" --tokenizer "$tokenizer" --mode blackbox --corpus-test true --prompts "$out/prompts.jsonl" --samples 256 --max-new-tokens 128 \
     --generation-seed "$seed" --teacher-timeout-seconds 1800 --teacher fortunes --teacher-address "$address"
 done

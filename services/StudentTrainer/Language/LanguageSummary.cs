@@ -7,7 +7,7 @@ namespace TeacherStudent.StudentTrainer.Language;
 /// <summary>
 /// Gathers a language-model demo into one report (<c>summarize-lm</c>): the teacher's
 /// perplexity and bits per byte, every student's (with the loss it learned by: ce, forward_kl, reverse_kl,
-/// on_policy, uld or blackbox; a black-box student measured on the corpus's test split, not its teacher's text),
+/// on_policy, uld, projected_kl or blackbox; a black-box student measured on the corpus's test split, not its teacher's text),
 /// and the figures of <c>measure-targets</c>; prints them as tables. Students with another tokenizer than the
 /// teacher's compare by bits per byte: their token perplexities count different tokens.
 /// </summary>
@@ -53,9 +53,9 @@ public static class LanguageSummary
         Console.WriteLine();
         Console.WriteLine($"teacher {teacher.Model.Architecture} {teacher.Model.Layers}x{teacher.Model.Width} ({teacher.Parameters:N0} parameters): test perplexity {teacher.Perplexity:0.00}, "
                           + $"{Bits(teacher.TestBitsPerByte)} bits per byte");
-        Console.WriteLine($"{"student",-22} {"loss",-11} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10} {"bits/byte",10}");
+        Console.WriteLine($"{"student",-22} {"loss",-12} {"targets",-10} {"steps",6} {"tokens",10} {"perplexity",10} {"bits/byte",10}");
         foreach (var s in report.Students)
-            Console.WriteLine($"{s.Name,-22} {s.Loss,-11} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00} {Bits(s.BitsPerByte),10}");
+            Console.WriteLine($"{s.Name,-22} {s.Loss,-12} {s.Targets ?? "-",-10} {s.Steps,6} {s.Tokens,10} {s.Perplexity,10:0.00} {Bits(s.BitsPerByte),10}");
         if (figures is not null)
         {
             Console.WriteLine($"{"targets",-10} {"bytes/token",12} {"wire",8} {"KL (nats)",10}");
@@ -98,7 +98,7 @@ public sealed record LanguageStudentSummary(
     /// <summary>The test split in bits per byte: what compares students of different tokenizers.</summary>
     public double? BitsPerByte { get; init; }
 
-    /// <summary>A uld student's share of positions aligned with its teacher's by bytes.</summary>
+    /// <summary>A cross-tokenizer student's (uld, projected_kl) share of positions aligned with its teacher's by bytes.</summary>
     public double? AlignedShare { get; init; }
 
     public string? TokenizerDigest { get; init; }
