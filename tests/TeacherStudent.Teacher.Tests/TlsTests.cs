@@ -16,14 +16,7 @@ public sealed class TlsTests
         // Arrange: a self-signed certificate for 127.0.0.1 as PEM files.
         using var directory = new TemporaryDirectory();
         var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 61);
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        await File.WriteAllTextAsync(directory.File("tls.crt"), certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(directory.File("tls.key"), key.ExportPkcs8PrivateKeyPem());
+        using var certificate = await SelfSignedAsync(directory);
         var app = TeacherApp.Build([
             "--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
             $"--Kestrel:Certificates:Default:Path={directory.File("tls.crt")}",
@@ -61,14 +54,7 @@ public sealed class TlsTests
         // Arrange: callers on a TLS port, the kubelet's plaintext gRPC probes on a port of their own.
         using var directory = new TemporaryDirectory();
         var checkpoint = TeacherCheckpoints.Create(directory.File("teacher.ckpt"), seed: 62);
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        await File.WriteAllTextAsync(directory.File("tls.crt"), certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(directory.File("tls.key"), key.ExportPkcs8PrivateKeyPem());
+        using var certificate = await SelfSignedAsync(directory);
         var healthPort = FreePort.Next();
         var app = TeacherApp.Build([
             "--Logging:LogLevel:Default=Warning",
@@ -110,5 +96,19 @@ public sealed class TlsTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    // A self-signed certificate for 127.0.0.1, written as PEM files tls.crt and tls.key in the directory.
+    private static async Task<X509Certificate2> SelfSignedAsync(TemporaryDirectory directory)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        await File.WriteAllTextAsync(directory.File("tls.crt"), certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(directory.File("tls.key"), key.ExportPkcs8PrivateKeyPem());
+        return certificate;
     }
 }
