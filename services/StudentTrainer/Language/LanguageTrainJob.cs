@@ -277,7 +277,7 @@ public sealed class LanguageTrainJob(IOptions<LanguageTrainerOptions> trainerOpt
         var identity = await connection.Source.DescribeAsync(cancellationToken);
         if (identity.TokenizerDigest != tokenizer.Digest)
             throw new ArgumentException(
-                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer ({connection.Hint}), or learn across tokenizers with --loss uld.");
+                $"teacher '{identity.Name}' uses tokenizer {identity.TokenizerDigest} but this student's is {tokenizer.Digest}; a student must use its teacher's tokenizer ({connection.Hint}), or learn across tokenizers with --loss projected_kl (given the teacher's tokenizer) or --loss uld.");
     }
 
     /// <summary>A teacher source and the channel it talks over (if any), disposed together; an ensemble's, with its members' connections.</summary>
