@@ -33,7 +33,7 @@ public sealed class OneOfAttributeTests
 
         var failures = Failures(options);
 
-        Assert.Equal(["Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl or uld."], failures);
+        Assert.Equal(["Loss must be forward_kl, reverse_kl, jsd, skew_kl, skew_reverse_kl, uld or projected_kl."], failures);
     }
 
     [Theory]
