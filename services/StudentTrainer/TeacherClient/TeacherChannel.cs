@@ -179,7 +179,7 @@ public sealed record TeacherTls(string Host, string CaFile)
             }
             if (authorities.Count == 0) throw new ArgumentException($"Teacher:TlsCaFile '{CaFile}' holds no PEM certificate.");
         }
-        return (_, certificate, _, errors) =>
+        return (_, certificate, presentedChain, errors) =>
         {
             if (certificate is null) return false;
             using var presented = new X509Certificate2(certificate);
@@ -191,6 +191,9 @@ public sealed record TeacherTls(string Host, string CaFile)
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                // Intermediate certificates the server sent, so that a leaf signed by one chains to the trusted root.
+                if (presentedChain is not null)
+                    foreach (var element in presentedChain.ChainElements.Skip(1)) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
                 chained = chain.Build(presented);
             }
             var named = Host.Length > 0 ? presented.MatchesHostname(Host) : (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0;

@@ -155,7 +155,8 @@ public sealed class SequenceBatchingTests
         using var holder = teacher.Server.Client.SoftTargets(cancellationToken: stopHolding.Token);
         await holder.RequestStream.WriteAsync(teacher.Request(teacher.Tokens(0, 2, 16), 2, 16, k: 4));
         await BatchingTeacher.EventuallyAsync(() => teacher.Metrics.QueuedExamples == 2, "the queue is full");
-        using var call = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(3));
+        // Long enough that the refusal, sent a second before the deadline (QueueDeadline), reaches the caller on a loaded machine.
+        using var call = teacher.Server.Client.SoftTargets(deadline: DateTime.UtcNow.AddSeconds(10));
 
         // Act
         await call.RequestStream.WriteAsync(teacher.Request(teacher.Tokens(200, 1, 16), 1, 16, k: 4));
