@@ -1,9 +1,7 @@
 using Google.Protobuf;
 using Grpc.Net.Client;
 using TeacherStudent.Contracts.V1;
-using TeacherStudent.Distillation.Models;
 using TeacherStudent.StudentTrainer.TeacherClient;
-using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer.Tests.TeacherClient;
 
@@ -15,29 +13,10 @@ namespace TeacherStudent.StudentTrainer.Tests.TeacherClient;
 public sealed class ReplicatedTeacherTests : IAsyncLifetime
 {
     private readonly TemporaryDirectory directory = new("replicated-teacher-tests");
-    private readonly List<Replica> replicas = [];
+    private List<TeacherReplica> replicas = [];
 
-    private sealed record Replica(RunningProcess Process, string Address, string Version);
-
-    public async Task InitializeAsync()
-    {
-        var starting = new List<(RunningProcess, string)>();
-        foreach (var seed in new[] { 1, 2 })
-        {
-            var checkpoint = directory.File($"teacher-{seed}.ckpt");
-            manual_seed(seed);
-            var spec = ModelSpec.ForFashionMnist(Mlp.Name, 16);
-            using (var model = spec.Create()) Checkpoint.Save(checkpoint, spec, model);
-            starting.Add((RunningProcess.Start(Builds.Teacher,
-                ["--urls", "http://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu",
-                 "--Logging:LogLevel:TeacherStudent.Teacher.Rpc=Debug"]), checkpoint));
-        }
-        foreach (var (process, checkpoint) in starting)
-        {
-            var address = await process.WaitForAsync(@"Now listening on: (http://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
-            replicas.Add(new Replica(process, address, Checkpoint.Digest(checkpoint)));
-        }
-    }
+    public async Task InitializeAsync() =>
+        replicas = await TeacherReplicas.StartAsync(directory, "http", [1, 2], "--Logging:LogLevel:TeacherStudent.Teacher.Rpc=Debug");
 
     private string Addresses => string.Join(",", replicas.Select(r => r.Address));
 
@@ -86,7 +65,7 @@ public sealed class ReplicatedTeacherTests : IAsyncLifetime
 
         // Act: 40 batches, four in flight at a time; the replica answering is killed after the tenth.
         var answeredBy = new string[40];
-        Replica? killed = null;
+        TeacherReplica? killed = null;
         for (int start = 0; start < answeredBy.Length; start += 4)
         {
             var batch = Enumerable.Range(start, 4)
@@ -142,7 +121,7 @@ public sealed class ReplicatedTeacherTests : IAsyncLifetime
         Assert.Contains("Drained: all", stopped.Process.Output);
         var survivor = replicas.Single(r => r != stopped);
         Assert.All(answeredBy[beforeExit..], v => Assert.Equal(survivor.Version, v));
-        int Answered(Replica r) => System.Text.RegularExpressions.Regex.Matches(r.Process.Output, "Answered \\d+ for fashion").Count;
+        int Answered(TeacherReplica r) => System.Text.RegularExpressions.Regex.Matches(r.Process.Output, "Answered \\d+ for fashion").Count;
         Assert.Equal(answeredBy.Count(v => v == stopped.Version), Answered(stopped));
         // The survivor's log reaches this process a little after its replies do.
         for (var wait = System.Diagnostics.Stopwatch.StartNew(); replicas.Sum(Answered) < answeredBy.Count && wait.Elapsed < TimeSpan.FromSeconds(30);)

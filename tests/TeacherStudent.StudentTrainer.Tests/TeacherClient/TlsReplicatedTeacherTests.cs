@@ -4,9 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using TeacherStudent.Contracts.V1;
-using TeacherStudent.Distillation.Models;
 using TeacherStudent.StudentTrainer.TeacherClient;
-using static TorchSharp.torch;
 
 namespace TeacherStudent.StudentTrainer.Tests.TeacherClient;
 
@@ -20,7 +18,7 @@ public sealed class TlsReplicatedTeacherTests : IAsyncLifetime
     private const string CertificateName = "teacher.test";
     private const string Key = "tls-replicas-test-key";
     private readonly TemporaryDirectory directory = new("tls-replicated-teacher-tests");
-    private readonly List<(RunningProcess Process, string Address, string Version)> replicas = [];
+    private List<TeacherReplica> replicas = [];
 
     private string CertificateFile => directory.File("tls.crt");
 
@@ -37,23 +35,9 @@ public sealed class TlsReplicatedTeacherTests : IAsyncLifetime
             await File.WriteAllTextAsync(CertificateFile, certificate.ExportCertificatePem());
             await File.WriteAllTextAsync(directory.File("tls.key"), key.ExportPkcs8PrivateKeyPem());
         }
-        var starting = new List<(RunningProcess, string)>();
-        foreach (var seed in new[] { 1, 2 })
-        {
-            var checkpoint = directory.File($"teacher-{seed}.ckpt");
-            manual_seed(seed);
-            var spec = ModelSpec.ForFashionMnist(Mlp.Name, 16);
-            using (var model = spec.Create()) Checkpoint.Save(checkpoint, spec, model);
-            starting.Add((RunningProcess.Start(Builds.Teacher,
-                ["--urls", "https://127.0.0.1:0", "--Teacher:Name=fashion", $"--Teacher:Checkpoint={checkpoint}", "--Teacher:Device=cpu",
-                 $"--Kestrel:Certificates:Default:Path={CertificateFile}", $"--Kestrel:Certificates:Default:KeyPath={directory.File("tls.key")}",
-                 $"--Auth:ApiKeys:0={Key}"]), checkpoint));
-        }
-        foreach (var (process, checkpoint) in starting)
-        {
-            var address = await process.WaitForAsync(@"Now listening on: (https://127\.0\.0\.1:\d+)", TimeSpan.FromMinutes(1));
-            replicas.Add((process, address, Checkpoint.Digest(checkpoint)));
-        }
+        replicas = await TeacherReplicas.StartAsync(directory, "https", [1, 2],
+            $"--Kestrel:Certificates:Default:Path={CertificateFile}", $"--Kestrel:Certificates:Default:KeyPath={directory.File("tls.key")}",
+            $"--Auth:ApiKeys:0={Key}");
     }
 
     private string Addresses => string.Join(",", replicas.Select(r => r.Address));
