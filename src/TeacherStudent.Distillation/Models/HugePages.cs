@@ -14,7 +14,8 @@ namespace TeacherStudent.Distillation.Models;
 /// </summary>
 public static partial class HugePages
 {
-    private const long PageBytes = 2 << 20;   // the x86-64 huge page
+    /// <summary>The x86-64 huge page: 2 MB.</summary>
+    public const long PageBytes = 2 << 20;
     private const int MadviseHugePage = 14;    // MADV_HUGEPAGE
 
     /// <summary>
@@ -27,14 +28,14 @@ public static partial class HugePages
         if (!OperatingSystem.IsLinux() || tensor.device_type != DeviceType.CPU || !tensor.is_contiguous()) return default;
         long bytes = tensor.numel() * tensor.ElementSize;
         if (bytes < PageBytes) return default;
-        long start = Address(tensor);
+        long start = AddressOf(tensor);
         long first = (start + PageBytes - 1) / PageBytes * PageBytes, end = (start + bytes) / PageBytes * PageBytes;
         if (end <= first || Madvise((nint)first, (nuint)(end - first), MadviseHugePage) != 0) return default; // EINVAL when THP is off
         return new AdvisedRange(first, end - first);
     }
 
-    // The address of the first element (a one-element view's bytes: a whole tensor's may exceed a Span's length).
-    private static unsafe long Address(Tensor tensor)
+    /// <summary>The address of a CPU tensor's first element (a one-element view's bytes: a whole tensor's may exceed a Span's length).</summary>
+    public static unsafe long AddressOf(Tensor tensor)
     {
         using var flat = tensor.view(-1);
         using var first = flat.narrow(0, 0, 1);

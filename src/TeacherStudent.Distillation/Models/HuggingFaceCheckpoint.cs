@@ -216,7 +216,6 @@ public static class HuggingFaceCheckpoint
                     throw new InvalidDataException($"{file}: tensors {entries[i - 1].Name} and {entries[i].Name} overlap.");
 
         using var noGrad = no_grad(); // here; each copy enters its own on its pool thread
-        foreach (var parameter in parameters.Values) _ = HugePages.Advise(parameter); // before the first write: its pages come 2 MB at a time
         using var reader = new WeightReader(version);
         var lengthBytes = new byte[8];
         foreach (var (file, entries) in files)
@@ -226,15 +225,9 @@ public static class HuggingFaceCheckpoint
             version.Add(lengthBytes);
             long dataStart = 8 + BitConverter.ToInt64(lengthBytes); // the tensors' offsets count from here
             version.Skip(stream, dataStart - stream.Position); // the header, read and checked before
-            foreach (var entry in entries)
-            {
-                reader.Skip(stream, dataStart + entry.Start - stream.Position); // unused bytes between tensors, if any
-                if (parameters.TryGetValue(entry.Name, out var parameter)) reader.Copy(stream, entry, parameter);
-                else reader.Skip(stream, entry.End - entry.Start); // one that Ignorable lets pass
-            }
-            reader.Skip(stream, stream.Length - stream.Position);
+            // A tensor Ignorable lets pass is read and hashed, and goes nowhere.
+            reader.Read(stream, stream.Length - dataStart, entries.Select(e => (e, parameters.GetValueOrDefault(e.Name))).ToArray());
         }
-        reader.Finish();
     }
 
     // A tied model may still carry its head's copy (transformers ignores it); old checkpoints saved the rotary frequencies.
@@ -297,11 +290,13 @@ public static class HuggingFaceCheckpoint
     }
 
     /// <summary>
-    /// Reads tensors' bytes into their parameters through two staging tensors per weight dtype, one chunk ahead:
-    /// while a chunk is hashed into the version and converted into its parameter (on two pool threads: the
-    /// hash, and the copy that writes the parameter's fresh memory), the next is read from the file. Chunks go
-    /// into the version strictly in file order: each waits for the one before, and so does every other byte the
-    /// version takes (<see cref="Skip"/>).
+    /// Reads a weight file's data, front to back, in chunks of up to 16 MB, each into one of two staging tensors
+    /// per weight dtype: while a chunk is hashed into the version and its tensors' parts are converted into their
+    /// parameters (on two pool threads: the hash, and the copies that write the parameters' fresh memory), the
+    /// next is read from the file. A chunk holds as many tensors as fit, so a model of many small tensors costs
+    /// no more handovers than one of a few large ones; it ends before a tensor of another dtype (or one whose
+    /// elements would not line up with the staging tensor's). Chunks go into the version strictly in file order:
+    /// each waits for the one before.
     /// </summary>
     private sealed class WeightReader(VersionDigest version) : IDisposable
     {
@@ -309,43 +304,79 @@ public static class HuggingFaceCheckpoint
         private Task pending = Task.CompletedTask;
         private int turn;
 
-        /// <summary>Reads <paramref name="entry"/>'s bytes from <paramref name="stream"/> into <paramref name="parameter"/>, converting to its dtype and device.</summary>
-        public void Copy(Stream stream, TensorEntry entry, Tensor parameter)
+        /// <summary>
+        /// Reads the next <paramref name="length"/> bytes of <paramref name="stream"/>, a file's data, copying each
+        /// tensor of <paramref name="tensors"/> (in file order, offsets from the data's start) into its parameter,
+        /// converted to the parameter's dtype and device; a tensor without one is only hashed. Returns when every
+        /// byte is in the version; a failed copy is thrown here.
+        /// </summary>
+        public void Read(Stream stream, long length, IReadOnlyList<(TensorEntry Entry, Tensor? Parameter)> tensors)
         {
-            int size = entry.DType == ScalarType.Float32 ? 4 : 2;
-            if (!staging.TryGetValue(entry.DType, out var buffers))
-                staging[entry.DType] = buffers = [empty(ChunkBytes / size, entry.DType), empty(ChunkBytes / size, entry.DType)]; // on the CPU, where bytes can be read into
-            using var flat = parameter.view(-1);
-            long total = entry.End - entry.Start;
-            for (long done = 0; done < total;)
+            int first = 0; // the first tensor that does not end before the chunk
+            for (long start = 0; start < length;)
             {
-                int count = (int)Math.Min(ChunkBytes, total - done);
-                var buffer = buffers[turn];
+                while (first < tensors.Count && tensors[first].Entry.End <= start) first++;
+                // The dtype of the tensor the chunk starts in or before; after the last tensor, the last one's.
+                var dtype = tensors.Count == 0 ? ScalarType.Byte : tensors[Math.Min(first, tensors.Count - 1)].Entry.DType;
+                int size = ElementBytes(dtype);
+                long end = Math.Min(start + ChunkBytes, length);
+                for (int i = first; i < tensors.Count && tensors[i].Entry.Start < end; i++)
+                {
+                    var entry = tensors[i].Entry;
+                    if (entry.Start > start && (entry.DType != dtype || (entry.Start - start) % size != 0)) end = entry.Start;
+                }
+                int count = (int)(end - start);
+                var buffer = Staging(dtype)[turn];
                 turn ^= 1;
                 stream.ReadExactly(buffer.bytes[..count]); // free: the chunk that used it last finished before the previous one started
                 Wait();
-                var chunk = buffer.narrow(0, 0, count / size);
-                var target = flat.narrow(0, done / size, count / size);
-                pending = Task.WhenAll(
-                    Task.Run(() => version.Add(buffer.bytes[..count])),
-                    Task.Run(() =>
-                    {
-                        using var noGrad = no_grad(); // grad mode is per thread
-                        using (chunk) using (target) target.copy_(chunk);
-                    }));
-                done += count;
+                var parts = new List<(Tensor Source, Tensor Target)>();
+                for (int i = first; i < tensors.Count && tensors[i].Entry.Start < end; i++)
+                {
+                    var (entry, parameter) = tensors[i];
+                    if (parameter is null) continue;
+                    long from = Math.Max(entry.Start, start), to = Math.Min(entry.End, end);
+                    using var flat = parameter.view(-1);
+                    parts.Add((buffer.narrow(0, (from - start) / size, (to - from) / size), flat.narrow(0, (from - entry.Start) / size, (to - from) / size)));
+                }
+                pending = Task.WhenAll(Task.Run(() => version.Add(buffer.bytes[..count])), Task.Run(() => CopyAll(parts)));
+                start = end;
+            }
+            Wait(); // the file's last chunk is in the version before whatever comes next
+        }
+
+        private static void CopyAll(List<(Tensor Source, Tensor Target)> parts)
+        {
+            using var noGrad = no_grad(); // grad mode is per thread
+            try
+            {
+                foreach (var (source, target) in parts) target.copy_(source);
+            }
+            finally
+            {
+                foreach (var (source, target) in parts)
+                {
+                    source.Dispose();
+                    target.Dispose();
+                }
             }
         }
 
-        /// <summary>Reads the next <paramref name="count"/> bytes of <paramref name="stream"/> into the version only, after every chunk before them.</summary>
-        public void Skip(Stream stream, long count)
+        // Two chunks of one dtype, on the CPU, where bytes can be read into.
+        private Tensor[] Staging(ScalarType dtype)
         {
-            Wait();
-            version.Skip(stream, count);
+            if (!staging.TryGetValue(dtype, out var buffers))
+                staging[dtype] = buffers = [empty(ChunkBytes / ElementBytes(dtype), dtype), empty(ChunkBytes / ElementBytes(dtype), dtype)];
+            return buffers;
         }
 
-        /// <summary>Waits for the last chunk; its failure, if any, is thrown here.</summary>
-        public void Finish() => Wait();
+        private static int ElementBytes(ScalarType dtype) => dtype switch
+        {
+            ScalarType.Float32 => 4,
+            ScalarType.BFloat16 or ScalarType.Float16 => 2,
+            ScalarType.Byte => 1,
+            _ => throw new InvalidDataException($"no weights of dtype {DTypeName(dtype)} are read"), // SafetensorsFile refuses them first
+        };
 
         private void Wait() => pending.GetAwaiter().GetResult();
 

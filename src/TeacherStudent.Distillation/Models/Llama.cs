@@ -9,7 +9,7 @@ namespace TeacherStudent.Distillation.Models;
 // transformers' modeling_llama.py and its Qwen variants: the small classes in the order a token meets
 // them, the whole model at the end. Submodules and parameters carry Hugging Face's names, so the
 // state dict's keys are a checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight, ...).
-// Parameters are allocated empty, on the device and in the dtype asked: a loaded model is filled
+// Parameters are allocated empty (ParameterMemory), on the device and in the dtype asked: a loaded model is filled
 // from its files without first paying for a random initialisation, and a fresh one is initialised
 // by Llama.InitialiseRandomly. Shapes: B batch, L length, C width, H query heads, K key/value heads,
 // D head width, F feed-forward width, V vocabulary.
@@ -30,13 +30,13 @@ internal sealed class Projection : NamedModule
     private readonly Parameter weight;
     private readonly Parameter? bias;
 
-    public Projection(long inputs, long outputs, bool hasBias, ScalarType dtype, Device device) : base(nameof(Projection))
+    public Projection(long inputs, long outputs, bool hasBias, ParameterMemory memory) : base(nameof(Projection))
     {
-        weight = new Parameter(empty([outputs, inputs], dtype, device));
+        weight = memory.NewParameter(outputs, inputs);
         register_parameter("weight", weight);
         if (hasBias)
         {
-            bias = new Parameter(empty([outputs], dtype, device));
+            bias = memory.NewParameter(outputs);
             register_parameter("bias", bias);
         }
     }
@@ -53,9 +53,9 @@ internal sealed class RmsNorm : NamedModule
     private readonly Parameter weight;
     private readonly Scalar epsilon; // held: see TorchScalars
 
-    public RmsNorm(long width, double epsilon, ScalarType dtype, Device device) : base(nameof(RmsNorm))
+    public RmsNorm(long width, double epsilon, ParameterMemory memory) : base(nameof(RmsNorm))
     {
-        weight = new Parameter(empty([width], dtype, device));
+        weight = memory.NewParameter(width);
         register_parameter("weight", weight);
         this.epsilon = epsilon.ToScalar();
     }
@@ -167,21 +167,21 @@ internal sealed class LlamaAttention : NamedModule
     private readonly int heads, keyValueHeads, headWidth;
     private readonly double dropout;
 
-    public LlamaAttention(LlamaConfig config, ScalarType dtype, Device device) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, ParameterMemory memory) : base(nameof(LlamaAttention))
     {
         (heads, keyValueHeads, headWidth, dropout) = (config.Heads, config.KeyValueHeads, config.HeadWidth, config.AttentionDropout);
-        queries = new Projection(config.Width, heads * headWidth, config.QueryKeyValueBias, dtype, device);
-        keys = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
-        values = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, dtype, device);
-        output = new Projection(heads * headWidth, config.Width, config.OutputBias, dtype, device);
+        queries = new Projection(config.Width, heads * headWidth, config.QueryKeyValueBias, memory);
+        keys = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, memory);
+        values = new Projection(config.Width, keyValueHeads * headWidth, config.QueryKeyValueBias, memory);
+        output = new Projection(heads * headWidth, config.Width, config.OutputBias, memory);
         register_module("q_proj", queries);
         register_module("k_proj", keys);
         register_module("v_proj", values);
         register_module("o_proj", output);
         if (config.QueryKeyNorm)
         {
-            queryNorm = new RmsNorm(headWidth, config.NormEpsilon, dtype, device);
-            keyNorm = new RmsNorm(headWidth, config.NormEpsilon, dtype, device);
+            queryNorm = new RmsNorm(headWidth, config.NormEpsilon, memory);
+            keyNorm = new RmsNorm(headWidth, config.NormEpsilon, memory);
             register_module("q_norm", queryNorm);
             register_module("k_norm", keyNorm);
         }
@@ -241,11 +241,11 @@ internal sealed class SwiGlu : NamedModule
     private readonly Projection up;
     private readonly Projection down;   // back into the residual stream
 
-    public SwiGlu(LlamaConfig config, ScalarType dtype, Device device) : base(nameof(SwiGlu))
+    public SwiGlu(LlamaConfig config, ParameterMemory memory) : base(nameof(SwiGlu))
     {
-        gate = new Projection(config.Width, config.FeedForwardWidth, false, dtype, device);
-        up = new Projection(config.Width, config.FeedForwardWidth, false, dtype, device);
-        down = new Projection(config.FeedForwardWidth, config.Width, false, dtype, device);
+        gate = new Projection(config.Width, config.FeedForwardWidth, false, memory);
+        up = new Projection(config.Width, config.FeedForwardWidth, false, memory);
+        down = new Projection(config.FeedForwardWidth, config.Width, false, memory);
         register_module("gate_proj", gate);
         register_module("up_proj", up);
         register_module("down_proj", down);
@@ -262,12 +262,12 @@ internal sealed class LlamaBlock : NamedModule
     private readonly RmsNorm feedForwardNorm;
     private readonly SwiGlu feedForward;
 
-    public LlamaBlock(LlamaConfig config, ScalarType dtype, Device device) : base(nameof(LlamaBlock))
+    public LlamaBlock(LlamaConfig config, ParameterMemory memory) : base(nameof(LlamaBlock))
     {
-        attentionNorm = new RmsNorm(config.Width, config.NormEpsilon, dtype, device);
-        attention = new LlamaAttention(config, dtype, device);
-        feedForwardNorm = new RmsNorm(config.Width, config.NormEpsilon, dtype, device);
-        feedForward = new SwiGlu(config, dtype, device);
+        attentionNorm = new RmsNorm(config.Width, config.NormEpsilon, memory);
+        attention = new LlamaAttention(config, memory);
+        feedForwardNorm = new RmsNorm(config.Width, config.NormEpsilon, memory);
+        feedForward = new SwiGlu(config, memory);
         register_module("input_layernorm", attentionNorm);
         register_module("self_attn", attention);
         register_module("post_attention_layernorm", feedForwardNorm);
@@ -293,9 +293,9 @@ internal sealed class LlamaBlock : NamedModule
 /// <summary>The token embedding [V, C]: a row per id.</summary>
 internal sealed class TokenEmbedding : NamedModule
 {
-    public TokenEmbedding(long vocabulary, long width, ScalarType dtype, Device device) : base(nameof(TokenEmbedding))
+    public TokenEmbedding(long vocabulary, long width, ParameterMemory memory) : base(nameof(TokenEmbedding))
     {
-        Weight = new Parameter(empty([vocabulary, width], dtype, device));
+        Weight = memory.NewParameter(vocabulary, width);
         register_parameter("weight", Weight);
     }
 
@@ -311,11 +311,11 @@ internal sealed class TokenEmbedding : NamedModule
 /// <summary>The decoder stack without its head: transformers' <c>LlamaModel</c>, the "model." in tensor names.</summary>
 internal sealed class LlamaStack : NamedModule
 {
-    public LlamaStack(LlamaConfig config, ScalarType dtype, Device device) : base(nameof(LlamaStack))
+    public LlamaStack(LlamaConfig config, ParameterMemory memory) : base(nameof(LlamaStack))
     {
-        Embedding = new TokenEmbedding(config.VocabularySize, config.Width, dtype, device);
-        Blocks = ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new LlamaBlock(config, dtype, device)).ToArray());
-        FinalNorm = new RmsNorm(config.Width, config.NormEpsilon, dtype, device);
+        Embedding = new TokenEmbedding(config.VocabularySize, config.Width, memory);
+        Blocks = ModuleList(Enumerable.Range(0, config.Layers).Select(_ => new LlamaBlock(config, memory)).ToArray());
+        FinalNorm = new RmsNorm(config.Width, config.NormEpsilon, memory);
         register_module("embed_tokens", Embedding);
         register_module("layers", Blocks);
         register_module("norm", FinalNorm);
@@ -343,18 +343,19 @@ public sealed class Llama : CausalLanguageModel
 
     /// <summary>
     /// Builds the model with its parameters allocated but not set, in <paramref name="dtype"/> on
-    /// <paramref name="device"/>: fill them from a checkpoint (<see cref="HuggingFaceCheckpoint"/>) or
-    /// with <see cref="InitialiseRandomly"/>.
+    /// <paramref name="device"/> (the small ones side by side: <see cref="ParameterMemory"/>): fill them from
+    /// a checkpoint (<see cref="HuggingFaceCheckpoint"/>) or with <see cref="InitialiseRandomly"/>.
     /// </summary>
     public Llama(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Llama))
     {
         Config = config.Validate();
         device ??= CPU;
-        stack = new LlamaStack(config, dtype, device);
+        using var memory = new ParameterMemory(dtype, device);
+        stack = new LlamaStack(config, memory);
         register_module("model", stack);
         if (!config.TiedHead)
         {
-            head = new Projection(config.Width, config.VocabularySize, false, dtype, device);
+            head = new Projection(config.Width, config.VocabularySize, false, memory);
             register_module("lm_head", head);
         }
         rotary = new RotaryEmbedding(config, device);

@@ -65,6 +65,26 @@ public sealed class HugePagesTests
     }
 
     [Fact]
+    public void AModelsSmallMatricesLieSideBySideInHugePages()
+    {
+        // Arrange: 4 layers of width 256, so each q/k/v/o matrix is 256 KB, far under a huge page.
+        using var model = new Llama(LlamaConfig.Small(1000, 16, 4, 256, 4));
+
+        // Act: written, as a load or an initialisation writes them.
+        model.InitialiseRandomly();
+
+        // Assert: one after another in one block of memory, which is backed by huge pages where the kernel offers them.
+        var parameters = model.state_dict();
+        var queries = parameters["model.layers.0.self_attn.q_proj.weight"];
+        var keys = parameters["model.layers.0.self_attn.k_proj.weight"];
+        Assert.Equal(HugePages.AddressOf(queries) + queries.numel() * queries.ElementSize, HugePages.AddressOf(keys));
+        var setting = TransparentHugePages();
+        if (setting is null or "never") return;
+        Assert.True(HugePageKilobytesAt(HugePages.AddressOf(queries)) * 1024 >= HugePage,
+            $"no huge page behind a small matrix (AnonHugePages {HugePageKilobytesAt(HugePages.AddressOf(queries))} kB)");
+    }
+
+    [Fact]
     public void WhatCannotHoldAHugePageIsLeftAlone()
     {
         // Arrange: under 2 MB; not contiguous.

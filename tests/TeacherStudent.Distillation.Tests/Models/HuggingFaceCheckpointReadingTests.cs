@@ -94,6 +94,34 @@ public sealed class HuggingFaceCheckpointReadingTests
     }
 
     [Fact]
+    public void AFileOfMixedDtypesWithUnalignedOffsetsLoadsEveryTensor()
+    {
+        using var single = new TemporaryDirectory();
+        using var mixed = new TemporaryDirectory();
+        using var saved = RandomModel(LlamaTests.TinyQwen3);
+        Save(single.Path, saved, ScalarType.Float32);
+        foreach (var file in (string[])["config.json", "generation_config.json", "tokenizer.json"])
+            File.Copy(Path.Combine(single.Path, file), Path.Combine(mixed.Path, file));
+        // float32, bfloat16 and float16 in turn, 2 unused bytes before each: a float32 tensor often starts 2 bytes
+        // off a multiple of 4, and neighbours of one dtype share the loader's read chunks with others.
+        ScalarType[] dtypes = [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16];
+        var tensors = saved.state_dict().OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select((p, i) => (p.Key, p.Value.to(dtypes[i % 3]))).ToList();
+        WriteSafetensors(Path.Combine(mixed.Path, HuggingFaceCheckpoint.WeightsFile), tensors, gap: 2);
+
+        using var loaded = HuggingFaceCheckpoint.Load(mixed.Path, CPU);
+
+        var actual = loaded.Model.state_dict();
+        foreach (var (name, tensor) in tensors)
+        {
+            using var expected = tensor.to(ScalarType.Float32);
+            Assert.True(expected.allclose(actual[name], rtol: 0, atol: 0), $"{name} ({tensor.dtype}) differs after loading");
+        }
+        Assert.Equal(Digest(mixed.Path, "config.json", "model.safetensors", "tokenizer.json", "generation_config.json"), loaded.Version);
+        foreach (var (_, tensor) in tensors) tensor.Dispose();
+    }
+
+    [Fact]
     public void TensorsWhoseBytesOverlapAreRefusedNamingTheFileAndBoth()
     {
         using var directory = new TemporaryDirectory();
@@ -154,7 +182,8 @@ public sealed class HuggingFaceCheckpointReadingTests
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    // A safetensors file written here, independently of the project's writer: float32 tensors with `gap` unused bytes before each.
+    // A safetensors file written here, independently of the project's writer: tensors in their own dtypes (float32,
+    // bfloat16, float16) with `gap` unused bytes before each.
     private static void WriteSafetensors(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors, int gap)
     {
         var header = new JsonObject();
@@ -165,7 +194,7 @@ public sealed class HuggingFaceCheckpointReadingTests
             var bytes = tensor.contiguous().bytes.ToArray();
             header[name] = new JsonObject
             {
-                ["dtype"] = "F32",
+                ["dtype"] = tensor.dtype switch { ScalarType.BFloat16 => "BF16", ScalarType.Float16 => "F16", _ => "F32" },
                 ["shape"] = new JsonArray(tensor.shape.Select(d => (JsonNode)d).ToArray()),
                 ["data_offsets"] = new JsonArray(data.Length, data.Length + bytes.Length),
             };

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using TeacherStudent.Distillation.Text;
 using Xunit.Abstractions;
@@ -140,6 +141,39 @@ public sealed class HuggingFaceTokenizerTests(ITestOutputHelper output)
 
         // Assert
         Assert.Equal(expected, digest);
+    }
+
+    [Fact]
+    public void AUnigramVocabularyIsReadByPositionPastEverythingElseInTheFile()
+    {
+        // Arrange: a byte order mark; nested values before, between and after the parts read; a Unigram
+        // vocabulary ([piece, score] by position), an entry with more than a score; added tokens with other fields.
+        var directory = Directory.CreateTempSubdirectory("tokenizer-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, HuggingFaceTokenizer.FileName);
+            File.WriteAllBytes(file, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""
+                {"version": "1.0", "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"a": [[], {}]}]},
+                 "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": false,
+                           "vocab": [["<unk>", 0.0], ["▁a", -1.5], ["b", -2.0, {"extra": [1]}]]},
+                 "added_tokens": [{"id": 0, "content": "<unk>", "single_word": false, "special": true, "normalized": false},
+                                  {"special": false, "content": "<x>", "id": 4}],
+                 "decoder": {"type": "Metaspace", "replacement": "▁"}}
+                """)]);
+
+            // Act
+            var vocabulary = TokenizerVocabulary.Read(file);
+
+            // Assert
+            Assert.Equal(5, vocabulary.Size);
+            Assert.Equal(["<unk>", "\u2581a", "b", null, "<x>"], Enumerable.Range(0, 5).Select(vocabulary.TokenOf));
+            Assert.Equal([new AddedToken(0, "<unk>", true), new AddedToken(4, "<x>", false)], vocabulary.AddedTokens);
+            Assert.False(vocabulary.IsByteLevel);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]
