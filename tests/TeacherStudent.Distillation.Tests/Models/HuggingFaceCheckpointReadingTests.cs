@@ -69,12 +69,9 @@ public sealed class HuggingFaceCheckpointReadingTests
     [Fact]
     public void ShardsWithGapsAndATiedHeadsLeftoverCopyLoadLikeOneFile()
     {
-        using var single = new TemporaryDirectory();
         using var sharded = new TemporaryDirectory();
         using var saved = RandomModel(LlamaTests.TinyQwen3);
-        Save(single.Path, saved, ScalarType.Float32);
-        foreach (var file in (string[])["config.json", "generation_config.json", "tokenizer.json"])
-            File.Copy(Path.Combine(single.Path, file), Path.Combine(sharded.Path, file));
+        SaveAllButTheWeights(sharded.Path, saved);
         var tensors = saved.state_dict().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
         // transformers ignores the head's copy of a tied embedding; the loader passes over it (and hashes it).
         using var leftover = randn(13, 16);
@@ -96,12 +93,9 @@ public sealed class HuggingFaceCheckpointReadingTests
     [Fact]
     public void AFileOfMixedDtypesWithUnalignedOffsetsLoadsEveryTensor()
     {
-        using var single = new TemporaryDirectory();
         using var mixed = new TemporaryDirectory();
         using var saved = RandomModel(LlamaTests.TinyQwen3);
-        Save(single.Path, saved, ScalarType.Float32);
-        foreach (var file in (string[])["config.json", "generation_config.json", "tokenizer.json"])
-            File.Copy(Path.Combine(single.Path, file), Path.Combine(mixed.Path, file));
+        SaveAllButTheWeights(mixed.Path, saved);
         // float32, bfloat16 and float16 in turn, 2 unused bytes before each: a float32 tensor often starts 2 bytes
         // off a multiple of 4, and neighbours of one dtype share the loader's read chunks with others.
         ScalarType[] dtypes = [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16];
@@ -155,6 +149,15 @@ public sealed class HuggingFaceCheckpointReadingTests
         Directory.CreateDirectory(Path.GetDirectoryName(tokenizer)!);
         File.WriteAllText(tokenizer, TinyTokenizer);
         HuggingFaceCheckpoint.Save(directory, model, tokenizer, EndOfText, dtype);
+    }
+
+    // The model's directory as Save writes it, without model.safetensors: for tests that write the weights their own way.
+    private static void SaveAllButTheWeights(string directory, Llama model)
+    {
+        using var saved = new TemporaryDirectory();
+        Save(saved.Path, model, ScalarType.Float32);
+        foreach (var file in (string[])["config.json", "generation_config.json", "tokenizer.json"])
+            File.Copy(Path.Combine(saved.Path, file), Path.Combine(directory, file));
     }
 
     // The loaded float32 weights equal the saved ones rounded to the file's dtype (a rounding, not arithmetic: exact).
