@@ -35,3 +35,6 @@ t12=(--teacher-checkpoint "$out/teacher-e12/model.ckpt")
 fm=(--architecture mlp --width 512 --mode online --alpha 1 --mixup true "${t12[@]}")
 train fm-T1-e24 "${fm[@]}" --crops true --temperature 1 --epochs 24
 train fm-T1-nocrops-e24 "${fm[@]}" --temperature 1 --epochs 24
+# 10x the students' epochs, as the issue allows: mixup or not (both with shifts and flips, online's default).
+train fm-T1-mixup-e120 "${fm[@]}" --temperature 1 --epochs 120
+train fm-T1-aug-e120 --architecture mlp --width 512 --mode online --alpha 1 "${t12[@]}" --temperature 1 --epochs 120
