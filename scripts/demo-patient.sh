@@ -5,8 +5,9 @@
 # teacher's answer only), every batch a fresh view that the teacher and the student both see (shifts and
 # flips) and sent uncached, over a longer schedule (PATIENT_EPOCHS, default 120: 10x the others'). Seeds 1-3
 # (PATIENT_SEEDS="1" for one). The settings were chosen on a validation split (docs/tuning.md: mixup within
-# the batch, Beyer et al.'s, did worse for this MLP student at every budget tried). Writes artifacts/patient/report.json: each kind's accuracies and the share of the
-# teacher's gap to the baseline that its mean closes.
+# the batch, Beyer et al.'s, did worse for this MLP student at every budget tried). Writes
+# artifacts/patient/report.json: each kind's accuracies and the share of the teacher's gap to the baseline
+# that its mean closes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-packages.sh

@@ -32,9 +32,9 @@ for a in 0.9 0.5; do train all-offline-a$a "${mlp[@]}" --width 512 --mode offlin
 # teacher and student: shifts and flips, mixup within the batch, and random crops or not), the 12-epoch teacher
 # as in the demo, 24 epochs (2x the demo's students).
 t12=(--teacher-checkpoint "$out/teacher-e12/model.ckpt")
-fm=(--architecture mlp --width 512 --mode online --alpha 1 --mixup true "${t12[@]}")
-train fm-T1-e24 "${fm[@]}" --crops true --temperature 1 --epochs 24
-train fm-T1-nocrops-e24 "${fm[@]}" --temperature 1 --epochs 24
-# 10x the students' epochs, as the issue allows: mixup or not (both with shifts and flips, online's default).
-train fm-T1-mixup-e120 "${fm[@]}" --temperature 1 --epochs 120
-train fm-T1-aug-e120 --architecture mlp --width 512 --mode online --alpha 1 "${t12[@]}" --temperature 1 --epochs 120
+fm=(--architecture mlp --width 512 --mode online --alpha 1 --temperature 1 "${t12[@]}") # online: shifts and flips by default
+train fm-T1-e24 "${fm[@]}" --mixup true --crops true --epochs 24
+train fm-T1-nocrops-e24 "${fm[@]}" --mixup true --epochs 24
+# 10x the students' epochs, as the issue allows: mixup or not.
+train fm-T1-mixup-e120 "${fm[@]}" --mixup true --epochs 120
+train fm-T1-aug-e120 "${fm[@]}" --epochs 120

@@ -318,7 +318,7 @@ public static class HuggingFaceCheckpoint
                 while (first < tensors.Count && tensors[first].Entry.End <= start) first++;
                 // The dtype of the tensor the chunk starts in or before; after the last tensor, the last one's.
                 var dtype = tensors.Count == 0 ? ScalarType.Byte : tensors[Math.Min(first, tensors.Count - 1)].Entry.DType;
-                int size = ElementBytes(dtype);
+                int size = ParameterMemory.ElementBytes(dtype);
                 long end = Math.Min(start + ChunkBytes, length);
                 for (int i = first; i < tensors.Count && tensors[i].Entry.Start < end; i++)
                 {
@@ -366,17 +366,12 @@ public static class HuggingFaceCheckpoint
         private Tensor[] Staging(ScalarType dtype)
         {
             if (!staging.TryGetValue(dtype, out var buffers))
-                staging[dtype] = buffers = [empty(ChunkBytes / ElementBytes(dtype), dtype), empty(ChunkBytes / ElementBytes(dtype), dtype)];
+            {
+                long elements = ChunkBytes / ParameterMemory.ElementBytes(dtype);
+                staging[dtype] = buffers = [empty(elements, dtype), empty(elements, dtype)];
+            }
             return buffers;
         }
-
-        private static int ElementBytes(ScalarType dtype) => dtype switch
-        {
-            ScalarType.Float32 => 4,
-            ScalarType.BFloat16 or ScalarType.Float16 => 2,
-            ScalarType.Byte => 1,
-            _ => throw new InvalidDataException($"no weights of dtype {DTypeName(dtype)} are read"), // SafetensorsFile refuses them first
-        };
 
         private void Wait() => pending.GetAwaiter().GetResult();
 

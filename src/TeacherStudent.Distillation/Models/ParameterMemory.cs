@@ -22,10 +22,6 @@ internal sealed class ParameterMemory(ScalarType dtype, Device device) : IDispos
     private Tensor? block;
     private long used, blockEnd;                // the block's elements up to used are handed out; it ends at blockEnd
 
-    public ScalarType DType { get; } = dtype;
-
-    public Device Device { get; } = device;
-
     /// <summary>A parameter of <paramref name="shape"/>, not set: fill it from a checkpoint or initialise it.</summary>
     public Parameter NewParameter(params long[] shape)
     {
@@ -59,15 +55,16 @@ internal sealed class ParameterMemory(ScalarType dtype, Device device) : IDispos
     // written, so never resident.
     private (Tensor Memory, long Offset) Allocate(long count)
     {
-        var memory = empty([count + HugePages.PageBytes / elementBytes], DType, Device);
+        var memory = empty([count + HugePages.PageBytes / elementBytes], dtype, device);
         var advised = HugePages.Advise(memory);
         return (memory, advised.Bytes == 0 ? 0 : (advised.Address - HugePages.AddressOf(memory)) / elementBytes);
     }
 
-    private static long ElementBytes(ScalarType dtype)
+    /// <summary>The bytes of one element of <paramref name="dtype"/>, as libtorch stores it.</summary>
+    internal static int ElementBytes(ScalarType dtype)
     {
         using var one = empty([1], dtype);
-        return one.ElementSize;
+        return (int)one.ElementSize;
     }
 
     /// <summary>Lets go of the block being filled; the parameters already handed out keep their memory.</summary>
